@@ -1,0 +1,245 @@
+"""Which event tells whom what.
+
+The routing is a table (``RULES``): one row per routing key saying the notification type, its
+priority, who receives it, which template renders it and which few fields of the event the
+template needs. Adding a notification is adding a row (and its inbox template).
+
+Only version 1 payloads are read: a ``.v2`` event has a different shape and needs its own row
+rather than being half-understood by this one.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.notifications.domain.events import parse_type, required
+
+URGENT = "urgent"
+NORMAL = "normal"
+
+CLIENT = "client"
+THERAPIST = "therapist"
+ADMIN = "admin"
+
+# Audiences a rule can name.
+TO_CLIENT = "client"
+# The client's care team; nobody when the client has none (the client is told anyway).
+TO_CARE_TEAM = "care_team"
+# The care team, or the tenant's admins when the client has none: for what a clinician must see.
+TO_CLINICIANS = "clinicians"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One notification to one person, before channels, quiet hours and rendering.
+
+    ``context`` holds only what the templates need (JSON-serialisable), so the worker can store
+    the intent as it is. ``event_id`` and ``recipient_id`` together identify it: a redelivered
+    event yields the same intents, which is what makes the worker's idempotency key.
+    ``creates_alert`` marks the intents that belong to an alert record (see ``escalation``).
+    """
+
+    type: str
+    priority: str
+    recipient_id: str
+    recipient_role: str
+    client_id: str
+    tenant_id: str
+    event_id: str
+    template: str
+    context: dict[str, Any]
+    creates_alert: bool = False
+
+
+def _always(data: dict[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row of the routing table; ``applies`` filters events of the right type by their data."""
+
+    type: str
+    priority: str
+    template: str
+    audiences: tuple[str, ...]
+    context: Callable[[dict[str, Any]], dict[str, Any]]
+    applies: Callable[[dict[str, Any]], bool] = _always
+    creates_alert: bool = False
+
+
+def _title_of(value: Any) -> str | None:
+    """A milestone or goal may arrive as a string or as an object with a ``title``."""
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, dict):
+        return value.get("title") or None
+    return None
+
+
+def _risk_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "instrument": data.get("instrument"),
+        "response_id": data.get("response_id"),
+        "flags": [
+            {"code": flag.get("code"), "item": flag.get("item"), "value": flag.get("value")}
+            for flag in data.get("flags") or []
+        ],
+    }
+
+
+def _questionnaire_due_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "instrument": data.get("instrument"),
+        "assignment_id": data.get("assignment_id"),
+        "due_at": data.get("due_at"),
+    }
+
+
+def _goal_due_soon_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "goal_id": data.get("goal_id"),
+        "goal_title": _title_of(data.get("title")),
+        "target_date": data.get("target_date"),
+    }
+
+
+def _milestone_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "goal_id": data.get("goal_id"),
+        "goal_title": _title_of(data.get("title")),
+        "milestone": _title_of(data.get("milestone")),
+    }
+
+
+def _goal_achieved_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {"goal_id": data.get("goal_id"), "goal_title": _title_of(data.get("title"))}
+
+
+def _deterioration_context(data: dict[str, Any]) -> dict[str, Any]:
+    score = data.get("score") or {}
+    change = data.get("change") or {}
+    return {
+        "instrument": data.get("instrument"),
+        "response_id": data.get("response_id"),
+        "total": score.get("total"),
+        "severity": score.get("severity"),
+        "baseline_total": change.get("baseline_total"),
+        "previous_total": change.get("previous_total"),
+    }
+
+
+def _deteriorated(data: dict[str, Any]) -> bool:
+    return (data.get("change") or {}).get("reliable_change") == "deteriorated"
+
+
+RULES: dict[str, Rule] = {
+    "risk.flagged": Rule(
+        "risk_alert", URGENT, "risk_alert", (TO_CLINICIANS,), _risk_context, creates_alert=True
+    ),
+    "questionnaire.due": Rule(
+        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT,), _questionnaire_due_context
+    ),
+    "goal.due_soon": Rule("reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _goal_due_soon_context),
+    "goal.milestone_reached": Rule(
+        "milestone", NORMAL, "milestone", (TO_CLIENT, TO_CARE_TEAM), _milestone_context
+    ),
+    "goal.achieved": Rule(
+        "goal_achieved", NORMAL, "goal_achieved", (TO_CLIENT, TO_CARE_TEAM), _goal_achieved_context
+    ),
+    # A deterioration nobody reads is a safety gap, so without a care team it goes to the admins.
+    "questionnaire.scored": Rule(
+        "deterioration",
+        NORMAL,
+        "deterioration",
+        (TO_CLINICIANS,),
+        _deterioration_context,
+        applies=_deteriorated,
+    ),
+}
+
+# Where each kind of event names the therapist responsible for the client.
+_THERAPIST_FIELDS: dict[str, str] = {
+    "questionnaire.assigned": "assigned_by",
+    "risk.flagged": "therapist_id",
+    "questionnaire.scored": "therapist_id",
+}
+
+
+def _unique(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+
+
+def care_team_additions(event: dict[str, Any]) -> list[str]:
+    """Therapist ids an event names for its client, to add to the client's care team.
+
+    ``questionnaire.assigned`` names ``assigned_by``; goal events, ``risk.flagged`` and
+    ``questionnaire.scored`` name ``therapist_id`` when they know it. A client who assigns a
+    questionnaire to themselves is not a therapist, so their own id is never returned.
+    """
+    parsed = parse_type(event.get("type", ""))
+    if parsed is None:
+        return []
+    key = parsed[0]
+    data = event.get("data") or {}
+    field_name = "therapist_id" if key.startswith("goal.") else _THERAPIST_FIELDS.get(key)
+    if field_name is None:
+        return []
+    return [t for t in _unique([data.get(field_name)]) if t != data.get("client_id")]
+
+
+def _recipients(
+    audience: str, client_id: str, care_team: list[str], admins: list[str]
+) -> list[tuple[str, str]]:
+    if audience == TO_CLIENT:
+        return [(client_id, CLIENT)]
+    therapists = [(t, THERAPIST) for t in care_team]
+    if audience == TO_CLINICIANS and not therapists:
+        return [(a, ADMIN) for a in admins]
+    return therapists
+
+
+def intents_for(event: dict[str, Any], care_team: list[str], admins: list[str]) -> list[Intent]:
+    """The notifications an event calls for, one per recipient; ``[]`` when it calls for none.
+
+    ``care_team`` is the client's stored care team and ``admins`` the tenant's admins. The event's
+    own ``care_team_additions`` are merged in, so a risk flag that names its therapist reaches
+    them even before the care team is stored. Each person is told once per event.
+
+    Raises ``MalformedEvent`` when a routed event has no ``id``, ``tenantid`` or ``data.client_id``.
+    """
+    parsed = parse_type(event.get("type", ""))
+    if parsed is None or parsed[1] != 1 or parsed[0] not in RULES:
+        return []
+    rule = RULES[parsed[0]]
+    data = event.get("data") or {}
+    if not rule.applies(data):
+        return []
+    event_id = required(event, "id", "event")
+    tenant_id = required(event, "tenantid", "event")
+    client_id = required(data, "client_id", "event data")
+    team = _unique(list(care_team) + care_team_additions(event))
+    context = rule.context(data)
+
+    intents: list[Intent] = []
+    told: set[str] = set()
+    for audience in rule.audiences:
+        for recipient_id, role in _recipients(audience, client_id, team, _unique(list(admins))):
+            if recipient_id in told:
+                continue
+            told.add(recipient_id)
+            intents.append(
+                Intent(
+                    type=rule.type,
+                    priority=rule.priority,
+                    recipient_id=recipient_id,
+                    recipient_role=role,
+                    client_id=client_id,
+                    tenant_id=tenant_id,
+                    event_id=event_id,
+                    template=rule.template,
+                    context=dict(context),
+                    creates_alert=rule.creates_alert,
+                )
+            )
+    return intents

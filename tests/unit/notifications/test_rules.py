@@ -1,0 +1,219 @@
+import pytest
+
+from services.notifications.domain.events import MalformedEvent, parse_type
+from services.notifications.domain.rules import (
+    RULES,
+    care_team_additions,
+    intents_for,
+)
+
+RISK = {
+    "response_id": "resp-1",
+    "client_id": "client-1",
+    "instrument": "phq9",
+    "flags": [{"code": "self_harm_risk", "item": 9, "value": 2}],
+}
+SCORED = {
+    "response_id": "resp-2",
+    "client_id": "client-1",
+    "instrument": "phq9",
+    "score": {"total": 17, "severity": "moderately_severe"},
+    "change": {"baseline_total": 9, "previous_total": 12, "reliable_change": "deteriorated"},
+}
+
+
+def recipients(intents):
+    return [(i.recipient_id, i.recipient_role) for i in intents]
+
+
+def test_parse_type_reads_routing_key_and_version():
+    assert parse_type("stepwise.goal.milestone_reached.v1") == ("goal.milestone_reached", 1)
+    assert parse_type("stepwise.risk.flagged.v12") == ("risk.flagged", 12)
+    assert parse_type("com.example.goal.achieved.v1") is None
+    assert parse_type("stepwise.goal.achieved") is None
+
+
+def test_risk_flag_is_an_urgent_alert_to_each_of_the_care_team(make_event):
+    intents = intents_for(make_event("risk.flagged", RISK), ["ther-1", "ther-2"], ["admin-1"])
+
+    assert recipients(intents) == [("ther-1", "therapist"), ("ther-2", "therapist")]
+    for intent in intents:
+        assert intent.type == "risk_alert"
+        assert intent.priority == "urgent"
+        assert intent.creates_alert is True
+        assert intent.client_id == "client-1"
+        assert intent.tenant_id == "clinic-1"
+        assert intent.event_id == "evt-1"
+        assert intent.template == "risk_alert"
+        assert intent.context == {
+            "instrument": "phq9",
+            "response_id": "resp-1",
+            "flags": [{"code": "self_harm_risk", "item": 9, "value": 2}],
+        }
+
+
+def test_risk_flag_without_care_team_goes_to_admins(make_event):
+    intents = intents_for(make_event("risk.flagged", RISK), [], ["admin-1", "admin-2"])
+
+    assert recipients(intents) == [("admin-1", "admin"), ("admin-2", "admin")]
+    assert all(i.priority == "urgent" and i.creates_alert for i in intents)
+
+
+def test_risk_flag_naming_its_therapist_reaches_them_before_the_team_is_stored(make_event):
+    event = make_event("risk.flagged", {**RISK, "therapist_id": "ther-9"})
+
+    assert recipients(intents_for(event, [], ["admin-1"])) == [("ther-9", "therapist")]
+
+
+def test_questionnaire_due_reminds_the_client(make_event):
+    data = {"assignment_id": "asg-1", "client_id": "client-1", "instrument": "gad7",
+            "due_at": "2025-03-03T09:00:00Z"}
+
+    [intent] = intents_for(make_event("questionnaire.due", data), ["ther-1"], ["admin-1"])
+
+    assert (intent.type, intent.priority, intent.template) == ("reminder", "normal", "questionnaire_due")
+    assert (intent.recipient_id, intent.recipient_role) == ("client-1", "client")
+    assert intent.creates_alert is False
+    assert intent.context == {"instrument": "gad7", "assignment_id": "asg-1",
+                              "due_at": "2025-03-03T09:00:00Z"}
+
+
+def test_goal_due_soon_reminds_the_client(make_event):
+    data = {"goal_id": "goal-1", "client_id": "client-1", "target_date": "2025-04-01",
+            "title": "Walk every day"}
+
+    [intent] = intents_for(make_event("goal.due_soon", data), ["ther-1"], [])
+
+    assert (intent.type, intent.priority, intent.template) == ("reminder", "normal", "goal_due_soon")
+    assert recipients([intent]) == [("client-1", "client")]
+    assert intent.context == {"goal_id": "goal-1", "goal_title": "Walk every day",
+                              "target_date": "2025-04-01"}
+
+
+@pytest.mark.parametrize(
+    ("key", "notification_type"),
+    [("goal.milestone_reached", "milestone"), ("goal.achieved", "goal_achieved")],
+)
+def test_goal_successes_go_to_client_and_therapists(make_event, key, notification_type):
+    data = {"goal_id": "goal-1", "client_id": "client-1", "milestone": {"title": "Ten walks"}}
+
+    intents = intents_for(make_event(key, data), ["ther-1", "ther-2"], ["admin-1"])
+
+    assert recipients(intents) == [
+        ("client-1", "client"), ("ther-1", "therapist"), ("ther-2", "therapist")
+    ]
+    assert {(i.type, i.priority, i.template) for i in intents} == {
+        (notification_type, "normal", notification_type)
+    }
+
+
+def test_milestone_context_takes_the_milestone_title(make_event):
+    data = {"goal_id": "goal-1", "client_id": "client-1", "milestone": {"title": "Ten walks"}}
+
+    [intent] = intents_for(make_event("goal.milestone_reached", data), [], [])
+
+    assert intent.context == {"goal_id": "goal-1", "goal_title": None, "milestone": "Ten walks"}
+
+
+def test_goal_success_without_care_team_tells_only_the_client_not_the_admins(make_event):
+    data = {"goal_id": "goal-1", "client_id": "client-1"}
+
+    intents = intents_for(make_event("goal.achieved", data), [], ["admin-1"])
+
+    assert recipients(intents) == [("client-1", "client")]
+
+
+def test_reliable_deterioration_is_a_note_to_the_therapists(make_event):
+    intents = intents_for(make_event("questionnaire.scored", SCORED), ["ther-1"], ["admin-1"])
+
+    assert recipients(intents) == [("ther-1", "therapist")]
+    [intent] = intents
+    assert (intent.type, intent.priority, intent.creates_alert) == ("deterioration", "normal", False)
+    assert intent.context == {"instrument": "phq9", "response_id": "resp-2", "total": 17,
+                              "severity": "moderately_severe", "baseline_total": 9,
+                              "previous_total": 12}
+
+
+def test_reliable_deterioration_without_care_team_goes_to_admins(make_event):
+    intents = intents_for(make_event("questionnaire.scored", SCORED), [], ["admin-1"])
+
+    assert recipients(intents) == [("admin-1", "admin")]
+
+
+@pytest.mark.parametrize("reliable_change", ["improved", "none", None])
+def test_scored_without_deterioration_notifies_nobody(make_event, reliable_change):
+    data = {**SCORED, "change": {**SCORED["change"], "reliable_change": reliable_change}}
+
+    assert intents_for(make_event("questionnaire.scored", data), ["ther-1"], ["admin-1"]) == []
+
+
+def test_scored_without_change_notifies_nobody(make_event):
+    data = {**SCORED, "change": None}
+
+    assert intents_for(make_event("questionnaire.scored", data), ["ther-1"], ["admin-1"]) == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["goal.created", "goal.revised", "goal.progress_recorded", "goal.status_changed",
+     "questionnaire.assigned", "notification.delivered", "notification.failed"],
+)
+def test_events_without_a_rule_notify_nobody(make_event, key):
+    data = {"goal_id": "goal-1", "client_id": "client-1", "assigned_by": "ther-1"}
+
+    assert intents_for(make_event(key, data), ["ther-1"], ["admin-1"]) == []
+
+
+def test_other_versions_and_foreign_events_are_not_read(make_event):
+    assert intents_for(make_event("risk.flagged", RISK, version=2), ["ther-1"], []) == []
+    foreign = {**make_event("risk.flagged", RISK), "type": "org.other.risk.flagged.v1"}
+    assert intents_for(foreign, ["ther-1"], []) == []
+
+
+def test_each_person_is_told_once(make_event):
+    data = {"goal_id": "goal-1", "client_id": "client-1", "therapist_id": "ther-1"}
+
+    intents = intents_for(make_event("goal.achieved", data), ["ther-1", "ther-1"], [])
+
+    assert recipients(intents) == [("client-1", "client"), ("ther-1", "therapist")]
+
+
+@pytest.mark.parametrize("missing", ["id", "tenantid"])
+def test_routed_event_without_id_or_tenant_is_malformed(make_event, missing):
+    event = make_event("risk.flagged", RISK)
+    del event[missing]
+
+    with pytest.raises(MalformedEvent, match=missing):
+        intents_for(event, ["ther-1"], [])
+
+
+def test_routed_event_without_client_is_malformed(make_event):
+    data = {k: v for k, v in RISK.items() if k != "client_id"}
+
+    with pytest.raises(MalformedEvent, match="client_id"):
+        intents_for(make_event("risk.flagged", data), ["ther-1"], [])
+
+
+def test_every_rule_names_a_known_type_priority_and_audience():
+    for rule in RULES.values():
+        assert rule.priority in {"urgent", "normal"}
+        assert rule.audiences
+        assert set(rule.audiences) <= {"client", "care_team", "clinicians"}
+
+
+@pytest.mark.parametrize(
+    ("key", "data", "expected"),
+    [
+        ("questionnaire.assigned", {"client_id": "c", "assigned_by": "ther-1"}, ["ther-1"]),
+        ("goal.created", {"client_id": "c", "therapist_id": "ther-2"}, ["ther-2"]),
+        ("goal.achieved", {"client_id": "c", "therapist_id": "ther-2"}, ["ther-2"]),
+        ("risk.flagged", {"client_id": "c", "therapist_id": "ther-3"}, ["ther-3"]),
+        ("questionnaire.scored", {"client_id": "c", "therapist_id": "ther-4"}, ["ther-4"]),
+        ("risk.flagged", {"client_id": "c"}, []),
+        ("goal.created", {"client_id": "c", "therapist_id": None}, []),
+        ("questionnaire.due", {"client_id": "c", "therapist_id": "ther-5"}, []),
+        ("questionnaire.assigned", {"client_id": "c", "assigned_by": "c"}, []),
+    ],
+)
+def test_care_team_additions(make_event, key, data, expected):
+    assert care_team_additions(make_event(key, data)) == expected
