@@ -1,0 +1,58 @@
+"""Revising a goal: which fields may change, and what changed between two versions.
+
+Who the goal belongs to (`client_id`, `tenant`) never changes, and neither do fields that have
+their own endpoint or are computed: `status` (status changes), `milestones`, `progress`,
+`smart`, `revisions`, the attainment scale, ids and timestamps.
+"""
+
+REVISABLE_FIELDS = (
+    "title", "description", "category", "measure", "start_date", "target_date",
+    "parent_goal_id", "therapist_id",
+)
+MEASURE_FIELDS = ("kind", "unit", "baseline", "target", "direction", "per", "instrument")
+
+
+class NotRevisable(ValueError):
+    """A revision tried to change fields that cannot be revised; `fields` names them."""
+
+    def __init__(self, fields):
+        self.fields = tuple(fields)
+        super().__init__(f"these fields cannot be revised: {', '.join(self.fields)}")
+
+
+def diff(before, after):
+    """What changed from `before` to `after` (two whole goals), over the revisable fields.
+
+    Returns {field: {"from": old, "to": new}}; measure fields are reported one by one as
+    "measure.<field>" (e.g. "measure.target"), so a revision reads "target 10 -> 9" rather than
+    two whole measures. A field missing on one side counts as None. Empty when nothing changed.
+    """
+    changes = {}
+    for field in REVISABLE_FIELDS:
+        if field == "measure":
+            old, new = before.get("measure") or {}, after.get("measure") or {}
+            pairs = ((f"measure.{key}", old.get(key), new.get(key)) for key in MEASURE_FIELDS)
+        else:
+            pairs = ((field, before.get(field), after.get(field)),)
+        changes.update({name: {"from": x, "to": y} for name, x, y in pairs if x != y})
+    return changes
+
+
+def revise(before, patch):
+    """Apply a PATCH body's goal fields to `before` and return (after, changes).
+
+    `patch` holds only the fields to change (the API takes `reason` out first). A `measure` in
+    the patch is merged field by field into the current one, so changing the target alone keeps
+    the rest. Raises NotRevisable naming any field outside REVISABLE_FIELDS; `before` is not
+    modified. `changes` is `diff(before, after)`.
+    """
+    refused = [field for field in patch if field not in REVISABLE_FIELDS]
+    if refused:
+        raise NotRevisable(refused)
+    after = dict(before)
+    for field, value in patch.items():
+        if field == "measure" and isinstance(value, dict):
+            after["measure"] = {**(before.get("measure") or {}), **value}
+        else:
+            after[field] = value
+    return after, diff(before, after)
