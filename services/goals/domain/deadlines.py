@@ -1,0 +1,33 @@
+"""Deadlines of open goals: due soon and overdue.
+
+The worker runs these daily with its own `today` to raise `goal.due_soon` and to list overdue
+goals; nothing here reads the clock.
+"""
+
+from .dates import as_date
+from .lifecycle import is_open
+
+
+def is_due_soon(target_date, today, days_before):
+    """Whether `target_date` falls within the next `days_before` days, today included.
+
+    With days_before 7 a goal due today or in 7 days is due soon; one due in 8 days or already
+    past is not. This does not look at the status: raise `goal.due_soon` only for open goals
+    (`lifecycle.is_open`). False without a target date; ValueError for a negative days_before.
+    """
+    if days_before < 0:
+        raise ValueError("days_before must not be negative")
+    target = as_date(target_date)
+    if target is None:
+        return False
+    return 0 <= (target - today).days <= days_before
+
+
+def is_overdue(target_date, today, status):
+    """Whether an open goal (`active` or `on_hold`) has passed its target date.
+
+    A goal is overdue from the day after its target date. Achieved and abandoned goals are
+    never overdue; neither is a goal without a target date.
+    """
+    target = as_date(target_date)
+    return target is not None and is_open(status) and today > target
