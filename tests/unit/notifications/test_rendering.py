@@ -1,7 +1,13 @@
 import re
+from datetime import datetime, timezone
 
 import pytest
 
+from services.notifications.domain.escalation import (
+    ESCALATED_TYPE,
+    escalation_intents,
+    raise_alert,
+)
 from services.notifications.domain.rendering import LINK_PLACEHOLDER, render
 from services.notifications.domain.rules import RULES, intents_for
 
@@ -48,11 +54,16 @@ CLINICAL_WORDS = ["phq", "gad", "who-5", "score", "risk", "self harm", "self_har
 
 
 def all_intents(samples, make_event):
+    """Every notification the samples lead to, for every kind of recipient, escalations included."""
     intents = []
     for key, data in samples.items():
         for team in (["ther-1"], []):
             intents += intents_for(make_event(key, data), team, ["admin-1"])
-    return intents
+    risk = [i for i in intents if i.creates_alert][:1]
+    alert = raise_alert("alert-9931", risk, datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
+    return intents + escalation_intents(
+        alert, ["admin-1"], datetime(2025, 3, 3, 9, 47, tzinfo=timezone.utc)
+    )
 
 
 def leaves(value):
@@ -136,7 +147,7 @@ def test_html_is_autoescaped(make_event):
 @pytest.mark.parametrize("samples", [FULL, SPARSE], ids=["full", "sparse"])
 def test_email_carries_no_clinical_detail_for_any_type(make_event, samples):
     intents = all_intents(samples, make_event)
-    assert {i.type for i in intents} == {rule.type for rule in RULES.values()}
+    assert {i.type for i in intents} == {rule.type for rule in RULES.values()} | {ESCALATED_TYPE}
 
     for intent in intents:
         rendered = render(intent, "email", link="https://app.example/notifications/abc")

@@ -1,0 +1,153 @@
+"""The risk alert record and its escalation to the tenant's admins.
+
+A ``risk.flagged`` event raises one alert (whatever the number of people told). Lifecycle::
+
+    raised ──> delivered ──> acknowledged
+       │           │
+       └───────────┴──> escalated ──> acknowledged
+
+An alert nobody acknowledges within the clinic's window is escalated, once, to the tenant's
+admins: a risk signal must not rest with one therapist who is on leave. An escalated alert still
+waits for someone to acknowledge it; it is never escalated again.
+
+Every change appends a ``HistoryEntry``; the record keeps its whole history so that a clinic can
+show who was told what, and when, about a client at risk.
+"""
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from services.notifications.domain.rules import ADMIN, URGENT, Intent
+
+RAISED = "raised"
+DELIVERED = "delivered"
+ACKNOWLEDGED = "acknowledged"
+ESCALATED = "escalated"
+
+ESCALATED_TYPE = "risk_alert_escalated"
+
+# A clinic policy, to be configured; 30 minutes suits clinics that staff risk review in hours.
+DEFAULT_ESCALATE_AFTER = timedelta(minutes=30)
+
+
+class InvalidTransition(ValueError):
+    """The alert is not in a state that allows the change (the API answers 409)."""
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change of an alert.
+
+    - ``raised``: ``recipients`` are the people first told.
+    - ``delivered``: ``recipients`` is the one person reached, on ``channel``.
+    - ``acknowledged``: ``by`` is who acknowledged.
+    - ``escalated``: ``recipients`` are the admins told.
+    """
+
+    action: str
+    at: datetime
+    by: str | None = None
+    recipients: tuple[str, ...] = ()
+    channel: str | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """``context`` is the risk intent's context (instrument, response, flags) for the alert view."""
+
+    id: str
+    tenant_id: str
+    client_id: str
+    event_id: str
+    status: str
+    raised_at: datetime
+    recipients: tuple[str, ...]
+    context: dict[str, Any] = field(default_factory=dict)
+    history: tuple[HistoryEntry, ...] = ()
+
+
+def _with(alert: Alert, entry: HistoryEntry, status: str) -> Alert:
+    return replace(alert, status=status, history=alert.history + (entry,))
+
+
+def raise_alert(alert_id: str, intents: list[Intent], now: datetime) -> Alert:
+    """The alert for the ``creates_alert`` intents of one event (``intents_for`` output)."""
+    alerting = [i for i in intents if i.creates_alert]
+    if not alerting or len({i.event_id for i in alerting}) != 1:
+        raise ValueError("an alert is raised from the alert intents of exactly one event")
+    first = alerting[0]
+    recipients = tuple(i.recipient_id for i in alerting)
+    return Alert(
+        id=alert_id,
+        tenant_id=first.tenant_id,
+        client_id=first.client_id,
+        event_id=first.event_id,
+        status=RAISED,
+        raised_at=now,
+        recipients=recipients,
+        context=dict(first.context),
+        history=(HistoryEntry(RAISED, now, recipients=recipients),),
+    )
+
+
+def mark_delivered(alert: Alert, recipient_id: str, channel: str, now: datetime) -> Alert:
+    """Record that ``recipient_id`` was reached on ``channel``. Only the first delivery moves a
+    raised alert on; later ones (another person, a late email) are history only."""
+    entry = HistoryEntry(DELIVERED, now, recipients=(recipient_id,), channel=channel)
+    return _with(alert, entry, DELIVERED if alert.status == RAISED else alert.status)
+
+
+def acknowledge(alert: Alert, by: str, now: datetime) -> Alert:
+    """``by`` has the alert in hand. Raises ``InvalidTransition`` when it already was."""
+    if alert.status == ACKNOWLEDGED:
+        raise InvalidTransition(f"alert {alert.id} is already acknowledged")
+    return _with(alert, HistoryEntry(ACKNOWLEDGED, now, by=by), ACKNOWLEDGED)
+
+
+def needs_escalation(alert: Alert, now: datetime, after: timedelta = DEFAULT_ESCALATE_AFTER) -> bool:
+    """Not acknowledged within ``after`` of being raised, and not escalated yet."""
+    return alert.status in (RAISED, DELIVERED) and now - alert.raised_at >= after
+
+
+def escalate(alert: Alert, admins: list[str], now: datetime) -> Alert:
+    """Record the escalation to ``admins``. Raises ``InvalidTransition`` unless the alert is
+    still waiting (raised or delivered): an alert is escalated at most once.
+
+    With no admins the escalation is still recorded, so it is not retried forever, but nobody is
+    told: the worker should log that as an error for ops.
+    """
+    if alert.status not in (RAISED, DELIVERED):
+        raise InvalidTransition(f"alert {alert.id} is {alert.status}, not awaiting escalation")
+    return _with(alert, HistoryEntry(ESCALATED, now, recipients=tuple(admins)), ESCALATED)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def escalation_intents(alert: Alert, admins: list[str], now: datetime) -> list[Intent]:
+    """Urgent ``risk_alert_escalated`` notifications to each admin.
+
+    Their ``event_id`` is ``"<alert's event id>/escalated"``, so they never collide with the
+    first risk alert to the same admin when the worker deduplicates on event and recipient.
+    """
+    context = {
+        "alert_id": alert.id,
+        "raised_at": _rfc3339(alert.raised_at),
+        "waited_minutes": int((now - alert.raised_at).total_seconds() // 60),
+    }
+    return [
+        Intent(
+            type=ESCALATED_TYPE,
+            priority=URGENT,
+            recipient_id=admin,
+            recipient_role=ADMIN,
+            client_id=alert.client_id,
+            tenant_id=alert.tenant_id,
+            event_id=f"{alert.event_id}/escalated",
+            template=ESCALATED_TYPE,
+            context=dict(context),
+        )
+        for admin in dict.fromkeys(admins)
+    ]
