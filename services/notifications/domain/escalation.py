@@ -105,7 +105,9 @@ def acknowledge(alert: Alert, by: str, now: datetime) -> Alert:
     return _with(alert, HistoryEntry(ACKNOWLEDGED, now, by=by), ACKNOWLEDGED)
 
 
-def needs_escalation(alert: Alert, now: datetime, after: timedelta = DEFAULT_ESCALATE_AFTER) -> bool:
+def needs_escalation(
+    alert: Alert, now: datetime, after: timedelta = DEFAULT_ESCALATE_AFTER
+) -> bool:
     """Not acknowledged within ``after`` of being raised, and not escalated yet."""
     return alert.status in (RAISED, DELIVERED) and now - alert.raised_at >= after
 

@@ -9,7 +9,7 @@ rather than being half-understood by this one.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from services.notifications.domain.events import parse_type, required
@@ -140,7 +140,9 @@ RULES: dict[str, Rule] = {
     "questionnaire.due": Rule(
         "reminder", NORMAL, "questionnaire_due", (TO_CLIENT,), _questionnaire_due_context
     ),
-    "goal.due_soon": Rule("reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _goal_due_soon_context),
+    "goal.due_soon": Rule(
+        "reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _goal_due_soon_context
+    ),
     "goal.milestone_reached": Rule(
         "milestone", NORMAL, "milestone", (TO_CLIENT, TO_CARE_TEAM), _milestone_context
     ),
