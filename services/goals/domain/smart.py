@@ -123,7 +123,7 @@ def _verdict(ok, reason):
 
 
 def _specific(draft, suggestions):
-    title = (draft.get("title") or "").strip()
+    title = str(draft.get("title") or "").strip()
     action_hint = ("Say what you will do, and when, where or how often: for example "
                    "“walk for 20 minutes after lunch”.")
     if not title:
@@ -160,7 +160,7 @@ def _measurable(measure, suggestions):
     if kind == "instrument" and not measure.get("instrument"):
         problems.append(("The measure does not say which questionnaire to use.",
                          "Name the questionnaire, for example phq9 or gad7."))
-    if kind == "duration" and not (measure.get("unit") or "").strip():
+    if kind == "duration" and not str(measure.get("unit") or "").strip():
         problems.append(("The measure does not say the unit of time.",
                          "Give the unit of time, for example minutes."))
     if measure.get("per") is not None and measure.get("per") not in PERIODS:
@@ -196,7 +196,7 @@ def _describe(measure, baseline, target):
     if measure["kind"] == "instrument":
         what = f"{measure['instrument']} scores"
     else:
-        what = (measure.get("unit") or "").strip() or measure["kind"]
+        what = str(measure.get("unit") or "").strip() or measure["kind"]
     if measure.get("per"):
         what += f" per {measure['per']}"
     return (f"Progress is measured as {what}, from {plain(baseline)} to {plain(target)} "
