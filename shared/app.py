@@ -1,0 +1,121 @@
+"""The app factory helper: every service's ``create_app`` wires the same way through it.
+
+It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
+schemas, an interactive page at ``/docs``), problem+json errors and request guards, JSON logs
+with a request id, Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps
+the service's settings, database and clock where routes find them (``service_context()``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from flask import Flask, Response, current_app, g, request
+from flask_smorest import Api
+
+from shared import metrics
+from shared.clock import SystemClock
+from shared.config import Settings
+from shared.errors import install_error_handlers
+from shared.events.outbox import pending_count
+from shared.health import health_blueprint, mongodb_check, rabbitmq_check
+from shared.logs import configure_logging, correlation_id, new_correlation_id
+from shared.mongo import Database
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
+
+
+@dataclass
+class ServiceContext:
+    """What a service's routes need besides the request: configuration, storage, time."""
+
+    settings: Settings
+    database: Database
+    clock: Any = field(default_factory=SystemClock)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def service_context() -> ServiceContext:
+    return current_app.extensions["stepwise"]
+
+
+def _start_request() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else new_correlation_id()
+    g.request_id = request_id
+    g.correlation_token = correlation_id.set(request_id)
+    g.started = time.perf_counter()
+
+
+def _finish_request(response: Response) -> Response:
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    started = g.get("started")
+    if started is not None:
+        metrics.HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+    metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+    if g.get("request_id"):
+        response.headers[REQUEST_ID_HEADER] = g.request_id
+    return response
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    token = g.pop("correlation_token", None)
+    if token is not None:
+        correlation_id.reset(token)
+
+
+def create_service_app(
+    *,
+    settings: Settings,
+    database: Database,
+    title: str,
+    description: str,
+    blueprints: Sequence[Any],
+    outbox_collections: Iterable[str] = (),
+    clock: Any = None,
+    extras: dict[str, Any] | None = None,
+) -> Flask:
+    configure_logging(settings.service, settings.log_level)
+    app = Flask(f"stepwise.{settings.service}")
+    app.config.update(
+        JWT_SECRET=settings.jwt_secret,
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
+        API_SPEC_OPTIONS={
+            "info": {"description": description},
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
+    app.extensions["stepwise"] = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
+
+    api = Api(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
+    install_error_handlers(app, settings.max_body_bytes)
+
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_end_request)
+
+    app.register_blueprint(
+        health_blueprint({"mongodb": mongodb_check(database), "rabbitmq": rabbitmq_check(settings.amqp_url)})
+    )
+    backlog = metrics.BacklogCollector(lambda: pending_count(database, outbox_collections))
+
+    @app.get("/metrics")
+    def metrics_page() -> Response:
+        body, content_type = metrics.render([backlog])
+        return Response(body, content_type=content_type)
+
+    return app

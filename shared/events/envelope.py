@@ -1,0 +1,114 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) that every Stepwise event travels in.
+
+``type`` is ``stepwise.<routing key>.v1``; the routing key on the ``stepwise.events`` topic
+exchange is the event name (``goal.created``). ``correlationid`` is a CloudEvents extension
+attribute carrying the request id that caused the event.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
+
+from shared.events.registry import REGISTRY
+from shared.logs import correlation_id
+
+SPECVERSION = "1.0"
+TYPE_PREFIX = "stepwise."
+TYPE_SUFFIX = ".v1"
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+def event_type(name: str) -> str:
+    return f"{TYPE_PREFIX}{name}{TYPE_SUFFIX}"
+
+
+def routing_key(event: Mapping[str, Any]) -> str:
+    """The event name from its ``type``: ``stepwise.goal.created.v1`` → ``goal.created``."""
+    kind = event["type"]
+    if not (kind.startswith(TYPE_PREFIX) and kind.endswith(TYPE_SUFFIX)):
+        raise ValueError(f"not a Stepwise event type: {kind}")
+    return kind[len(TYPE_PREFIX) : -len(TYPE_SUFFIX)]
+
+
+def source_for(service: str) -> str:
+    return f"/stepwise/{service}"
+
+
+def isoformat(moment: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z``, as the contract asks for every time on the wire."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_event(
+    name: str,
+    *,
+    tenant: str,
+    subject: str,
+    data: Mapping[str, Any],
+    time: datetime | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """Build an event of a registered type; its data is checked against the registry's schema.
+
+    ``event_id`` may be given to make an event deterministic (e.g. derived from a claim), so that
+    raising it twice yields one id that consumers de-duplicate.
+    """
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise KeyError(f"unknown event type {name!r}; add it to shared/events/registry.py")
+    problems = spec.data_schema().validate(dict(data))
+    if problems:
+        raise ValueError(f"{name} data does not match its schema: {problems}")
+    event = {
+        "specversion": SPECVERSION,
+        "id": event_id or str(uuid.uuid4()),
+        "source": source_for(spec.service),
+        "type": event_type(name),
+        "time": isoformat(time or datetime.now(timezone.utc)),
+        "subject": subject,
+        "tenantid": tenant,
+        "datacontenttype": "application/json",
+        "data": dict(data),
+    }
+    request_id = correlation_id.get()
+    if request_id:
+        event["correlationid"] = request_id
+    return event
+
+
+class CloudEventSchema(Schema):
+    """What a consumer accepts; anything else is a poison message and goes to dead letters."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    specversion = fields.String(required=True, validate=validate.Equal(SPECVERSION))
+    id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    source = fields.String(required=True, validate=validate.Length(min=1))
+    type = fields.String(required=True, validate=validate.Regexp(r"^stepwise\.[a-z_]+\.[a-z_]+\.v1$"))
+    time = fields.String(required=True)
+    subject = fields.String(required=True)
+    tenantid = fields.String(required=True, validate=validate.Length(min=1))
+    datacontenttype = fields.String(load_default="application/json")
+    correlationid = fields.String()
+    data = fields.Dict(required=True)
+
+
+def parse_event(body: bytes | str) -> dict[str, Any]:
+    """Decode and validate a message body; raises ValueError naming what is wrong."""
+    try:
+        raw = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError("an event must be a JSON object")
+    try:
+        return CloudEventSchema().load(raw)
+    except ValidationError as exc:
+        raise ValueError(f"not a valid CloudEvent: {exc.messages}") from None

@@ -1,0 +1,154 @@
+"""Every event type Stepwise raises: who raises it, when, and the shape of its data.
+
+This table is the source of the AsyncAPI document (``shared/asyncapi.py``) and is checked by
+``new_event`` when an event is built, so the published contract and the code cannot drift.
+Data schemas accept extra fields (``INCLUDE``): subscribers may rely on what is listed here,
+and new fields can be added without a new version.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from marshmallow import INCLUDE, Schema, fields, validate
+
+
+class EventData(Schema):
+    class Meta:
+        unknown = INCLUDE
+        ordered = True
+
+
+class Flag(EventData):
+    code = fields.String(required=True)
+    item = fields.String(required=True)
+    value = fields.Raw(required=True)
+
+
+class GoalCreated(EventData):
+    id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True)
+    measure = fields.Dict(allow_none=True)
+    target_date = fields.String(allow_none=True)
+
+
+class GoalRevised(EventData):
+    goal_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    changes = fields.Dict(required=True)
+    reason = fields.String(allow_none=True)
+
+
+class GoalProgressRecorded(EventData):
+    goal_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    value = fields.Float(required=True)
+    percent = fields.Float(allow_none=True)
+    source = fields.String(required=True, validate=validate.OneOf(["client", "therapist", "score"]))
+
+
+class GoalMilestoneReached(EventData):
+    goal_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    milestone = fields.Dict(required=True)
+
+
+class GoalStatusChanged(EventData):
+    goal_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    from_ = fields.String(required=True, data_key="from")
+    to = fields.String(required=True)
+    reason = fields.String(allow_none=True)
+
+
+class GoalAchieved(EventData):
+    goal_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+
+
+class GoalDueSoon(EventData):
+    goal_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    target_date = fields.String(required=True)
+
+
+class QuestionnaireAssigned(EventData):
+    id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    every_days = fields.Integer(allow_none=True)
+    starts_at = fields.String(required=True)
+    assigned_by = fields.String(allow_none=True)
+
+
+class QuestionnaireDue(EventData):
+    assignment_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    due_at = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+
+
+class QuestionnaireScored(EventData):
+    response_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    score = fields.Dict(required=True)
+    change = fields.Dict(required=True)
+    therapist_id = fields.String(allow_none=True)
+    completed_at = fields.String()
+
+
+class RiskFlagged(EventData):
+    response_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    flags = fields.List(fields.Nested(Flag), required=True, validate=validate.Length(min=1))
+    therapist_id = fields.String(allow_none=True)
+
+
+class NotificationDelivery(EventData):
+    notification_id = fields.String(required=True)
+    channel = fields.String(required=True)
+    recipient_id = fields.String(required=True)
+    client_id = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    service: str
+    summary: str
+    data_schema: type[Schema]
+
+
+def _spec(name: str, service: str, summary: str, schema: type[Schema]) -> tuple[str, EventSpec]:
+    return name, EventSpec(name, service, summary, schema)
+
+
+REGISTRY: dict[str, EventSpec] = dict(
+    [
+        _spec("goal.created", "goals", "A goal is stored.", GoalCreated),
+        _spec("goal.revised", "goals", "A goal is changed; `changes` maps each field to from/to.", GoalRevised),
+        _spec("goal.progress_recorded", "goals", "Progress is logged, by hand or from a score.", GoalProgressRecorded),
+        _spec("goal.milestone_reached", "goals", "A milestone is passed by progress.", GoalMilestoneReached),
+        _spec("goal.status_changed", "goals", "A goal's status changes.", GoalStatusChanged),
+        _spec("goal.achieved", "goals", "A goal's target is met, or it is marked achieved.", GoalAchieved),
+        _spec("goal.due_soon", "goals", "An open goal's target date is near (raised once per goal).", GoalDueSoon),
+        _spec("questionnaire.assigned", "questionnaires", "An instrument is assigned to a client.", QuestionnaireAssigned),
+        _spec("questionnaire.due", "questionnaires", "An assignment's occurrence falls due (once each).", QuestionnaireDue),
+        _spec("questionnaire.scored", "questionnaires", "A response is scored, with its change.", QuestionnaireScored),
+        _spec("risk.flagged", "questionnaires", "A scored answer signals risk; raised at once.", RiskFlagged),
+        _spec("notification.delivered", "notifications", "A notification reached its channel.", NotificationDelivery),
+        _spec("notification.failed", "notifications", "A notification could not be delivered.", NotificationDelivery),
+    ]
+)

@@ -1,0 +1,32 @@
+"""Gunicorn settings every API shares; each service's ``gunicorn.conf.py`` applies them.
+
+Sets up prometheus-client's multiprocess mode before the app is imported (so every worker
+process writes its metrics where ``/metrics`` can add them up), and tells it when a worker
+exits so that its gauges do not linger.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+
+
+def settings(default_port: int) -> dict:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="stepwise-prometheus-")
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+    def child_exit(server, worker) -> None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+    return {
+        "bind": f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', default_port)}",
+        "workers": int(os.environ.get("WEB_CONCURRENCY", min(4, 2 * multiprocessing.cpu_count()))),
+        "threads": int(os.environ.get("GUNICORN_THREADS", 1)),
+        "timeout": 30,
+        "graceful_timeout": 20,
+        "accesslog": None,
+        "child_exit": child_exit,
+    }

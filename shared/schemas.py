@@ -1,0 +1,44 @@
+"""Marshmallow schemas every service's API uses: problems, pages, times."""
+from __future__ import annotations
+
+from datetime import timezone
+
+from marshmallow import Schema, fields
+
+
+class UtcDateTime(fields.DateTime):
+    """RFC 3339 in UTC with a ``Z``; a time without an offset is refused, not guessed."""
+
+    default_error_messages = {"naive": "Give a time zone offset, e.g. 2026-01-31T09:00:00Z."}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is None:
+            raise self.make_error("naive")
+        return moment.astimezone(timezone.utc)
+
+
+class ProblemSchema(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+def page_of(item_schema: type[Schema]) -> type[Schema]:
+    """The list shape of the contract: ``{"items": [...], "next_cursor": ...}``."""
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema)),
+            "next_cursor": fields.String(allow_none=True),
+        },
+        name=f"{item_schema.__name__.removesuffix('Schema')}PageSchema",
+    )

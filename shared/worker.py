@@ -1,0 +1,131 @@
+"""The worker process every service runs: consumers, the outbox relay, periodic jobs, a heartbeat.
+
+    python -m services.<name>.worker
+
+Each part runs in its own thread with its own connections (pika connections are not
+thread-safe). SIGTERM or SIGINT stops them cleanly: the consumer finishes the message in hand,
+unacknowledged messages go back to the queue, and the relay leaves unsent events pending.
+
+Periodic jobs (reminders, deadlines, escalations) may run in several replicas at once; they
+must make their effects exactly-once through claims (``insert_once``), not through the
+assumption that only one replica runs.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from prometheus_client import start_http_server
+from pymongo.errors import PyMongoError
+
+from shared import heartbeat
+from shared.clock import SystemClock
+from shared.config import Settings
+from shared.events.consumer import Consumer, Subscription
+from shared.events.outbox import Relay
+from shared.events.publisher import Publisher
+from shared.logs import configure_logging
+from shared.mongo import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every_seconds: float
+    run: Callable[[], object]
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        subscriptions: Sequence[Subscription] = (),
+        outbox_collections: Sequence[str] = (),
+        jobs: Sequence[PeriodicJob] = (),
+        clock=None,
+    ):
+        self.settings = settings
+        self.database = database
+        self.clock = clock or SystemClock()
+        self.jobs = tuple(jobs)
+        self.stopping = threading.Event()
+        self.consumer = (
+            Consumer(
+                amqp_url=settings.amqp_url,
+                exchange=settings.exchange,
+                queue_prefix=settings.queue_prefix,
+                database=database,
+                subscriptions=subscriptions,
+                prefetch=settings.prefetch,
+                retry_delays=settings.retry_delays,
+            )
+            if subscriptions
+            else None
+        )
+        self.relay = (
+            Relay(database, outbox_collections, Publisher(settings.amqp_url, settings.exchange), clock=self.clock)
+            if outbox_collections
+            else None
+        )
+        self._threads: list[threading.Thread] = []
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"{self.settings.service}-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _run_job(self, job: PeriodicJob) -> None:
+        while not self.stopping.is_set():
+            try:
+                job.run()
+            except PyMongoError as exc:
+                log.warning("job %s paused: database unavailable (%s)", job.name, exc.__class__.__name__)
+            except Exception:
+                log.exception("job %s failed; it will run again", job.name)
+            self.stopping.wait(job.every_seconds)
+
+    def start(self) -> "Worker":
+        self.database.ensure_indexes()
+        if self.consumer is not None:
+            self._spawn("consumer", self.consumer.run)
+        if self.relay is not None:
+            relay = self.relay
+            self._spawn("relay", lambda: relay.run(self.stopping, self.settings.outbox_poll_seconds))
+        for job in self.jobs:
+            self._spawn(job.name, lambda job=job: self._run_job(job))
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        if self.consumer is not None:
+            self.consumer.stop()
+        for thread in self._threads:
+            thread.join(timeout)
+        if self.relay is not None:
+            self.relay.publisher.close()
+        self._threads.clear()
+
+    def run_forever(self) -> None:
+        """Run until SIGTERM/SIGINT, beating the heartbeat file, serving metrics when asked."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: self.stopping.set())
+        metrics_port = self.settings.extra.get("WORKER_METRICS_PORT")
+        if metrics_port:
+            start_http_server(int(metrics_port))
+        self.start()
+        log.info("worker started")
+        heartbeat.run(heartbeat.heartbeat_path(), self.stopping)
+        log.info("worker stopping")
+        self.stop()
+
+
+def main(build: Callable[[], Worker], service: str, log_level: str = "INFO") -> None:
+    configure_logging(service, log_level)
+    build().run_forever()

@@ -1,0 +1,277 @@
+"""The event backbone against the real broker and database: confirms, ack after store, retries,
+dead letters, idempotent redelivery, outbox catch-up after an outage, a consumer killed mid-message."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from datetime import datetime, timezone
+from urllib.parse import urlparse
+
+import pika
+import pytest
+
+from shared.events import amqp
+from shared.events.consumer import PROCESSED, Subscription, queue_name
+from shared.events.deadletters import list_dead, replay_dead
+from shared.events.envelope import new_event
+from shared.events.outbox import pending_count, with_events
+from shared.events.publisher import Publisher, Unroutable
+from shared.mongo import Database, insert_once
+from shared.worker import Worker
+from tests.support.harness import wait_for
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.integration
+
+
+def achieved(goal_id: str = "g-1", tenant: str = "clinic-a") -> dict:
+    return new_event("goal.achieved", tenant=tenant, subject=goal_id, data={"goal_id": goal_id, "client_id": "c-1"})
+
+
+def publish_raw(amqp_url: str, exchange: str, event: dict) -> None:
+    publisher = Publisher(amqp_url, exchange)
+    publisher.publish(event)
+    publisher.close()
+
+
+def recording_handler(database: Database, collection: str = "effects"):
+    """A handler whose every call leaves one document: the test counts calls by counting them."""
+
+    def handle(event: dict) -> None:
+        database[collection].insert_one({"event_id": event["id"], "at": datetime.now(timezone.utc)})
+
+    return handle
+
+
+def test_publisher_waits_for_confirms_and_sends_persistent_cloudevents(harness):
+    queue = harness.bind_queue(["goal.*"])
+    event = achieved()
+    publish_raw(harness.amqp_url, harness.exchange, event)
+
+    [(properties, body)] = harness.drain(queue)
+    assert properties.delivery_mode == 2
+    assert properties.content_type == "application/cloudevents+json"
+    assert properties.message_id == event["id"]
+    assert json.loads(body) == event
+
+
+def test_publisher_reports_an_event_no_queue_is_bound_for(harness):
+    publisher = Publisher(harness.amqp_url, harness.exchange)
+    with pytest.raises(Unroutable):
+        publisher.publish(achieved())
+    publisher.close()
+
+
+def test_consumer_acks_only_after_the_handler_stored_its_work(harness):
+    settings = harness.settings("backbone")
+    database = Database(settings.mongo_url, settings.database)
+    seen_unacked = []
+
+    def handler(event: dict) -> None:
+        # While the handler runs, the message is delivered but not yet acknowledged.
+        seen_unacked.append(harness.message_count(queue_name(settings.queue_prefix, "recorder")))
+        recording_handler(database)(event)
+
+    harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("recorder", ["goal.#"], handler)]))
+    event = achieved()
+    publish_raw(harness.amqp_url, harness.exchange, event)
+
+    wait_for(lambda: database[PROCESSED].find_one({"event_id": event["id"]}), what="the processed mark")
+    assert database["effects"].count_documents({"event_id": event["id"]}) == 1
+    assert seen_unacked == [0]
+    wait_for(lambda: harness.message_count(queue_name(settings.queue_prefix, "recorder")) == 0, what="an empty queue")
+
+
+def test_the_same_event_delivered_twice_has_one_effect(harness):
+    settings = harness.settings("backbone")
+    database = Database(settings.mongo_url, settings.database)
+    harness.start(
+        Worker(settings=settings, database=database, subscriptions=[Subscription("recorder", ["goal.#"], recording_handler(database))])
+    )
+    event = achieved()
+    for _ in range(3):
+        publish_raw(harness.amqp_url, harness.exchange, event)
+    wait_for(lambda: database[PROCESSED].find_one({"event_id": event["id"]}), what="the processed mark")
+    wait_for(lambda: harness.message_count(queue_name(settings.queue_prefix, "recorder")) == 0, what="all copies taken")
+    assert database["effects"].count_documents({"event_id": event["id"]}) == 1
+
+
+def test_a_failing_handler_is_retried_with_delay_then_dead_lettered(harness):
+    settings = harness.settings("backbone", RETRY_DELAYS="0.1,0.3")
+    database = Database(settings.mongo_url, settings.database)
+
+    def always_fails(event: dict) -> None:
+        database["attempts"].insert_one({"event_id": event["id"], "at": datetime.now(timezone.utc)})
+        raise RuntimeError("goal store rejected the write")
+
+    harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("fragile", ["goal.#"], always_fails)]))
+    event = achieved()
+    publish_raw(harness.amqp_url, harness.exchange, event)
+
+    queue = queue_name(settings.queue_prefix, "fragile")
+    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 1, what="a dead letter")
+    attempts = sorted(doc["at"] for doc in database["attempts"].find({"event_id": event["id"]}))
+    assert len(attempts) == 3  # the first try and two retries
+    assert (attempts[1] - attempts[0]).total_seconds() >= 0.1
+    assert (attempts[2] - attempts[1]).total_seconds() >= 0.3
+    assert database[PROCESSED].find_one({"event_id": event["id"]}) is None
+
+    connection = amqp.connect(harness.amqp_url)
+    [row] = list_dead(connection.channel(), queue, 10)
+    connection.close()
+    assert row["id"] == event["id"]
+    assert row["attempts"] == 2
+    assert "RuntimeError" in row["error"]
+    assert harness.message_count(amqp.dead_letter_queue(queue)) == 1, "listing must not remove dead letters"
+
+
+def test_a_handler_that_recovers_on_retry_has_one_effect(harness):
+    settings = harness.settings("backbone", RETRY_DELAYS="0.1,0.1")
+    database = Database(settings.mongo_url, settings.database)
+
+    def flaky(event: dict) -> None:
+        if not insert_once(database["first_try"], {"_id": event["id"]}):
+            database["effects"].insert_one({"event_id": event["id"]})
+            return
+        raise ConnectionResetError("downstream hiccup")
+
+    harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("flaky", ["goal.#"], flaky)]))
+    event = achieved()
+    publish_raw(harness.amqp_url, harness.exchange, event)
+    wait_for(lambda: database[PROCESSED].find_one({"event_id": event["id"]}), what="the processed mark")
+    assert database["effects"].count_documents({"event_id": event["id"]}) == 1
+
+
+def test_dead_letters_can_be_replayed_once_the_fault_is_fixed(harness):
+    settings = harness.settings("backbone", RETRY_DELAYS="0.1")
+    database = Database(settings.mongo_url, settings.database)
+    fixed = {"yes": False}
+
+    def handler(event: dict) -> None:
+        if not fixed["yes"]:
+            raise RuntimeError("bug")
+        recording_handler(database)(event)
+
+    harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("buggy", ["goal.#"], handler)]))
+    event = achieved()
+    publish_raw(harness.amqp_url, harness.exchange, event)
+    queue = queue_name(settings.queue_prefix, "buggy")
+    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 1, what="a dead letter")
+
+    fixed["yes"] = True
+    connection = amqp.connect(harness.amqp_url)
+    assert replay_dead(connection, queue, event["id"], 10) == 1
+    connection.close()
+    wait_for(lambda: database["effects"].find_one({"event_id": event["id"]}), what="the replayed event's effect")
+    assert harness.message_count(amqp.dead_letter_queue(queue)) == 0
+
+
+def test_a_malformed_message_goes_straight_to_dead_letters(harness):
+    settings = harness.settings("backbone")
+    database = Database(settings.mongo_url, settings.database)
+    harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("strict", ["goal.#"], recording_handler(database))]))
+    connection = amqp.connect(harness.amqp_url)
+    connection.channel().basic_publish(harness.exchange, "goal.created", b"{not json", pika.BasicProperties(delivery_mode=2))
+    connection.close()
+    queue = queue_name(settings.queue_prefix, "strict")
+    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 1, what="a dead letter")
+    assert database["effects"].count_documents({}) == 0
+
+
+def test_outbox_catches_up_after_a_broker_outage_without_loss_or_double_effect(harness):
+    broker = urlparse(harness.amqp_url)
+    proxy = TcpProxy(broker.hostname, broker.port or 5672)
+    try:
+        credentials = f"{broker.username}:{broker.password}@" if broker.username else ""
+        proxied_url = broker._replace(netloc=f"{credentials}127.0.0.1:{proxy.port}").geturl()
+        producer = harness.settings("producer", AMQP_URL=proxied_url)
+        consumer = harness.settings("consumer")
+        producer_db = Database(producer.mongo_url, producer.database)
+        consumer_db = Database(consumer.mongo_url, consumer.database)
+        harness.start(
+            Worker(settings=consumer, database=consumer_db, subscriptions=[Subscription("recorder", ["goal.#"], recording_handler(consumer_db))])
+        )
+        harness.start(Worker(settings=producer, database=producer_db, outbox_collections=["records"]))
+
+        def store(n: int) -> list[str]:
+            ids = []
+            for _ in range(n):
+                event = achieved(goal_id=str(uuid.uuid4()))
+                producer_db["records"].insert_one(with_events({"_id": event["subject"]}, [event], datetime.now(timezone.utc)))
+                ids.append(event["id"])
+            return ids
+
+        before = store(5)
+        wait_for(lambda: consumer_db["effects"].count_documents({}) == 5, what="events before the outage")
+
+        proxy.cut()
+        during = store(20)
+        # The relay cannot reach the broker: the events wait in the outbox, none is lost.
+        wait_for(lambda: pending_count(producer_db, ["records"]) == 20, what="a backlog during the outage")
+
+        proxy.restore()
+        wait_for(lambda: pending_count(producer_db, ["records"]) == 0, timeout=30, what="the relay to catch up")
+        wait_for(lambda: consumer_db["effects"].count_documents({}) == 25, what="every event consumed")
+        effects = [doc["event_id"] for doc in consumer_db["effects"].find()]
+        assert sorted(effects) == sorted(before + during)
+    finally:
+        proxy.close()
+
+
+CRASHING_CONSUMER = textwrap.dedent(
+    """
+    import time
+    from shared.config import load_settings
+    from shared.events.consumer import Consumer, Subscription
+    from shared.mongo import Database
+    settings = load_settings("victim")
+    database = Database(settings.mongo_url, settings.database)
+
+    def slow(event):
+        database["started"].insert_one({"event_id": event["id"]})
+        time.sleep(120)
+
+    Consumer(amqp_url=settings.amqp_url, exchange=settings.exchange, queue_prefix=settings.queue_prefix,
+             database=database, subscriptions=[Subscription("victim", ["goal.#"], slow)],
+             retry_delays=settings.retry_delays).run()
+    """
+)
+
+
+def test_a_consumer_killed_mid_message_gets_the_message_back(harness):
+    settings = harness.settings("victim")
+    database = Database(settings.mongo_url, settings.database)
+    subscription = Subscription("victim", ["goal.#"], recording_handler(database))
+    queue = harness.track_queue(queue_name(settings.queue_prefix, "victim"), settings.retry_delays)
+    process = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_CONSUMER],
+        env={**os.environ, **harness.env("victim"), "PYTHONPATH": os.getcwd()},
+    )
+    try:
+        event = achieved()
+        wait_for(lambda: _bound(harness, queue), what="the victim's queue to be bound")
+        publish_raw(harness.amqp_url, harness.exchange, event)
+        wait_for(lambda: database["started"].find_one({"event_id": event["id"]}), what="the handler to start")
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert database["effects"].count_documents({}) == 0
+    harness.start(Worker(settings=settings, database=database, subscriptions=[subscription]))
+    wait_for(lambda: database["effects"].find_one({"event_id": event["id"]}), what="the message to come back")
+    assert database[PROCESSED].count_documents({"event_id": event["id"]}) == 1
+
+
+def _bound(harness, queue: str) -> bool:
+    try:
+        harness.message_count(queue)
+        return True
+    except pika.exceptions.ChannelClosedByBroker:
+        return False

@@ -1,0 +1,143 @@
+"""One test's slice of the real servers: its own databases, exchange and queues, cleaned up after."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Callable
+
+import pika
+import pika.exceptions
+import pymongo
+
+from shared.config import Settings, load_settings
+from shared.events import amqp
+from shared.events.consumer import queue_name
+from shared.worker import Worker
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.05, what: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+class Harness:
+    def __init__(self, mongo_url: str, amqp_url: str, jwt_secret: str):
+        self.mongo_url = mongo_url
+        self.amqp_url = amqp_url
+        self.jwt_secret = jwt_secret
+        self.unique = uuid.uuid4().hex[:10]
+        self.exchange = f"stepwise.test.{self.unique}"
+        self.queue_prefix = f"test.{self.unique}"
+        self.workers: list[Worker] = []
+        self.queues: set[str] = set()
+
+    def env(self, service: str, **overrides: str) -> dict[str, str]:
+        environ = {
+            "MONGO_URL": self.mongo_url,
+            "AMQP_URL": self.amqp_url,
+            "JWT_SECRET": self.jwt_secret,
+            "MONGO_DATABASE": self.database_name(service),
+            "EVENTS_EXCHANGE": self.exchange,
+            "QUEUE_PREFIX": self.queue_prefix,
+            "OUTBOX_POLL_SECONDS": "0.05",
+            "RETRY_DELAYS": "0.2,0.4",
+            "LOG_LEVEL": "WARNING",
+        }
+        environ.update(overrides)
+        return environ
+
+    def settings(self, service: str, options=(), **overrides: str) -> Settings:
+        return load_settings(service, self.env(service, **overrides), options)
+
+    def database_name(self, service: str) -> str:
+        return f"test_{self.unique}_{service}"
+
+    def track_queue(self, queue: str, retry_delays=()) -> str:
+        for name in (queue, amqp.dead_letter_queue(queue), *(amqp.retry_queue(queue, d) for d in retry_delays)):
+            self.queues.add(name)
+        return queue
+
+    def start(self, worker: Worker, wait_ready: bool = True) -> Worker:
+        """Start a worker's threads; wait until its consumer is bound so no event is missed."""
+        if worker.consumer is not None:
+            for subscription in worker.consumer.subscriptions:
+                self.track_queue(
+                    queue_name(worker.consumer.queue_prefix, subscription.consumer), worker.consumer.retry_delays
+                )
+        worker.start()
+        self.workers.append(worker)
+        if wait_ready and worker.consumer is not None:
+            assert worker.consumer.ready.wait(15), "the consumer did not connect to RabbitMQ"
+        return worker
+
+    def bind_queue(self, patterns: list[str], name: str | None = None) -> str:
+        """A plain durable queue bound to this test's exchange, to watch what is published."""
+        queue = self.track_queue(name or f"{self.queue_prefix}.watch.{uuid.uuid4().hex[:6]}")
+        connection = amqp.connect(self.amqp_url)
+        channel = connection.channel()
+        amqp.declare_exchange(channel, self.exchange)
+        channel.queue_declare(queue, durable=True)
+        for pattern in patterns:
+            channel.queue_bind(queue, self.exchange, routing_key=pattern)
+        connection.close()
+        return queue
+
+    def drain(self, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
+        """Every message now in ``queue``, acknowledged."""
+        connection = amqp.connect(self.amqp_url)
+        channel = connection.channel()
+        messages = []
+        while True:
+            method, properties, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                break
+            messages.append((properties, body))
+        connection.close()
+        return messages
+
+    def message_count(self, queue: str) -> int:
+        connection = amqp.connect(self.amqp_url)
+        try:
+            return connection.channel().queue_declare(queue, passive=True).method.message_count
+        finally:
+            connection.close()
+
+    def __enter__(self) -> "Harness":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        stoppers = [threading.Thread(target=worker.stop) for worker in self.workers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(15)
+        self._delete_queues()
+        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        for name in client.list_database_names():
+            if self.unique in name:
+                client.drop_database(name)
+        client.close()
+
+    def _delete_queues(self) -> None:
+        try:
+            connection = amqp.connect(self.amqp_url)
+        except Exception:
+            return
+        for queue in sorted(self.queues):
+            channel = connection.channel()
+            try:
+                channel.queue_delete(queue)
+            except pika.exceptions.ChannelClosedByBroker:
+                pass
+        try:
+            connection.channel().exchange_delete(self.exchange)
+        finally:
+            connection.close()
