@@ -91,6 +91,7 @@ class Settings:
     outbox_poll_seconds: float
     retry_delays: tuple[float, ...]
     prefetch: int
+    worker_metrics_port: int | None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, env: str) -> Any:
@@ -137,5 +138,6 @@ def load_settings(
         outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.2),
         retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
         prefetch=_read(env, "PREFETCH", positive_int, 32),
+        worker_metrics_port=_read(env, "WORKER_METRICS_PORT", positive_int, None),
         extra={opt.env: _read(env, opt.env, opt.parse, opt.default) for opt in options},
     )

@@ -23,7 +23,7 @@ from pymongo.errors import PyMongoError
 
 from shared import heartbeat
 from shared.clock import SystemClock
-from shared.config import Settings
+from shared.config import ConfigError, Settings
 from shared.events.consumer import Consumer, Subscription
 from shared.events.outbox import Relay
 from shared.events.publisher import Publisher
@@ -116,9 +116,8 @@ class Worker:
         """Run until SIGTERM/SIGINT, beating the heartbeat file, serving metrics when asked."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
-        metrics_port = self.settings.extra.get("WORKER_METRICS_PORT")
-        if metrics_port:
-            start_http_server(int(metrics_port))
+        if self.settings.worker_metrics_port:
+            start_http_server(self.settings.worker_metrics_port)
         self.start()
         log.info("worker started")
         heartbeat.run(heartbeat.heartbeat_path(), self.stopping)
@@ -126,6 +125,13 @@ class Worker:
         self.stop()
 
 
-def main(build: Callable[[], Worker], service: str, log_level: str = "INFO") -> None:
-    configure_logging(service, log_level)
-    build().run_forever()
+def main(build: Callable[[], Worker], service: str) -> None:
+    """Entry point of ``python -m services.<name>.worker``: a bad setting exits 2 naming it."""
+    configure_logging(service)
+    try:
+        worker = build()
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        raise SystemExit(2) from None
+    configure_logging(service, worker.settings.log_level)
+    worker.run_forever()

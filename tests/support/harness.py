@@ -10,6 +10,8 @@ import pika
 import pika.exceptions
 import pymongo
 
+from werkzeug.serving import make_server
+
 from shared.config import Settings, load_settings
 from shared.events import amqp
 from shared.events.consumer import queue_name
@@ -37,6 +39,7 @@ class Harness:
         self.exchange = f"stepwise.test.{self.unique}"
         self.queue_prefix = f"test.{self.unique}"
         self.workers: list[Worker] = []
+        self.servers: list = []
         self.queues: set[str] = set()
 
     def env(self, service: str, **overrides: str) -> dict[str, str]:
@@ -78,6 +81,13 @@ class Harness:
             assert worker.consumer.ready.wait(15), "the consumer did not connect to RabbitMQ"
         return worker
 
+    def serve(self, app) -> str:
+        """Serve a Flask app over real HTTP on a free loopback port; returns its base URL."""
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
     def bind_queue(self, patterns: list[str], name: str | None = None) -> str:
         """A plain durable queue bound to this test's exchange, to watch what is published."""
         queue = self.track_queue(name or f"{self.queue_prefix}.watch.{uuid.uuid4().hex[:6]}")
@@ -114,6 +124,8 @@ class Harness:
         return self
 
     def __exit__(self, *exc) -> None:
+        for server in self.servers:
+            server.shutdown()
         stoppers = [threading.Thread(target=worker.stop) for worker in self.workers]
         for stopper in stoppers:
             stopper.start()

@@ -1,0 +1,23 @@
+"""``create_app`` for the goals API: ``gunicorn -c services/goals/gunicorn.conf.py "services.goals.app:create_app()"``."""
+from __future__ import annotations
+
+from flask import Flask
+
+from services.goals import config
+from services.goals.api import blueprints
+from shared.app import create_service_app
+from shared.config import Settings
+from shared.mongo import Database
+
+
+def create_app(settings: Settings | None = None, clock=None) -> Flask:
+    settings = settings or config.load()
+    return create_service_app(
+        settings=settings,
+        database=Database(settings.mongo_url, settings.database, config.INDEXES),
+        title="Stepwise goals",
+        description="SMART goals, milestones, progress, revisions and goal attainment scaling.",
+        blueprints=blueprints(),
+        outbox_collections=config.OUTBOX_COLLECTIONS,
+        clock=clock,
+    )

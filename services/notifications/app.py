@@ -1,0 +1,23 @@
+"""``create_app`` for the notifications API: ``gunicorn -c services/notifications/gunicorn.conf.py "services.notifications.app:create_app()"``."""
+from __future__ import annotations
+
+from flask import Flask
+
+from services.notifications import config
+from services.notifications.api import blueprints
+from shared.app import create_service_app
+from shared.config import Settings
+from shared.mongo import Database
+
+
+def create_app(settings: Settings | None = None, clock=None) -> Flask:
+    settings = settings or config.load()
+    return create_service_app(
+        settings=settings,
+        database=Database(settings.mongo_url, settings.database, config.INDEXES),
+        title="Stepwise notifications",
+        description="Inbox, email, webhooks, preferences, care teams and risk alerts.",
+        blueprints=blueprints(),
+        outbox_collections=config.OUTBOX_COLLECTIONS,
+        clock=clock,
+    )

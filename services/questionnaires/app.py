@@ -1,0 +1,23 @@
+"""``create_app`` for the questionnaires API: ``gunicorn -c services/questionnaires/gunicorn.conf.py "services.questionnaires.app:create_app()"``."""
+from __future__ import annotations
+
+from flask import Flask
+
+from services.questionnaires import config
+from services.questionnaires.api import blueprints
+from shared.app import create_service_app
+from shared.config import Settings
+from shared.mongo import Database
+
+
+def create_app(settings: Settings | None = None, clock=None) -> Flask:
+    settings = settings or config.load()
+    return create_service_app(
+        settings=settings,
+        database=Database(settings.mongo_url, settings.database, config.INDEXES),
+        title="Stepwise questionnaires",
+        description="Validated instruments, assignments, scoring, reliable change and risk flags.",
+        blueprints=blueprints(),
+        outbox_collections=config.OUTBOX_COLLECTIONS,
+        clock=clock,
+    )

@@ -1,0 +1,599 @@
+"""Instrument definitions: the schema that checks them, and the loader for the built-ins.
+
+One schema serves both the built-in JSON files read at start-up and a tenant's own instrument
+posted to ``POST /v1/instruments``, so every error names the field that is wrong, in the shape
+of the definition its author wrote: ``{"items": {"3": {"options": [...]}}}``,
+``{"bands": ["bands overlap at 10"]}``.
+
+Use :func:`parse_instrument` for a posted definition (raises :class:`InstrumentError`) and
+:func:`load_builtin_instruments` for the shipped library (raises
+:class:`InstrumentDefinitionError`, naming the file, so a bad file stops start-up).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
+from marshmallow.validate import Length, OneOf, Range, Regexp
+
+from .model import (
+    HIGHER_IS_BETTER,
+    HIGHER_IS_WORSE,
+    Band,
+    ChangeRules,
+    CriticalItem,
+    Derived,
+    Indicator,
+    Instrument,
+    Item,
+    Licence,
+    MissingRule,
+    Option,
+    ReliableChange,
+    Response,
+    Scoring,
+    Source,
+    Subscale,
+    Threshold,
+)
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "instruments"
+
+# Names end up in error keys ("answers.<id>"), URLs (/v1/instruments/<code>) and JSON keys of
+# scores, so they are kept to plain characters.
+CODE = Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$", error="must be lower-case letters, digits, - or _")
+ITEM_ID = Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="must be letters, digits, . - or _")
+NAME = Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="must be snake_case, e.g. moderately_severe")
+TEXT = Length(min=1)
+
+
+class InstrumentError(Exception):
+    """A definition is invalid; ``errors`` maps each wrong field (nested as in the definition,
+    list positions as strings) to its messages."""
+
+    def __init__(self, errors: Mapping[str, Any]):
+        super().__init__(f"invalid instrument definition: {errors}")
+        self.errors = errors
+
+
+class InstrumentDefinitionError(InstrumentError):
+    """A built-in instrument file is invalid; the message names the file and the field."""
+
+    def __init__(self, file: str, errors: Mapping[str, Any]):
+        Exception.__init__(self, f"{file}: invalid instrument definition: {errors}")
+        self.file = file
+        self.errors = errors
+
+
+class Number(fields.Field):
+    """A JSON number: int stays int, float stays float; booleans and strings are refused
+    (``fields.Float`` would turn 10 into 10.0 and accept "10")."""
+
+    default_error_messages = {"invalid": "must be a number"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self.make_error("invalid")
+        return value
+
+
+def _strict_bool(**kwargs) -> fields.Boolean:
+    # marshmallow's default Boolean also takes "yes", 1, "on"...; a definition says true/false.
+    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+
+
+def _int(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, **kwargs)
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def _stringify(errors: Any) -> Any:
+    """marshmallow keys list errors by int position; JSON keys are strings."""
+    if isinstance(errors, Mapping):
+        return {str(key): _stringify(value) for key, value in errors.items()}
+    return errors
+
+
+class _Errors:
+    """Collects cross-field errors at nested paths, so one response names every problem."""
+
+    def __init__(self):
+        self.tree: dict[str, Any] = {}
+
+    def add(self, path: tuple[Any, ...], message: str) -> None:
+        node = self.tree
+        for key in path[:-1]:
+            node = node.setdefault(str(key), {})
+        node.setdefault(str(path[-1]), []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.tree:
+            raise ValidationError(self.tree)
+
+
+class OptionSchema(Schema):
+    value = _int(required=True)
+    label = fields.String(required=True, validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Option(**data)
+
+
+class ItemSchema(Schema):
+    id = fields.String(required=True, validate=ITEM_ID)
+    text = fields.String(required=True, validate=TEXT)
+    min = _int()
+    max = _int()
+    options = fields.List(fields.Nested(OptionSchema), validate=Length(min=2))
+    reverse = _strict_bool(load_default=False)
+    scores = fields.Dict(keys=fields.String(), values=_int())
+    optional = _strict_bool(load_default=False)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        errors = _Errors()
+        options, low, high = data.get("options"), data.get("min"), data.get("max")
+        if options is not None and (low is not None or high is not None):
+            errors.add(("options",), "give either options or min and max, not both")
+        elif options is None and low is None and high is None:
+            errors.add(("options",), "give options, or min and max")
+        elif options is None and (low is None or high is None):
+            errors.add(("min" if low is None else "max",), "min and max go together")
+        elif options is None and low > high:
+            errors.add(("max",), f"must not be below min ({low})")
+        values = [o.value for o in options] if options else []
+        for value in sorted({v for v in values if values.count(v) > 1}):
+            errors.add(("options",), f"duplicate value {value}")
+        errors.raise_if_any()
+        if "scores" in data:
+            self._check_scores(data, errors)
+        errors.raise_if_any()
+
+    @staticmethod
+    def _check_scores(data, errors: _Errors) -> None:
+        if data.get("reverse"):
+            errors.add(("reverse",), "cannot be combined with scores; put the reversed points in scores")
+        if data.get("options") is not None:
+            allowed = {o.value for o in data["options"]}
+        else:
+            allowed = set(range(data["min"], data["max"] + 1))
+        given = set()
+        for key in data["scores"]:
+            try:
+                given.add(int(key))
+            except ValueError:
+                errors.add(("scores",), f"key {key!r} is not an answer value")
+        for value in sorted(allowed - given):
+            errors.add(("scores",), f"no score for answer {value}")
+        for value in sorted(given - allowed):
+            errors.add(("scores",), f"{value} is not an answer to this item")
+
+    @post_load
+    def build(self, data, **kwargs):
+        if data.get("options") is not None:
+            data["options"] = tuple(data["options"])
+        if data.get("scores") is not None:
+            data["scores"] = MappingProxyType({int(k): v for k, v in data["scores"].items()})
+        return Item(**data)
+
+
+class SubscaleSchema(Schema):
+    items = fields.List(fields.String(), required=True, validate=Length(min=1))
+    method = fields.String(load_default="sum", validate=OneOf(["sum", "mean"]))
+    multiplier = Number(load_default=1, validate=Range(min=0, min_inclusive=False, error="must be positive"))
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Subscale(items=tuple(data["items"]), method=data["method"], multiplier=data["multiplier"])
+
+
+class MissingSchema(Schema):
+    rule = fields.String(required=True, validate=OneOf(["refuse", "prorate"]))
+    max_missing = _int(validate=Range(min=1))
+    source = fields.String(validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        errors = _Errors()
+        if data["rule"] == "prorate":
+            if "max_missing" not in data:
+                errors.add(("max_missing",), "required when rule is prorate")
+            if "source" not in data:
+                errors.add(("source",), "required when rule is prorate: name where the rule comes from")
+        elif "max_missing" in data:
+            errors.add(("max_missing",), "only for rule prorate")
+        errors.raise_if_any()
+
+    @post_load
+    def build(self, data, **kwargs):
+        return MissingRule(**data)
+
+
+class DerivedSchema(Schema):
+    name = fields.String(required=True, validate=NAME)
+    multiplier = Number(required=True, validate=Range(min=0, min_inclusive=False, error="must be positive"))
+    source = fields.String(required=True, validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Derived(**data)
+
+
+class IndicatorSchema(Schema):
+    name = fields.String(required=True, validate=NAME)
+    at_or_above = Number()
+    endorsed_at = _int()
+    min_endorsed = fields.Dict(keys=fields.String(), values=_int(validate=Range(min=1)))
+    source = fields.String(required=True, validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        cutoff = "at_or_above" in data
+        count = "endorsed_at" in data or "min_endorsed" in data
+        if cutoff == count:
+            raise ValidationError("give either at_or_above, or endorsed_at with min_endorsed")
+        if count and not ("endorsed_at" in data and "min_endorsed" in data):
+            missing = "endorsed_at" if "endorsed_at" not in data else "min_endorsed"
+            raise ValidationError({missing: ["endorsed_at and min_endorsed go together"]})
+
+    @post_load
+    def build(self, data, **kwargs):
+        if "min_endorsed" in data:
+            data["min_endorsed"] = MappingProxyType(dict(data["min_endorsed"]))
+        return Indicator(**data)
+
+
+class ScoringSchema(Schema):
+    method = fields.String(required=True, validate=OneOf(["sum", "mean"]))
+    multiplier = Number(load_default=1, validate=Range(min=0, min_inclusive=False, error="must be positive"))
+    range = fields.List(Number(), required=True, validate=Length(equal=2, error="must be [min, max]"))
+    decimals = _int(load_default=0, validate=Range(min=0, max=4))
+    subscales = fields.Dict(keys=fields.String(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$")), values=fields.Nested(SubscaleSchema))
+    missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))
+    derived = fields.List(fields.Nested(DerivedSchema), load_default=())
+    indicators = fields.List(fields.Nested(IndicatorSchema), load_default=())
+    source = fields.String(required=True, validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        low, high = data["range"]
+        if low > high:
+            raise ValidationError({"range": ["min must not be above max"]})
+
+    @post_load
+    def build(self, data, **kwargs):
+        data["range"] = tuple(data["range"])
+        data["subscales"] = MappingProxyType(dict(data.get("subscales", {})))
+        data["derived"] = tuple(data["derived"])
+        data["indicators"] = tuple(data["indicators"])
+        return Scoring(**data)
+
+
+class BandSchema(Schema):
+    min = Number(required=True)
+    max = Number(required=True)
+    label = fields.String(required=True, validate=NAME)
+    source = fields.String(required=True, validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Band(**data)
+
+
+class CriticalItemSchema(Schema):
+    item = fields.String(required=True)
+    above = Number()
+    below = Number()
+    flag = fields.String(required=True, validate=NAME)
+    source = fields.String(required=True, validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        if ("above" in data) == ("below" in data):
+            raise ValidationError("give either above or below")
+
+    @post_load
+    def build(self, data, **kwargs):
+        return CriticalItem(**data)
+
+
+class ThresholdSchema(Schema):
+    at_or_above = Number()
+    below = Number()
+    source = fields.String(required=True, validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        if ("at_or_above" in data) == ("below" in data):
+            raise ValidationError("give either at_or_above or below")
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Threshold(**data)
+
+
+class ReliableChangeSchema(Schema):
+    points = Number(validate=Range(min=0, min_inclusive=False, error="must be positive"))
+    reliability = Number(validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=False, error="must be between 0 and 1"))
+    sd = Number(validate=Range(min=0, min_inclusive=False, error="must be positive"))
+    source = fields.String(required=True, validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        published = "points" in data
+        computed = "reliability" in data or "sd" in data
+        if published == computed:
+            raise ValidationError("give either points, or reliability and sd")
+        if computed and not ("reliability" in data and "sd" in data):
+            missing = "reliability" if "reliability" not in data else "sd"
+            raise ValidationError({missing: ["reliability and sd go together"]})
+
+    @post_load
+    def build(self, data, **kwargs):
+        return ReliableChange(**data)
+
+
+class ResponseSchema(Schema):
+    fraction = Number(required=True, validate=Range(min=0, max=1, min_inclusive=False, error="must be above 0 and at most 1"))
+    source = fields.String(required=True, validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Response(**data)
+
+
+class ChangeSchema(Schema):
+    direction = fields.String(required=True, validate=OneOf([HIGHER_IS_WORSE, HIGHER_IS_BETTER]))
+    reliable_change = fields.Nested(ReliableChangeSchema)
+    caseness = fields.Nested(ThresholdSchema)
+    remission = fields.Nested(ThresholdSchema)
+    response = fields.Nested(ResponseSchema)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        worse_up = data["direction"] == HIGHER_IS_WORSE
+        errors = _Errors()
+        caseness, remission = data.get("caseness"), data.get("remission")
+        # A case is on the worse side of the cut-off and remission on the better side; the
+        # other spelling would silently invert the rule.
+        if caseness is not None and (caseness.at_or_above is None) == worse_up:
+            errors.add(("caseness",), "a case is at_or_above the cut-off" if worse_up else "a case is below the cut-off")
+        if remission is not None and (remission.below is None) == worse_up:
+            errors.add(("remission",), "remission is below the cut-off" if worse_up else "remission is at_or_above the cut-off")
+        errors.raise_if_any()
+
+    @post_load
+    def build(self, data, **kwargs):
+        return ChangeRules(**data)
+
+
+class SourceSchema(Schema):
+    id = fields.String(required=True, validate=TEXT)
+    citation = fields.String(required=True, validate=TEXT)
+    url = fields.String(validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Source(**data)
+
+
+class LicenceSchema(Schema):
+    text = fields.String(required=True, validate=TEXT)
+    redistribute_items = _strict_bool(required=True)
+    url = fields.String(validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Licence(**data)
+
+
+class InstrumentSchema(Schema):
+    """An instrument definition. ``load`` returns an :class:`Instrument`."""
+
+    code = fields.String(required=True, validate=CODE)
+    name = fields.String(required=True, validate=TEXT)
+    version = fields.String(required=True, validate=TEXT)
+    instructions = fields.String(validate=TEXT)
+    items = fields.List(fields.Nested(ItemSchema), required=True, validate=Length(min=1))
+    scoring = fields.Nested(ScoringSchema, required=True)
+    bands = fields.List(fields.Nested(BandSchema), load_default=())
+    critical_items = fields.List(fields.Nested(CriticalItemSchema), load_default=())
+    change = fields.Nested(ChangeSchema)
+    sources = fields.List(fields.Nested(SourceSchema), required=True, validate=Length(min=1))
+    licence = fields.Nested(LicenceSchema, required=True)
+    notes = fields.String(validate=TEXT)
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        errors = _Errors()
+        items = data["items"]
+        by_id = {}
+        for index, item in enumerate(items):
+            if item.id in by_id:
+                errors.add(("items", index, "id"), f"duplicate item id {item.id}")
+            by_id.setdefault(item.id, item)
+        errors.raise_if_any()
+        scoring = data["scoring"]
+        _check_range(scoring, items, errors)
+        _check_subscales(scoring, by_id, errors)
+        _check_missing(scoring, items, errors)
+        _check_extras(scoring, by_id, errors)
+        _check_bands(data["bands"], scoring, errors)
+        _check_critical_items(data["critical_items"], by_id, errors)
+        if data.get("change") is not None:
+            _check_change(data["change"], scoring, errors)
+        errors.raise_if_any()
+
+    @post_load
+    def build(self, data, **kwargs):
+        for name in ("items", "bands", "critical_items", "sources"):
+            data[name] = tuple(data[name])
+        # Bands are kept in score order so band lookup can read them as lower bounds.
+        data["bands"] = tuple(sorted(data["bands"], key=lambda band: band.min))
+        return Instrument(**data)
+
+
+def _computed_range(scoring: Scoring, items) -> tuple[float, float]:
+    lows, highs = zip(*(item.score_bounds() for item in items))
+    if scoring.method == "sum":
+        low, high = sum(lows), sum(highs)
+    else:
+        low, high = sum(lows) / len(items), sum(highs) / len(items)
+    return low * scoring.multiplier, high * scoring.multiplier
+
+
+def _check_range(scoring: Scoring, items, errors: _Errors) -> None:
+    # The declared range is what clients and goals rely on; it must be what the items give.
+    low, high = _computed_range(scoring, items)
+    declared_low, declared_high = scoring.range
+    if not (_close(low, declared_low) and _close(high, declared_high)):
+        errors.add(
+            ("scoring", "range"),
+            f"items give [{_fmt(low)}, {_fmt(high)}] but range says [{_fmt(declared_low)}, {_fmt(declared_high)}]",
+        )
+
+
+def _check_subscales(scoring: Scoring, by_id, errors: _Errors) -> None:
+    for name, subscale in scoring.subscales.items():
+        for item_id in subscale.items:
+            if item_id not in by_id:
+                errors.add(("scoring", "subscales", name, "items"), f"unknown item {item_id}")
+        for item_id in sorted({i for i in subscale.items if subscale.items.count(i) > 1}):
+            errors.add(("scoring", "subscales", name, "items"), f"item {item_id} listed twice")
+
+
+def _check_missing(scoring: Scoring, items, errors: _Errors) -> None:
+    rule = scoring.missing
+    required = [item for item in items if not item.optional]
+    if rule.rule == "prorate" and rule.max_missing >= len(required):
+        errors.add(
+            ("scoring", "missing", "max_missing"),
+            f"must leave at least one answered item: {len(required)} items are not optional",
+        )
+
+
+def _check_extras(scoring: Scoring, by_id, errors: _Errors) -> None:
+    low, high = scoring.range
+    names = [d.name for d in scoring.derived] + [i.name for i in scoring.indicators]
+    for name in sorted({n for n in names if names.count(n) > 1}):
+        errors.add(("scoring",), f"name {name} is used twice in derived and indicators")
+    for index, indicator in enumerate(scoring.indicators):
+        path = ("scoring", "indicators", index)
+        if indicator.at_or_above is not None and not low < indicator.at_or_above <= high:
+            errors.add(path + ("at_or_above",), f"must be within the range ({_fmt(low)} to {_fmt(high)})")
+        for subscale_name, count in (indicator.min_endorsed or {}).items():
+            subscale = scoring.subscales.get(subscale_name)
+            if subscale is None:
+                errors.add(path + ("min_endorsed",), f"unknown subscale {subscale_name}")
+            elif count > len(subscale.items):
+                errors.add(path + ("min_endorsed",), f"{subscale_name} has only {len(subscale.items)} items")
+            else:
+                known = [by_id[i].score_bounds()[1] for i in subscale.items if i in by_id]
+                if known and indicator.endorsed_at > max(known):
+                    errors.add(path + ("endorsed_at",), f"no item in {subscale_name} can score {indicator.endorsed_at}")
+
+
+def _check_bands(bands, scoring: Scoring, errors: _Errors) -> None:
+    if not bands:
+        return
+    low, high = scoring.range
+    # The smallest step between two totals: 1 for whole-number totals, 0.1 with decimals 1...
+    step = 10 ** -scoring.decimals
+    labels = [band.label for band in bands]
+    for label in sorted({x for x in labels if labels.count(x) > 1}):
+        errors.add(("bands",), f"duplicate label {label}")
+    for band in bands:
+        if band.min > band.max:
+            errors.add(("bands",), f"band {band.label}: min {_fmt(band.min)} is above max {_fmt(band.max)}")
+    ordered = sorted(bands, key=lambda band: band.min)
+    if not _close(ordered[0].min, low):
+        errors.add(("bands",), f"bands start at {_fmt(ordered[0].min)} but the range starts at {_fmt(low)}")
+    if not _close(max(band.max for band in bands), high):
+        errors.add(("bands",), f"bands end at {_fmt(max(b.max for b in bands))} but the range ends at {_fmt(high)}")
+    for before, after in zip(ordered, ordered[1:]):
+        if after.min <= before.max:
+            errors.add(("bands",), f"bands overlap at {_fmt(after.min)}")
+        elif after.min - before.max > step and not _close(after.min - before.max, step):
+            errors.add(("bands",), f"gap between {_fmt(before.max)} and {_fmt(after.min)}")
+
+
+def _check_critical_items(critical_items, by_id, errors: _Errors) -> None:
+    for index, critical in enumerate(critical_items):
+        path = ("critical_items", index)
+        item = by_id.get(critical.item)
+        if item is None:
+            errors.add(path + ("item",), f"unknown item {critical.item}")
+            continue
+        values = item.answer_values()
+        if critical.above is not None and not min(values) <= critical.above < max(values):
+            errors.add(path + ("above",), f"must be from {min(values)} to {max(values) - 1}, or the flag never or always fires")
+        if critical.below is not None and not min(values) < critical.below <= max(values):
+            errors.add(path + ("below",), f"must be from {min(values) + 1} to {max(values)}, or the flag never or always fires")
+
+
+def _check_change(change: ChangeRules, scoring: Scoring, errors: _Errors) -> None:
+    low, high = scoring.range
+    for name in ("caseness", "remission"):
+        threshold = getattr(change, name)
+        if threshold is None:
+            continue
+        cutoff = threshold.at_or_above if threshold.at_or_above is not None else threshold.below
+        if not low < cutoff <= high:
+            errors.add(("change", name), f"cut-off {_fmt(cutoff)} must be within the range ({_fmt(low)} to {_fmt(high)})")
+    if change.reliable_change is not None and change.reliable_change.threshold > high - low:
+        errors.add(("change", "reliable_change"), f"a change of {change.reliable_change.threshold:g} is larger than the whole range")
+
+
+def parse_instrument(data: Any) -> Instrument:
+    """Validate a definition (e.g. a tenant's posted instrument) and build it.
+
+    Raises :class:`InstrumentError` whose ``errors`` names every wrong field."""
+    try:
+        return InstrumentSchema().load(data)
+    except ValidationError as error:
+        raise InstrumentError(_stringify(error.messages)) from None
+
+
+def load_instruments(directory: Path) -> dict[str, Instrument]:
+    """Read and validate every ``*.json`` in ``directory``; the file name must be the code.
+
+    Raises :class:`InstrumentDefinitionError` naming the first bad file and its fields."""
+    found: dict[str, Instrument] = {}
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise InstrumentDefinitionError(path.name, {"_file": [f"not JSON: {error}"]}) from None
+        try:
+            instrument = parse_instrument(data)
+        except InstrumentError as error:
+            raise InstrumentDefinitionError(path.name, error.errors) from None
+        if instrument.code != path.stem:
+            raise InstrumentDefinitionError(path.name, {"code": [f"{instrument.code} does not match the file name"]})
+        found[instrument.code] = instrument
+    return found
+
+
+@functools.cache
+def _builtins() -> Mapping[str, Instrument]:
+    return MappingProxyType(load_instruments(BUILTIN_DIR))
+
+
+def load_builtin_instruments() -> dict[str, Instrument]:
+    """The shipped instrument library by code, validated once and cached.
+
+    Call it at start-up so that a bad file stops the service with an error naming the file."""
+    return dict(_builtins())
