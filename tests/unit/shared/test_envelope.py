@@ -1,0 +1,42 @@
+import json
+
+import pytest
+
+from shared.events.envelope import new_event, parse_event, routing_key
+from shared.logs import correlation_id
+
+
+def test_a_new_event_is_a_cloudevent_routed_by_its_name():
+    event = new_event("risk.flagged", tenant="clinic-a", subject="r-1", data={
+        "response_id": "r-1", "client_id": "c-1", "instrument": "phq9",
+        "flags": [{"code": "self_harm_risk", "item": "9", "value": 2}],
+    })
+    assert event["specversion"] == "1.0"
+    assert event["type"] == "stepwise.risk.flagged.v1"
+    assert event["source"] == "/stepwise/questionnaires"
+    assert event["tenantid"] == "clinic-a"
+    assert event["time"].endswith("Z")
+    assert routing_key(event) == "risk.flagged"
+    assert parse_event(json.dumps(event)) == event
+
+
+def test_the_request_id_travels_in_the_event():
+    token = correlation_id.set("req-42")
+    try:
+        event = new_event("goal.achieved", tenant="t", subject="g", data={"goal_id": "g", "client_id": "c"})
+    finally:
+        correlation_id.reset(token)
+    assert event["correlationid"] == "req-42"
+
+
+def test_unknown_event_types_and_bad_data_are_refused():
+    with pytest.raises(KeyError):
+        new_event("goal.exploded", tenant="t", subject="g", data={})
+    with pytest.raises(ValueError, match="flags"):
+        new_event("risk.flagged", tenant="t", subject="r", data={"response_id": "r", "client_id": "c", "instrument": "phq9", "flags": []})
+
+
+@pytest.mark.parametrize("body", [b"{", b"[]", json.dumps({"specversion": "0.3"}).encode()])
+def test_malformed_messages_are_refused(body):
+    with pytest.raises(ValueError):
+        parse_event(body)
