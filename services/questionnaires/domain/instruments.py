@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -21,6 +22,16 @@ from typing import Any, Mapping
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from .definition_checks import (
+    Errors,
+    check_bands,
+    check_change,
+    check_critical_items,
+    check_extras,
+    check_missing,
+    check_range,
+    check_subscales,
+)
 from .model import (
     HIGHER_IS_BETTER,
     HIGHER_IS_WORSE,
@@ -91,36 +102,11 @@ def _int(**kwargs) -> fields.Integer:
     return fields.Integer(strict=True, **kwargs)
 
 
-def _fmt(number: float) -> str:
-    return str(int(number)) if float(number).is_integer() else str(number)
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
-
-
 def _stringify(errors: Any) -> Any:
     """marshmallow keys list errors by int position; JSON keys are strings."""
     if isinstance(errors, Mapping):
         return {str(key): _stringify(value) for key, value in errors.items()}
     return errors
-
-
-class _Errors:
-    """Collects cross-field errors at nested paths, so one response names every problem."""
-
-    def __init__(self):
-        self.tree: dict[str, Any] = {}
-
-    def add(self, path: tuple[Any, ...], message: str) -> None:
-        node = self.tree
-        for key in path[:-1]:
-            node = node.setdefault(str(key), {})
-        node.setdefault(str(path[-1]), []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.tree:
-            raise ValidationError(self.tree)
 
 
 class OptionSchema(Schema):
@@ -144,7 +130,7 @@ class ItemSchema(Schema):
 
     @validates_schema
     def check(self, data, **kwargs):
-        errors = _Errors()
+        errors = Errors()
         options, low, high = data.get("options"), data.get("min"), data.get("max")
         if options is not None and (low is not None or high is not None):
             errors.add(("options",), "give either options or min and max, not both")
@@ -163,7 +149,7 @@ class ItemSchema(Schema):
         errors.raise_if_any()
 
     @staticmethod
-    def _check_scores(data, errors: _Errors) -> None:
+    def _check_scores(data, errors: Errors) -> None:
         if data.get("reverse"):
             errors.add(("reverse",), "cannot be combined with scores; put the reversed points in scores")
         if data.get("options") is not None:
@@ -172,9 +158,9 @@ class ItemSchema(Schema):
             allowed = set(range(data["min"], data["max"] + 1))
         given = set()
         for key in data["scores"]:
-            try:
+            if re.fullmatch(r"-?[0-9]+", key):
                 given.add(int(key))
-            except ValueError:
+            else:
                 errors.add(("scores",), f"key {key!r} is not an answer value")
         for value in sorted(allowed - given):
             errors.add(("scores",), f"no score for answer {value}")
@@ -207,7 +193,7 @@ class MissingSchema(Schema):
 
     @validates_schema
     def check(self, data, **kwargs):
-        errors = _Errors()
+        errors = Errors()
         if data["rule"] == "prorate":
             if "max_missing" not in data:
                 errors.add(("max_missing",), "required when rule is prorate")
@@ -295,15 +281,9 @@ class BandSchema(Schema):
 
 class CriticalItemSchema(Schema):
     item = fields.String(required=True)
-    above = Number()
-    below = Number()
+    above = Number(required=True)
     flag = fields.String(required=True, validate=NAME)
     source = fields.String(required=True, validate=TEXT)
-
-    @validates_schema
-    def check(self, data, **kwargs):
-        if ("above" in data) == ("below" in data):
-            raise ValidationError("give either above or below")
 
     @post_load
     def build(self, data, **kwargs):
@@ -365,7 +345,7 @@ class ChangeSchema(Schema):
     @validates_schema
     def check(self, data, **kwargs):
         worse_up = data["direction"] == HIGHER_IS_WORSE
-        errors = _Errors()
+        errors = Errors()
         caseness, remission = data.get("caseness"), data.get("remission")
         # A case is on the worse side of the cut-off and remission on the better side; the
         # other spelling would silently invert the rule.
@@ -418,7 +398,7 @@ class InstrumentSchema(Schema):
 
     @validates_schema
     def check(self, data, **kwargs):
-        errors = _Errors()
+        errors = Errors()
         items = data["items"]
         by_id = {}
         for index, item in enumerate(items):
@@ -427,14 +407,14 @@ class InstrumentSchema(Schema):
             by_id.setdefault(item.id, item)
         errors.raise_if_any()
         scoring = data["scoring"]
-        _check_range(scoring, items, errors)
-        _check_subscales(scoring, by_id, errors)
-        _check_missing(scoring, items, errors)
-        _check_extras(scoring, by_id, errors)
-        _check_bands(data["bands"], scoring, errors)
-        _check_critical_items(data["critical_items"], by_id, errors)
+        check_range(scoring, items, errors)
+        check_subscales(scoring, by_id, errors)
+        check_missing(scoring, items, errors)
+        check_extras(scoring, by_id, errors)
+        check_bands(data["bands"], scoring, errors)
+        check_critical_items(data["critical_items"], by_id, errors)
         if data.get("change") is not None:
-            _check_change(data["change"], scoring, errors)
+            check_change(data["change"], scoring, errors)
         errors.raise_if_any()
 
     @post_load
@@ -444,117 +424,6 @@ class InstrumentSchema(Schema):
         # Bands are kept in score order so band lookup can read them as lower bounds.
         data["bands"] = tuple(sorted(data["bands"], key=lambda band: band.min))
         return Instrument(**data)
-
-
-def _computed_range(scoring: Scoring, items) -> tuple[float, float]:
-    lows, highs = zip(*(item.score_bounds() for item in items))
-    if scoring.method == "sum":
-        low, high = sum(lows), sum(highs)
-    else:
-        low, high = sum(lows) / len(items), sum(highs) / len(items)
-    return low * scoring.multiplier, high * scoring.multiplier
-
-
-def _check_range(scoring: Scoring, items, errors: _Errors) -> None:
-    # The declared range is what clients and goals rely on; it must be what the items give.
-    low, high = _computed_range(scoring, items)
-    declared_low, declared_high = scoring.range
-    if not (_close(low, declared_low) and _close(high, declared_high)):
-        errors.add(
-            ("scoring", "range"),
-            f"items give [{_fmt(low)}, {_fmt(high)}] but range says [{_fmt(declared_low)}, {_fmt(declared_high)}]",
-        )
-
-
-def _check_subscales(scoring: Scoring, by_id, errors: _Errors) -> None:
-    for name, subscale in scoring.subscales.items():
-        for item_id in subscale.items:
-            if item_id not in by_id:
-                errors.add(("scoring", "subscales", name, "items"), f"unknown item {item_id}")
-        for item_id in sorted({i for i in subscale.items if subscale.items.count(i) > 1}):
-            errors.add(("scoring", "subscales", name, "items"), f"item {item_id} listed twice")
-
-
-def _check_missing(scoring: Scoring, items, errors: _Errors) -> None:
-    rule = scoring.missing
-    required = [item for item in items if not item.optional]
-    if rule.rule == "prorate" and rule.max_missing >= len(required):
-        errors.add(
-            ("scoring", "missing", "max_missing"),
-            f"must leave at least one answered item: {len(required)} items are not optional",
-        )
-
-
-def _check_extras(scoring: Scoring, by_id, errors: _Errors) -> None:
-    low, high = scoring.range
-    names = [d.name for d in scoring.derived] + [i.name for i in scoring.indicators]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        errors.add(("scoring",), f"name {name} is used twice in derived and indicators")
-    for index, indicator in enumerate(scoring.indicators):
-        path = ("scoring", "indicators", index)
-        if indicator.at_or_above is not None and not low < indicator.at_or_above <= high:
-            errors.add(path + ("at_or_above",), f"must be within the range ({_fmt(low)} to {_fmt(high)})")
-        for subscale_name, count in (indicator.min_endorsed or {}).items():
-            subscale = scoring.subscales.get(subscale_name)
-            if subscale is None:
-                errors.add(path + ("min_endorsed",), f"unknown subscale {subscale_name}")
-            elif count > len(subscale.items):
-                errors.add(path + ("min_endorsed",), f"{subscale_name} has only {len(subscale.items)} items")
-            else:
-                known = [by_id[i].score_bounds()[1] for i in subscale.items if i in by_id]
-                if known and indicator.endorsed_at > max(known):
-                    errors.add(path + ("endorsed_at",), f"no item in {subscale_name} can score {indicator.endorsed_at}")
-
-
-def _check_bands(bands, scoring: Scoring, errors: _Errors) -> None:
-    if not bands:
-        return
-    low, high = scoring.range
-    # The smallest step between two totals: 1 for whole-number totals, 0.1 with decimals 1...
-    step = 10 ** -scoring.decimals
-    labels = [band.label for band in bands]
-    for label in sorted({x for x in labels if labels.count(x) > 1}):
-        errors.add(("bands",), f"duplicate label {label}")
-    for band in bands:
-        if band.min > band.max:
-            errors.add(("bands",), f"band {band.label}: min {_fmt(band.min)} is above max {_fmt(band.max)}")
-    ordered = sorted(bands, key=lambda band: band.min)
-    if not _close(ordered[0].min, low):
-        errors.add(("bands",), f"bands start at {_fmt(ordered[0].min)} but the range starts at {_fmt(low)}")
-    if not _close(max(band.max for band in bands), high):
-        errors.add(("bands",), f"bands end at {_fmt(max(b.max for b in bands))} but the range ends at {_fmt(high)}")
-    for before, after in zip(ordered, ordered[1:]):
-        if after.min <= before.max:
-            errors.add(("bands",), f"bands overlap at {_fmt(after.min)}")
-        elif after.min - before.max > step and not _close(after.min - before.max, step):
-            errors.add(("bands",), f"gap between {_fmt(before.max)} and {_fmt(after.min)}")
-
-
-def _check_critical_items(critical_items, by_id, errors: _Errors) -> None:
-    for index, critical in enumerate(critical_items):
-        path = ("critical_items", index)
-        item = by_id.get(critical.item)
-        if item is None:
-            errors.add(path + ("item",), f"unknown item {critical.item}")
-            continue
-        values = item.answer_values()
-        if critical.above is not None and not min(values) <= critical.above < max(values):
-            errors.add(path + ("above",), f"must be from {min(values)} to {max(values) - 1}, or the flag never or always fires")
-        if critical.below is not None and not min(values) < critical.below <= max(values):
-            errors.add(path + ("below",), f"must be from {min(values) + 1} to {max(values)}, or the flag never or always fires")
-
-
-def _check_change(change: ChangeRules, scoring: Scoring, errors: _Errors) -> None:
-    low, high = scoring.range
-    for name in ("caseness", "remission"):
-        threshold = getattr(change, name)
-        if threshold is None:
-            continue
-        cutoff = threshold.at_or_above if threshold.at_or_above is not None else threshold.below
-        if not low < cutoff <= high:
-            errors.add(("change", name), f"cut-off {_fmt(cutoff)} must be within the range ({_fmt(low)} to {_fmt(high)})")
-    if change.reliable_change is not None and change.reliable_change.threshold > high - low:
-        errors.add(("change", "reliable_change"), f"a change of {change.reliable_change.threshold:g} is larger than the whole range")
 
 
 def parse_instrument(data: Any) -> Instrument:

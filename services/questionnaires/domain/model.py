@@ -56,9 +56,10 @@ class Item:
         return self.min <= value <= self.max
 
     def describe_allowed(self) -> str:
-        if self.options is not None:
-            return "must be one of " + ", ".join(str(v) for v in self.answer_values())
-        return f"must be between {self.min} and {self.max}"
+        values = sorted(self.answer_values())
+        if values == list(range(values[0], values[-1] + 1)):
+            return f"must be between {values[0]} and {values[-1]}"
+        return "must be one of " + ", ".join(str(v) for v in values)
 
     def score_of(self, value: int) -> int:
         """The points an allowed answer earns."""
@@ -143,21 +144,16 @@ class Band:
 
 @dataclass(frozen=True)
 class CriticalItem:
-    """An answer that raises a flag whatever the total: above ``above`` or below ``below``.
+    """An answer above ``above`` raises ``flag`` whatever the total.
 
     The threshold is on the answer as the client gave it, not on its points, because that is
-    how published rules are written ("item 9 above 0")."""
+    how published rules are written ("item 9 above 0"). Flags are risk signals (they become
+    ``risk.flagged`` events and urgent alerts), so only items that signal risk belong here."""
 
     item: str
+    above: float
     flag: str
     source: str
-    above: float | None = None
-    below: float | None = None
-
-    def fires(self, value: int) -> bool:
-        if self.above is not None:
-            return value > self.above
-        return value < self.below
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,23 @@
+"""The questionnaires service's pure rules: instruments, scoring, change and schedules.
+
+No I/O apart from reading the shipped instrument files, and no clock: callers pass ``now``.
+The API, adapters and worker use these names:
+
+- :func:`load_builtin_instruments`, :func:`parse_instrument`, :class:`Instrument`,
+  :class:`InstrumentError` (``instruments``)
+"""
+from .instruments import (
+    InstrumentDefinitionError,
+    InstrumentError,
+    load_builtin_instruments,
+    parse_instrument,
+)
+from .model import Instrument
+
+__all__ = [
+    "Instrument",
+    "InstrumentDefinitionError",
+    "InstrumentError",
+    "load_builtin_instruments",
+    "parse_instrument",
+]
