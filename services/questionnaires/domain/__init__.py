@@ -5,6 +5,7 @@ The API, adapters and worker use these names:
 
 - :func:`load_builtin_instruments`, :func:`parse_instrument`, :class:`Instrument`,
   :class:`InstrumentError` (``instruments``)
+- :func:`score`, :class:`Score`, :class:`AnswerError` (``scoring``)
 """
 from .instruments import (
     InstrumentDefinitionError,
@@ -13,11 +14,15 @@ from .instruments import (
     parse_instrument,
 )
 from .model import Instrument
+from .scoring import AnswerError, Score, score
 
 __all__ = [
+    "AnswerError",
     "Instrument",
     "InstrumentDefinitionError",
     "InstrumentError",
+    "Score",
     "load_builtin_instruments",
     "parse_instrument",
+    "score",
 ]

@@ -71,7 +71,8 @@ def score(instrument: Instrument, answers: Any) -> Score:
     """Score ``answers``; raises :class:`AnswerError` for anything that cannot be scored."""
     values = _read_answers(instrument, answers)
     missing = tuple(item.id for item in instrument.items if values[item.id] is None)
-    prorated = _apply_missing_rule(instrument, values)
+    # Optional items left out are simply not counted; only a missing required item is stood in for.
+    prorated = any(not instrument.item(item_id).optional for item_id in missing)
     points = {item.id: item.score_of(values[item.id]) for item in instrument.items if values[item.id] is not None}
     scoring = instrument.scoring
     total = _round(_combine(instrument.items, points, scoring.method) * _exact(scoring.multiplier), scoring.decimals)
@@ -83,7 +84,7 @@ def score(instrument: Instrument, answers: Any) -> Score:
         flags=tuple(
             Flag(rule.flag, rule.item, values[rule.item])
             for rule in instrument.critical_items
-            if values[rule.item] is not None and rule.fires(values[rule.item])
+            if values[rule.item] is not None and values[rule.item] > rule.above
         ),
         extras=_extras(instrument, total, points),
         missing_items=missing,
@@ -92,6 +93,7 @@ def score(instrument: Instrument, answers: Any) -> Score:
 
 
 def _read_answers(instrument: Instrument, answers: Any) -> dict[str, int | None]:
+    """The answer to each item (None: unanswered), or AnswerError naming every bad answer."""
     items = instrument.items
     errors: dict[str, list[str]] = {}
     if isinstance(answers, Mapping):
@@ -110,6 +112,7 @@ def _read_answers(instrument: Instrument, answers: Any) -> dict[str, int | None]
         problem = _problem(item, given[item.id])
         if problem:
             errors[f"answers.{item.id}"] = [problem]
+    errors.update(_missing_errors(instrument, given))
     if errors:
         raise AnswerError(errors)
     return given
@@ -126,18 +129,16 @@ def _problem(item: Item, value: Any) -> str | None:
     return None
 
 
-def _apply_missing_rule(instrument: Instrument, values: Mapping[str, int | None]) -> bool:
-    """Refuse answers the rule does not allow to be missing; say whether to prorate."""
+def _missing_errors(instrument: Instrument, values: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Unanswered items the instrument's missing rule does not allow."""
     unanswered = [item.id for item in instrument.items if values[item.id] is None and not item.optional]
-    if not unanswered:
-        return False
     rule = instrument.scoring.missing
+    if not unanswered or (rule.rule == "prorate" and len(unanswered) <= rule.max_missing):
+        return {}
     if rule.rule == "refuse":
-        raise AnswerError({f"answers.{item_id}": ["an answer is required"] for item_id in unanswered})
-    if len(unanswered) > rule.max_missing:
-        message = f"an answer is required: at most {rule.max_missing} may be left out"
-        raise AnswerError({f"answers.{item_id}": [message] for item_id in unanswered})
-    return True
+        return {f"answers.{item_id}": ["an answer is required"] for item_id in unanswered}
+    message = f"an answer is required: at most {rule.max_missing} may be left out"
+    return {f"answers.{item_id}": [message] for item_id in unanswered}
 
 
 def _combine(items: Sequence[Item], points: Mapping[str, int], method: str) -> Fraction:
