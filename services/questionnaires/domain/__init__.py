@@ -6,7 +6,10 @@ The API, adapters and worker use these names:
 - :func:`load_builtin_instruments`, :func:`parse_instrument`, :class:`Instrument`,
   :class:`InstrumentError` (``instruments``)
 - :func:`score`, :class:`Score`, :class:`AnswerError` (``scoring``)
+- :func:`assess_change`, :class:`Change`, :func:`recovery`, :class:`Measure`,
+  :class:`Recovery` (``change``)
 """
+from .change import Change, Measure, Recovery, assess_change, recovery
 from .instruments import (
     InstrumentDefinitionError,
     InstrumentError,
@@ -18,11 +21,16 @@ from .scoring import AnswerError, Score, score
 
 __all__ = [
     "AnswerError",
+    "Change",
     "Instrument",
     "InstrumentDefinitionError",
     "InstrumentError",
+    "Measure",
+    "Recovery",
     "Score",
+    "assess_change",
     "load_builtin_instruments",
     "parse_instrument",
+    "recovery",
     "score",
 ]
