@@ -8,6 +8,8 @@ The API, adapters and worker use these names:
 - :func:`score`, :class:`Score`, :class:`AnswerError` (``scoring``)
 - :func:`assess_change`, :class:`Change`, :func:`recovery`, :class:`Measure`,
   :class:`Recovery` (``change``)
+- :class:`Schedule`, :class:`Occurrence`, :func:`occurrence_at`, :func:`occurrences`,
+  :func:`reminders`, :func:`status` (``schedule``)
 """
 from .change import Change, Measure, Recovery, assess_change, recovery
 from .instruments import (
@@ -17,6 +19,7 @@ from .instruments import (
     parse_instrument,
 )
 from .model import Instrument
+from .schedule import Occurrence, Schedule, occurrence_at, occurrences, reminders, status
 from .scoring import AnswerError, Score, score
 
 __all__ = [
@@ -26,11 +29,17 @@ __all__ = [
     "InstrumentDefinitionError",
     "InstrumentError",
     "Measure",
+    "Occurrence",
     "Recovery",
+    "Schedule",
     "Score",
     "assess_change",
     "load_builtin_instruments",
+    "occurrence_at",
+    "occurrences",
     "parse_instrument",
     "recovery",
+    "reminders",
     "score",
+    "status",
 ]
