@@ -109,7 +109,9 @@ def assess_change(
         previous_total=previous_total,
         delta=_difference(total, baseline_total),
         reliable_change=reliable_change(instrument, baseline_total, total) if has_baseline else None,
-        reliable_change_threshold=rules.reliable_change.threshold if rules and rules.reliable_change else None,
+        reliable_change_threshold=(
+            rules.reliable_change.threshold if rules and rules.reliable_change else None
+        ),
         clinically_significant=(baseline_case and not case) if crossed else None,
         clinically_significant_deterioration=(case and not baseline_case) if crossed else None,
         response=_response(instrument, baseline_total, total) if has_baseline else None,

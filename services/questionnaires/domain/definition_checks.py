@@ -56,7 +56,8 @@ def check_range(scoring: Scoring, items, errors: Errors) -> None:
     if not (close(low, declared_low) and close(high, declared_high)):
         errors.add(
             ("scoring", "range"),
-            f"items give [{fmt(low)}, {fmt(high)}] but range says [{fmt(declared_low)}, {fmt(declared_high)}]",
+            f"items give [{fmt(low)}, {fmt(high)}] "
+            f"but range says [{fmt(declared_low)}, {fmt(declared_high)}]",
         )
 
 
@@ -97,7 +98,8 @@ def check_extras(scoring: Scoring, by_id, errors: Errors) -> None:
             else:
                 known = [by_id[i].score_bounds()[1] for i in subscale.items if i in by_id]
                 if known and indicator.endorsed_at > max(known):
-                    errors.add(path + ("endorsed_at",), f"no item in {subscale_name} can score {indicator.endorsed_at}")
+                    message = f"no item in {subscale_name} can score {indicator.endorsed_at}"
+                    errors.add(path + ("endorsed_at",), message)
 
 
 def check_bands(bands, scoring: Scoring, errors: Errors) -> None:
@@ -116,7 +118,8 @@ def check_bands(bands, scoring: Scoring, errors: Errors) -> None:
     if not close(ordered[0].min, low):
         errors.add(("bands",), f"bands start at {fmt(ordered[0].min)} but the range starts at {fmt(low)}")
     if not close(max(band.max for band in bands), high):
-        errors.add(("bands",), f"bands end at {fmt(max(b.max for b in bands))} but the range ends at {fmt(high)}")
+        end = max(band.max for band in bands)
+        errors.add(("bands",), f"bands end at {fmt(end)} but the range ends at {fmt(high)}")
     for before, after in zip(ordered, ordered[1:]):
         if after.min <= before.max:
             errors.add(("bands",), f"bands overlap at {fmt(after.min)}")
@@ -133,7 +136,8 @@ def check_critical_items(critical_items, by_id, errors: Errors) -> None:
             continue
         values = item.answer_values()
         if not min(values) <= critical.above < max(values):
-            errors.add(path + ("above",), f"must be from {min(values)} to {max(values) - 1}, or the flag never or always fires")
+            message = f"must be from {min(values)} to {max(values) - 1}, or the flag never or always fires"
+            errors.add(path + ("above",), message)
 
 
 def check_change(change: ChangeRules, scoring: Scoring, errors: Errors) -> None:
@@ -144,8 +148,10 @@ def check_change(change: ChangeRules, scoring: Scoring, errors: Errors) -> None:
             continue
         cutoff = threshold.at_or_above if threshold.at_or_above is not None else threshold.below
         if not low < cutoff <= high:
-            errors.add(("change", name), f"cut-off {fmt(cutoff)} must be within the range ({fmt(low)} to {fmt(high)})")
+            message = f"cut-off {fmt(cutoff)} must be within the range ({fmt(low)} to {fmt(high)})"
+            errors.add(("change", name), message)
     if change.reliable_change is not None and change.reliable_change.threshold > high - low:
-        errors.add(("change", "reliable_change"), f"a change of {change.reliable_change.threshold:g} is larger than the whole range")
+        message = f"a change of {change.reliable_change.threshold:g} is larger than the whole range"
+        errors.add(("change", "reliable_change"), message)
 
 

@@ -247,7 +247,10 @@ class ScoringSchema(Schema):
     multiplier = Number(load_default=1, validate=Range(min=0, min_inclusive=False, error="must be positive"))
     range = fields.List(Number(), required=True, validate=Length(equal=2, error="must be [min, max]"))
     decimals = _int(load_default=0, validate=Range(min=0, max=4))
-    subscales = fields.Dict(keys=fields.String(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$")), values=fields.Nested(SubscaleSchema))
+    subscales = fields.Dict(
+        keys=fields.String(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
+        values=fields.Nested(SubscaleSchema),
+    )
     missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))
     derived = fields.List(fields.Nested(DerivedSchema), load_default=())
     indicators = fields.List(fields.Nested(IndicatorSchema), load_default=())
@@ -307,7 +310,9 @@ class ThresholdSchema(Schema):
 
 class ReliableChangeSchema(Schema):
     points = Number(validate=Range(min=0, min_inclusive=False, error="must be positive"))
-    reliability = Number(validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=False, error="must be between 0 and 1"))
+    reliability = Number(
+        validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=False, error="must be between 0 and 1")
+    )
     sd = Number(validate=Range(min=0, min_inclusive=False, error="must be positive"))
     source = fields.String(required=True, validate=TEXT)
 
@@ -327,7 +332,9 @@ class ReliableChangeSchema(Schema):
 
 
 class ResponseSchema(Schema):
-    fraction = Number(required=True, validate=Range(min=0, max=1, min_inclusive=False, error="must be above 0 and at most 1"))
+    fraction = Number(
+        required=True, validate=Range(min=0, max=1, min_inclusive=False, error="must be above 0 and at most 1")
+    )
     source = fields.String(required=True, validate=TEXT)
 
     @post_load
@@ -350,9 +357,11 @@ class ChangeSchema(Schema):
         # A case is on the worse side of the cut-off and remission on the better side; the
         # other spelling would silently invert the rule.
         if caseness is not None and (caseness.at_or_above is None) == worse_up:
-            errors.add(("caseness",), "a case is at_or_above the cut-off" if worse_up else "a case is below the cut-off")
+            side = "at_or_above" if worse_up else "below"
+            errors.add(("caseness",), f"a case is {side} the cut-off")
         if remission is not None and (remission.below is None) == worse_up:
-            errors.add(("remission",), "remission is below the cut-off" if worse_up else "remission is at_or_above the cut-off")
+            side = "below" if worse_up else "at_or_above"
+            errors.add(("remission",), f"remission is {side} the cut-off")
         errors.raise_if_any()
 
     @post_load
@@ -451,7 +460,8 @@ def load_instruments(directory: Path) -> dict[str, Instrument]:
         except InstrumentError as error:
             raise InstrumentDefinitionError(path.name, error.errors) from None
         if instrument.code != path.stem:
-            raise InstrumentDefinitionError(path.name, {"code": [f"{instrument.code} does not match the file name"]})
+            message = f"{instrument.code} does not match the file name"
+            raise InstrumentDefinitionError(path.name, {"code": [message]})
         found[instrument.code] = instrument
     return found
 

@@ -73,14 +73,17 @@ def score(instrument: Instrument, answers: Any) -> Score:
     missing = tuple(item.id for item in instrument.items if values[item.id] is None)
     # Optional items left out are simply not counted; only a missing required item is stood in for.
     prorated = any(not instrument.item(item_id).optional for item_id in missing)
-    points = {item.id: item.score_of(values[item.id]) for item in instrument.items if values[item.id] is not None}
+    points = {
+        item.id: item.score_of(values[item.id]) for item in instrument.items if values[item.id] is not None
+    }
     scoring = instrument.scoring
-    total = _round(_combine(instrument.items, points, scoring.method) * _exact(scoring.multiplier), scoring.decimals)
+    raw = _combine(instrument.items, points, scoring.method) * _exact(scoring.multiplier)
+    total = _round(raw, scoring.decimals)
     band = instrument.band_for(total)
     return Score(
         total=total,
         severity=band.label if band else None,
-        subscales={name: _subscale(instrument, subscale, points) for name, subscale in scoring.subscales.items()},
+        subscales={name: _subscale(instrument, sub, points) for name, sub in scoring.subscales.items()},
         flags=tuple(
             Flag(rule.flag, rule.item, values[rule.item])
             for rule in instrument.critical_items
@@ -190,5 +193,6 @@ def _exact(number: int | float) -> Fraction:
 def _round(value: Fraction, decimals: int) -> int | float:
     """Round half up (a prorated 16.5 is 17, as on paper), to ``decimals`` places."""
     quantum = Decimal(1).scaleb(-decimals)
-    rounded = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(quantum, rounding=ROUND_HALF_UP)
+    exact = Decimal(value.numerator) / Decimal(value.denominator)
+    rounded = exact.quantize(quantum, rounding=ROUND_HALF_UP)
     return int(rounded) if decimals == 0 else float(rounded)
