@@ -25,10 +25,12 @@ SERVERS = ["mongo", "rabbitmq", "mailpit"]
 CONTRACT_ENV = {
     "MONGO_URL": "mongodb://mongo:27017",
     "AMQP_URL": "amqp://guest:guest@rabbitmq:5672/%2F",
-    "JWT_SECRET": "${JWT_SECRET:-change-me-dev-only}",
+    "JWT_SECRET": "${JWT_SECRET:-change-me-dev-only-not-a-real-secret}",
     "SMTP_URL": "smtp://mailpit:1025",
     "LOG_LEVEL": "${LOG_LEVEL:-INFO}",
 }
+# shared.config refuses an HS256 secret shorter than this (RFC 7518 section 3.2).
+MIN_JWT_SECRET_BYTES = 32
 # Images pulled from a registry: repository -> how their tag must look (a full version).
 PINNED_TAG = re.compile(r"^v?\d+\.\d+\.\d+([.-][\w.-]+)?$")
 
@@ -128,6 +130,9 @@ def compose_problems(doc):
         for key, value in CONTRACT_ENV.items():
             if env.get(key) != value:
                 problems.append(f"{name}: {key} is {env.get(key)!r}, expected {value!r}")
+        default_secret = re.fullmatch(r"\$\{JWT_SECRET:-(.*)\}", env.get("JWT_SECRET") or "")
+        if default_secret and len(default_secret.group(1).encode()) < MIN_JWT_SECRET_BYTES:
+            problems.append(f"{name}: the default JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
         build = service.get("build") or {}
         if build.get("context") != "." or build.get("dockerfile") != f"services/{app}/Dockerfile":
             problems.append(f"{name}: not built from services/{app}/Dockerfile with the repo root as context")
@@ -261,6 +266,10 @@ def _break_environment(doc):
     }
 
 
+def _break_short_secret(doc):
+    doc["services"]["goals"]["environment"]["JWT_SECRET"] = "${JWT_SECRET:-change-me-dev-only}"
+
+
 def _break_restart(doc):
     del doc["services"]["notifications-worker"]["restart"]
 
@@ -284,6 +293,7 @@ def _break_missing_service(doc):
         (_break_dependency, "goals-worker: does not wait for healthy ['mongo', 'rabbitmq']"),
         (_break_mailpit_dependency, "notifications: does not wait for healthy ['mailpit']"),
         (_break_environment, "questionnaires-worker: AMQP_URL is None, expected 'amqp://guest:guest@rabbitmq:5672/%2F'"),
+        (_break_short_secret, "goals: the default JWT_SECRET is shorter than 32 bytes"),
         (_break_restart, "notifications-worker: no restart policy"),
         (_break_worker_command, "goals-worker: command is ['python', '-m', 'services.goals.app']"),
         (_break_missing_service, "service questionnaires-worker is missing"),
