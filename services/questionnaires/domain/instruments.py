@@ -22,6 +22,8 @@ from typing import Any, Mapping
 from marshmallow import Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from shared.instrument_ranges import INSTRUMENTS_DIR
+
 from .definition_checks import (
     Errors,
     check_bands,
@@ -53,7 +55,8 @@ from .model import (
     Threshold,
 )
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "instruments"
+# The built-in definitions are shared data: the goals service reads their score ranges too.
+BUILTIN_DIR = INSTRUMENTS_DIR
 
 # Names end up in error keys ("answers.<id>"), URLs (/v1/instruments/<code>) and JSON keys of
 # scores, so they are kept to plain characters.
