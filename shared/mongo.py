@@ -77,11 +77,10 @@ class Database:
 
     def ensure_indexes(self) -> None:
         database = self.client[self.name]
-        by_collection: dict[str, list[pymongo.IndexModel]] = {}
         for index in self.indexes:
-            by_collection.setdefault(index.collection, []).append(index.model())
-        for collection, models in by_collection.items():
-            database[collection].create_indexes(models)
+            # One index per command: FerretDB v1 drops the connection when one createIndexes
+            # command names several indexes that all exist already, i.e. on every restart.
+            database[index.collection].create_indexes([index.model()])
         self._indexed = True
 
     def ping(self) -> None:
