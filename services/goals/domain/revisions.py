@@ -23,18 +23,22 @@ class NotRevisable(ValueError):
 def diff(before, after):
     """What changed from `before` to `after` (two whole goals), over the revisable fields.
 
-    Returns {field: {"from": old, "to": new}}; measure fields are reported one by one as
-    "measure.<field>" (e.g. "measure.target"), so a revision reads "target 10 -> 9" rather than
-    two whole measures. A field missing on one side counts as None. Empty when nothing changed.
+    Returns {field: {"from": old, "to": new}}. For the measure, "from" and "to" hold only the
+    measure fields that changed (e.g. {"measure": {"from": {"target": 10}, "to": {"target": 9}}}),
+    so a revision reads "target 10 -> 9" rather than two whole measures. Field names carry no
+    dots: MongoDB and FerretDB refuse them in stored keys, and revisions and their events are
+    stored. A field missing on one side counts as None. Empty when nothing changed.
     """
     changes = {}
     for field in REVISABLE_FIELDS:
         if field == "measure":
             old, new = before.get("measure") or {}, after.get("measure") or {}
-            pairs = ((f"measure.{key}", old.get(key), new.get(key)) for key in MEASURE_FIELDS)
-        else:
-            pairs = ((field, before.get(field), after.get(field)),)
-        changes.update({name: {"from": x, "to": y} for name, x, y in pairs if x != y})
+            changed = [key for key in MEASURE_FIELDS if old.get(key) != new.get(key)]
+            if changed:
+                changes["measure"] = {"from": {key: old.get(key) for key in changed},
+                                      "to": {key: new.get(key) for key in changed}}
+        elif before.get(field) != after.get(field):
+            changes[field] = {"from": before.get(field), "to": after.get(field)}
     return changes
 
 

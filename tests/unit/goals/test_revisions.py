@@ -24,15 +24,21 @@ def test_top_level_fields_are_reported_from_and_to():
     }
 
 
-def test_measure_fields_are_reported_one_by_one():
+def test_only_the_measure_fields_that_changed_are_reported():
     after = {**GOAL, "measure": {**GOAL["measure"], "target": 9}}
-    assert diff(GOAL, after) == {"measure.target": {"from": 10, "to": 9}}
+    assert diff(GOAL, after) == {"measure": {"from": {"target": 10}, "to": {"target": 9}}}
+
+
+def test_no_reported_field_name_has_a_dot_which_the_database_would_refuse():
+    after = {**GOAL, "measure": {**GOAL["measure"], "target": 9, "per": "week"}, "title": "x"}
+    assert not any("." in name for name in diff(GOAL, after))
 
 
 def test_a_field_missing_on_one_side_counts_as_none():
     after = {key: value for key, value in GOAL.items() if key != "therapist_id"}
     assert diff(GOAL, after) == {"therapist_id": {"from": "t1", "to": None}}
-    assert diff({**GOAL, "measure": None}, GOAL)["measure.baseline"] == {"from": None, "to": 16}
+    added = diff({**GOAL, "measure": None}, GOAL)["measure"]
+    assert added["from"]["baseline"] is None and added["to"]["baseline"] == 16
 
 
 def test_owner_and_status_are_not_part_of_a_revision():
@@ -43,7 +49,7 @@ def test_owner_and_status_are_not_part_of_a_revision():
 def test_revise_merges_a_partial_measure_and_returns_the_changes():
     after, changes = revise(GOAL, {"measure": {"target": 9}, "description": "below 10 means 9"})
     assert after["measure"] == {**GOAL["measure"], "target": 9}
-    assert changes == {"measure.target": {"from": 10, "to": 9},
+    assert changes == {"measure": {"from": {"target": 10}, "to": {"target": 9}},
                        "description": {"from": "", "to": "below 10 means 9"}}
     assert GOAL["measure"]["target"] == 10  # the stored version is untouched
 
