@@ -140,3 +140,16 @@ def rollup_percent(children_percents, weights=None):
         raise ValueError("weights must be positive")
     total = sum(weight * (child or 0.0) for child, weight in zip(children_percents, weights))
     return total / sum(weights)
+
+
+def subgoal_percent(subgoals):
+    """A parent goal's roll-up from its sub-goals, each a (status, percent) pair, or None.
+
+    Abandoned sub-goals are left out: given up, they should not hold the parent back. An
+    achieved sub-goal counts as 100 whatever its last entry said, because a therapist who
+    marks it achieved has judged it done. The rest count with their percent (None as 0).
+    None when no sub-goal counts.
+    """
+    counted = [100.0 if status == "achieved" else share
+               for status, share in subgoals if status != "abandoned"]
+    return rollup_percent(counted)

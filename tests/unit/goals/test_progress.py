@@ -3,7 +3,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from services.goals.domain.progress import (
-    current_value, expected_percent, on_track, percent, rollup_percent, summarize, target_met, trend,
+    current_value, expected_percent, on_track, percent, rollup_percent, subgoal_percent, summarize, target_met,
+    trend,
 )
 
 DOWN = {"kind": "instrument", "instrument": "phq9", "baseline": 16, "target": 10, "direction": "decrease"}
@@ -154,3 +155,10 @@ def test_rollup_is_the_weighted_average_with_missing_children_at_zero():
 def test_rollup_refuses_bad_weights(weights):
     with pytest.raises(ValueError):
         rollup_percent([10, 20], weights=weights)
+
+
+def test_subgoals_roll_up_leaving_out_abandoned_and_counting_achieved_as_done():
+    assert subgoal_percent([("active", 50.0), ("on_hold", None)]) == 25
+    assert subgoal_percent([("active", 50.0), ("abandoned", 0.0), ("achieved", 80.0)]) == 75
+    assert subgoal_percent([("abandoned", 10.0)]) is None
+    assert subgoal_percent([]) is None

@@ -1,0 +1,74 @@
+"""What a goal must satisfy to be stored, as opposed to what makes it a good goal (SMART).
+
+A vague goal can be stored: its SMART assessment says how to improve it. But progress
+arithmetic, milestones and revisions need a measure that hangs together and dates in order,
+so those are checked here, on the whole goal (a PATCH merges into the stored goal and the
+result is checked). Errors are `{field: [message]}`, the shape of a problem+json `errors`
+member, with measure fields as `measure.<field>` and milestones as `milestones.<i>.<field>`.
+"""
+
+from .dates import as_date
+from .measure import DIRECTIONS, KINDS, PERIODS, direction_of, number, plain, value_problem
+from .milestones import milestone_errors
+
+
+def goal_errors(goal, instrument_ranges=None):
+    """Errors of a whole goal's measure and dates; empty when it can be stored.
+
+    A goal without a measure is allowed (an umbrella goal whose progress comes from its
+    sub-goals); a measure that is given must be complete.
+    """
+    errors = {}
+    if goal.get("measure"):
+        errors.update(measure_errors(goal["measure"], instrument_ranges))
+    start, target = as_date(goal.get("start_date")), as_date(goal.get("target_date"))
+    if start is not None and target is not None and target <= start:
+        errors["target_date"] = [f"The target date must be after the start date ({start})."]
+    return errors
+
+
+def measure_errors(measure, instrument_ranges=None):
+    """Errors of a measure: a known kind, numeric baseline and target the measure can take, an
+    instrument exactly for kind `instrument`, a known period, and an explicit direction that
+    agrees with baseline and target."""
+    errors = {}
+    kind = measure.get("kind")
+    if kind not in KINDS:
+        errors["measure.kind"] = [f"Choose one of: {', '.join(KINDS)}."]
+    for key, label in (("baseline", "starting point"), ("target", "target")):
+        value = measure.get(key)
+        if isinstance(value, bool) or number(value) is None:
+            errors[f"measure.{key}"] = [f"Give the {label} as a number."]
+            continue
+        problem = value_problem(measure, value, instrument_ranges)
+        if problem:
+            errors[f"measure.{key}"] = [f"The {label} ({plain(value)}) {problem}."]
+    if kind == "instrument" and not measure.get("instrument"):
+        errors["measure.instrument"] = ["Name the questionnaire, for example phq9."]
+    elif kind != "instrument" and measure.get("instrument"):
+        errors["measure.instrument"] = ["Only a measure of kind instrument names a questionnaire."]
+    if measure.get("per") is not None and measure["per"] not in PERIODS:
+        errors["measure.per"] = [f"Choose one of: {', '.join(PERIODS)}."]
+    direction = measure.get("direction")
+    if direction is not None and direction not in DIRECTIONS:
+        errors["measure.direction"] = [f"Choose one of: {', '.join(DIRECTIONS)}."]
+    elif direction is not None and "measure.baseline" not in errors and "measure.target" not in errors:
+        baseline, target = number(measure["baseline"]), number(measure["target"])
+        if baseline != target and direction_of({"baseline": baseline, "target": target}) != direction:
+            side = "below" if target < baseline else "above"
+            errors["measure.direction"] = [
+                f"The target ({plain(target)}) is {side} the starting point ({plain(baseline)}), "
+                f"so the direction can't be {direction}."]
+    return errors
+
+
+def milestones_errors(milestones, measure):
+    """Errors of milestones given with a goal, as `milestones.<i>.<field>`."""
+    errors = {}
+    for index, milestone in enumerate(milestones):
+        if not measure:
+            errors[f"milestones.{index}"] = ["A milestone needs the goal to have a measure."]
+            continue
+        for field, messages in milestone_errors(milestone, measure).items():
+            errors[f"milestones.{index}.{field}"] = messages
+    return errors
