@@ -1,21 +1,72 @@
-"""The notifications worker: ``python -m services.notifications.worker``."""
+"""The notifications worker: ``python -m services.notifications.worker``.
+
+Two consumers (``notifications.rules`` for the events that tell people something,
+``notifications.webhooks`` for every event, to subscribers), the outbox relay for
+``notification.delivered``/``notification.failed``, and three periodic jobs: email deliveries,
+webhook deliveries (apart, so a slow webhook never holds up a risk alert email) and escalations.
+"""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.notifications import config
+from services.notifications.adapters.smtp import SmtpSender
+from services.notifications.adapters.webhook_client import WebhookClient
+from services.notifications.domain.delivery import RetryPolicy
+from services.notifications.work import rules_consumer, webhook_fanout
+from services.notifications.work.channels import EmailChannel, WebhookChannel
+from services.notifications.work.delivery_job import DeliveryJob
+from services.notifications.work.escalation_job import EscalationJob
+from shared.clock import SystemClock
 from shared.config import Settings
+from shared.events.consumer import Subscription
 from shared.mongo import Database
-from shared.worker import Worker, main
+from shared.worker import PeriodicJob, Worker, main
 
 
-def build_worker(settings: Settings | None = None, clock=None) -> Worker:
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        base_seconds=settings["DELIVERY_RETRY_BASE_SECONDS"],
+        factor=settings["DELIVERY_RETRY_FACTOR"],
+        cap_seconds=settings["DELIVERY_RETRY_CAP_SECONDS"],
+        max_attempts=settings["DELIVERY_MAX_ATTEMPTS"],
+    )
+
+
+def build_worker(
+    settings: Settings | None = None,
+    clock=None,
+    smtp: SmtpSender | None = None,
+    http: WebhookClient | None = None,
+) -> Worker:
+    """The worker, wired from ``settings``; ``smtp`` and ``http`` replace the email sender and
+    the webhook client built from them (``SMTP_URL``, timeouts)."""
     settings = settings or config.load()
+    clock = clock or SystemClock()
     database = Database(settings.mongo_url, settings.database, config.INDEXES)
+    smtp = smtp or SmtpSender(settings.smtp_url, settings["SMTP_FROM"], settings["SMTP_TIMEOUT_SECONDS"])
+    http = http or WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"])
+    policy = retry_policy(settings)
+    lease = timedelta(seconds=settings["DELIVERY_LEASE_SECONDS"])
+    poll = settings["DELIVERY_POLL_SECONDS"]
+    emails = DeliveryJob(database, clock, EmailChannel(database, smtp, settings["APP_BASE_URL"]), policy, lease)
+    webhooks = DeliveryJob(database, clock, WebhookChannel(database, http, settings["WEBHOOK_DISABLE_AFTER"]), policy, lease)
+    escalations = EscalationJob(database, clock)
+    escalate_after = timedelta(minutes=settings["ALERT_ESCALATE_AFTER_MINUTES"])
     return Worker(
         settings=settings,
         database=database,
-        subscriptions=[],
+        subscriptions=[
+            Subscription("notifications.rules", rules_consumer.PATTERNS,
+                         rules_consumer.RulesConsumer(database, clock, escalate_after)),
+            Subscription("notifications.webhooks", webhook_fanout.PATTERNS, webhook_fanout.WebhookFanout(database, clock)),
+        ],
         outbox_collections=config.OUTBOX_COLLECTIONS,
-        jobs=[],
+        jobs=[
+            PeriodicJob("email-deliveries", poll, emails.run),
+            PeriodicJob("webhook-deliveries", poll, webhooks.run),
+            PeriodicJob("escalations", settings["ESCALATION_POLL_SECONDS"], escalations.run),
+        ],
         clock=clock,
     )
 

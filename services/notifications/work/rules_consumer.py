@@ -1,0 +1,87 @@
+"""The ``notifications.rules`` consumer: events that tell people something.
+
+For each event it adds the therapist the event names to the client's care team, asks the
+routing rules (``domain.rules.intents_for``) who is to be told what, raises the risk alert for a
+``risk.flagged``, and hands the intents to the notifier. Every write is idempotent, so the
+consumer runner may deliver the same event any number of times.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from services.notifications import metrics
+from services.notifications.adapters.alerts import Alerts
+from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
+from services.notifications.domain import ids
+from services.notifications.domain.events import parse_type
+from services.notifications.domain.rules import RULES, Intent, care_team_additions, intents_for
+from services.notifications.work.notifier import Notifier
+from shared.mongo import Database, Scope
+
+log = logging.getLogger(__name__)
+
+PATTERNS = ("risk.flagged", "questionnaire.due", "questionnaire.scored", "questionnaire.assigned", "goal.#")
+
+
+def _event_time(event: dict) -> datetime | None:
+    try:
+        return datetime.fromisoformat(event["time"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class RulesConsumer:
+    def __init__(self, database: Database, clock, escalate_after: timedelta):
+        self.database = database
+        self.clock = clock
+        self.escalate_after = escalate_after
+        self.notifier = Notifier(database)
+
+    def __call__(self, event: dict) -> None:
+        now = self.clock.now()
+        scope = Scope(event["tenantid"])
+        data = event.get("data") or {}
+        client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
+        teams = Memberships(self.database, scope)
+        if client_id:
+            for therapist_id in care_team_additions(event):
+                teams.add(CARE_TEAM, client_id, therapist_id, now, by=f"event:{event['id']}")
+        care_team = teams.members(CARE_TEAM, client_id) if client_id else []
+        intents = intents_for(event, care_team, teams.members(ADMINS))
+        alert_id = self._raise_alert(event, intents, now) if self._raises_alert(event) else None
+        self.notifier.notify(intents, now, alert_id)
+
+    @staticmethod
+    def _raises_alert(event: dict) -> bool:
+        parsed = parse_type(event.get("type", ""))
+        rule = RULES.get(parsed[0]) if parsed and parsed[1] == 1 else None
+        return rule is not None and rule.creates_alert and rule.applies(event.get("data") or {})
+
+    def _raise_alert(self, event: dict, intents: list[Intent], now: datetime) -> str:
+        """Store the alert, even when nobody can be told: then it is due for escalation at once,
+        and goes to the tenant's admins as soon as there are any."""
+        rule = RULES[parse_type(event["type"])[0]]
+        tenant, data = event["tenantid"], event["data"]
+        recipients = [intent.recipient_id for intent in intents if intent.creates_alert]
+        alert_id = ids.alert(tenant, event["id"])
+        created = Alerts(self.database, Scope(tenant)).create(
+            {
+                "_id": alert_id,
+                "client_id": data["client_id"],
+                "event_id": event["id"],
+                "raised_at": now,
+                "flagged_at": _event_time(event),
+                "recipients": recipients,
+                "context": rule.context(data),
+                "escalate_at": now + self.escalate_after if recipients else now,
+                "awaiting": True,
+            }
+        )
+        if created:
+            metrics.ALERTS_RAISED.inc()
+            if not recipients:
+                metrics.ALERTS_UNROUTED.inc()
+                log.error("risk alert raised with nobody to tell: no care team and no admins",
+                          extra={"alert_id": alert_id, "tenant": tenant})
+        return alert_id

@@ -1,0 +1,58 @@
+"""The ``notifications.webhooks`` consumer: every event, to the subscriptions that asked for it.
+
+One delivery per (event, subscription), under a derived id, for the enabled subscriptions of
+the event's own tenant whose patterns match its routing key. The delivery keeps the exact body
+it will POST, so every attempt sends, and signs, the same bytes.
+
+The outcome events of webhook deliveries themselves are not sent to webhooks: a subscription to
+``#`` would otherwise be fed one more event by each delivery it receives, for ever.
+"""
+from __future__ import annotations
+
+import json
+
+from services.notifications.adapters.deliveries import Deliveries
+from services.notifications.adapters.subscriptions import Subscriptions
+from services.notifications.domain import ids
+from shared.events.envelope import routing_key
+from shared.mongo import Database, Scope
+
+PATTERNS = ("#",)
+WEBHOOK = "webhook"
+_OUTCOME_EVENTS = ("notification.delivered", "notification.failed")
+
+
+class WebhookFanout:
+    def __init__(self, database: Database, clock):
+        self.database = database
+        self.clock = clock
+        self.deliveries = Deliveries(database)
+
+    def __call__(self, event: dict) -> None:
+        key = routing_key(event)
+        if key in _OUTCOME_EVENTS and (event.get("data") or {}).get("channel") == WEBHOOK:
+            return
+        tenant = event["tenantid"]
+        subscriptions = Subscriptions(self.database, Scope(tenant)).matching(key)
+        if not subscriptions:
+            return
+        now = self.clock.now()
+        body = json.dumps(event, separators=(",", ":"))
+        client_id = (event.get("data") or {}).get("client_id")
+        for subscription in subscriptions:
+            self.deliveries.create(
+                {
+                    "_id": ids.webhook_delivery(tenant, event["id"], subscription["_id"]),
+                    "tenant": tenant,
+                    "kind": WEBHOOK,
+                    "subscription_id": subscription["_id"],
+                    "client_id": client_id if isinstance(client_id, str) else None,
+                    "event_id": event["id"],
+                    "event_type": key,
+                    "body": body,
+                    "created_at": now,
+                    "due_at": now,
+                    "open": True,
+                    "next_at": now,
+                }
+            )
