@@ -1,0 +1,136 @@
+"""``/v1/alerts``: risk alerts, their history, and acknowledging them.
+
+Only staff see alerts. Acknowledging appends the ``acknowledged`` history entry under the
+alert's one id for it, so of two therapists acknowledging at once exactly one succeeds and the
+other gets 409.
+"""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from services.notifications.adapters.alerts import Alerts
+from services.notifications.api.common import database, not_found, now, problems
+from services.notifications.domain.escalation import (
+    ACKNOWLEDGED,
+    DELIVERED,
+    ESCALATED,
+    RAISED,
+    Alert,
+    HistoryEntry,
+    InvalidTransition,
+    acknowledge,
+)
+from shared.auth import STAFF, check_client_access, current_principal, requires
+from shared.errors import Problem
+from shared.paging import PageQuery
+from shared.schemas import UtcDateTime, page_of
+
+blp = Blueprint("alerts", __name__, url_prefix="/v1/alerts", description="Risk alerts and their acknowledgement.")
+
+STATUSES = (RAISED, DELIVERED, ACKNOWLEDGED, ESCALATED)
+
+
+class FlagSchema(Schema):
+    code = fields.String()
+    item = fields.Raw()
+    value = fields.Raw()
+
+
+class HistoryEntrySchema(Schema):
+    action = fields.String(metadata={"description": "raised, delivered, acknowledged or escalated"})
+    at = UtcDateTime()
+    by = fields.String(allow_none=True, metadata={"description": "who acknowledged"})
+    recipients = fields.List(fields.String(), metadata={"description": "who was told (raised, delivered, escalated)"})
+    channel = fields.String(allow_none=True, metadata={"description": "where a delivery reached them"})
+
+
+class AlertSchema(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    status = fields.String(metadata={"description": " | ".join(STATUSES)})
+    event_id = fields.String(metadata={"description": "the risk.flagged event"})
+    instrument = fields.String(allow_none=True)
+    response_id = fields.String(allow_none=True)
+    flags = fields.List(fields.Nested(FlagSchema))
+    recipients = fields.List(fields.String(), metadata={"description": "who was first told"})
+    flagged_at = UtcDateTime(allow_none=True)
+    raised_at = UtcDateTime()
+    escalate_at = UtcDateTime(metadata={"description": "when it goes to the admins unless acknowledged"})
+    history = fields.List(fields.Nested(HistoryEntrySchema))
+
+
+class AlertQuery(PageQuery):
+    client_id = fields.String(validate=validate.Length(min=1, max=200))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+def _view(document: dict, alert: Alert) -> dict:
+    return {
+        "id": alert.id,
+        "client_id": alert.client_id,
+        "status": alert.status,
+        "event_id": alert.event_id,
+        "instrument": alert.context.get("instrument"),
+        "response_id": alert.context.get("response_id"),
+        "flags": alert.context.get("flags") or [],
+        "recipients": list(alert.recipients),
+        "flagged_at": document.get("flagged_at"),
+        "raised_at": alert.raised_at,
+        "escalate_at": document["escalate_at"],
+        "history": [
+            {"action": e.action, "at": e.at, "by": e.by, "recipients": list(e.recipients), "channel": e.channel}
+            for e in alert.history
+        ],
+    }
+
+
+def _found(alerts: Alerts, alert_id: str) -> tuple[dict, Alert]:
+    document = alerts.find(alert_id)
+    if document is None:
+        raise not_found("alert")
+    return document, alerts.fold([document])[0]
+
+
+@blp.route("")
+@requires(*STAFF)
+@blp.arguments(AlertQuery, location="query")
+@blp.response(200, page_of(AlertSchema))
+@problems(blp, 401, 403, 422)
+def list_alerts(query):
+    """Risk alerts, newest first, by client and status."""
+    principal = current_principal()
+    if query.get("client_id"):
+        check_client_access(principal, query["client_id"])
+    items, cursor = Alerts(database(), principal.scope).page(
+        query.get("client_id"), query.get("status"), query["limit"], query["cursor"]
+    )
+    return {"items": [_view(document, alert) for document, alert in items], "next_cursor": cursor}
+
+
+@blp.route("/<alert_id>")
+@requires(*STAFF)
+@blp.response(200, AlertSchema)
+@problems(blp, 401, 403, 404)
+def get_alert(alert_id: str):
+    """One alert with its history: raised, delivered, acknowledged, escalated."""
+    return _view(*_found(Alerts(database(), current_principal().scope), alert_id))
+
+
+@blp.route("/<alert_id>/acknowledge", methods=["POST"])
+@requires("therapist", "admin")
+@blp.response(200, AlertSchema)
+@problems(blp, 401, 403, 404, 409)
+def acknowledge_alert(alert_id: str):
+    """Say you have the alert in hand; it is then not escalated. Acknowledging twice is 409."""
+    principal = current_principal()
+    alerts = Alerts(database(), principal.scope)
+    document, alert = _found(alerts, alert_id)
+    moment = now()
+    try:
+        acknowledge(alert, principal.sub, moment)
+    except InvalidTransition as exc:
+        raise Problem(409, str(exc)) from None
+    if not alerts.record(alert.id, alert.client_id, HistoryEntry(ACKNOWLEDGED, moment, by=principal.sub)):
+        raise Problem(409, f"alert {alert.id} is already acknowledged")
+    return _view(document, alerts.fold([document])[0])
