@@ -168,11 +168,21 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def service(harness, clock, smtp_server) -> Service:
-    settings = notification_settings(harness, smtp_server[0])
-    worker = harness.start(build_worker(settings, clock=clock))
-    app = create_app(settings, clock=clock)
-    return Service(harness, clock, settings, worker, app.test_client(), Database(settings.mongo_url, settings.database))
+def start_service(harness, clock, smtp_server):
+    """Start the worker and the API with these settings overrides (``SMTP_URL`` included)."""
+
+    def start(**overrides: str) -> Service:
+        settings = notification_settings(harness, overrides.pop("SMTP_URL", smtp_server[0]), **overrides)
+        worker = harness.start(build_worker(settings, clock=clock))
+        app = create_app(settings, clock=clock)
+        return Service(harness, clock, settings, worker, app.test_client(), Database(settings.mongo_url, settings.database))
+
+    return start
+
+
+@pytest.fixture
+def service(start_service) -> Service:
+    return start_service()
 
 
 @pytest.fixture
