@@ -111,7 +111,7 @@ def create_service_app(
     app.register_blueprint(
         health_blueprint({"mongodb": mongodb_check(database), "rabbitmq": rabbitmq_check(settings.amqp_url)})
     )
-    backlog = metrics.BacklogCollector(lambda: pending_count(database, outbox_collections))
+    backlog = metrics.BacklogCollector(lambda: pending_count(database))
 
     @app.get("/metrics")
     def metrics_page() -> Response:

@@ -11,6 +11,10 @@ built on it cannot forget.
 The code runs on MongoDB 7 and on FerretDB v1, which has no multi-document transactions and
 whose updates are read-modify-write. Hence: claims and de-duplication are inserts under unique
 indexes (``insert_once``), and new facts are appended as new documents.
+
+Inserts go through ``shared.journal.insert_document`` so that a document carrying events (built
+with ``shared.events.outbox.with_events``) is journalled for the outbox relay: insert such a
+document only through ``ScopedCollection`` or ``insert_once``, never with a raw pymongo insert.
 """
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import pymongo
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
+
+from shared.journal import insert_document
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +106,7 @@ def insert_once(collection: Collection, document: Mapping[str, Any]) -> bool:
     ("this event was handled"): a unique index decides, atomically, on MongoDB and FerretDB.
     """
     try:
-        collection.insert_one(dict(document))
+        insert_document(collection, document)
         return True
     except DuplicateKeyError:
         return False
@@ -159,9 +165,8 @@ class ScopedCollection:
         return self.collection.count_documents(self._restrict(query))
 
     def insert_one(self, document: Mapping[str, Any]) -> dict:
-        stamped = self._stamp(document)
-        self.collection.insert_one(stamped)
-        return stamped
+        """Insert (journalling the document's events, if it carries any); returns what was stored."""
+        return insert_document(self.collection, self._stamp(document))
 
     def insert_once(self, document: Mapping[str, Any]) -> bool:
         return insert_once(self.collection, self._stamp(document))

@@ -70,7 +70,7 @@ class Worker:
             else None
         )
         self.relay = (
-            Relay(database, outbox_collections, Publisher(settings.amqp_url, settings.exchange), clock=self.clock)
+            Relay(database, Publisher(settings.amqp_url, settings.exchange), clock=self.clock)
             if outbox_collections
             else None
         )

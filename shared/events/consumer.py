@@ -3,10 +3,12 @@
 For each message it:
 
 1. parses the CloudEvent (a malformed one is dead-lettered at once: retrying cannot fix it);
-2. skips it when the same event ``id`` was already handled by this consumer (at-least-once
-   delivery means duplicates are normal);
-3. runs the handler, then records the event id in ``processed_events`` (unique index), then
-   acks. Ack comes last, so a consumer killed mid-message gets the message back;
+2. records that it received the event id (an insert under the unique ``_id``), and skips the
+   event when an earlier delivery already finished it (at-least-once delivery means duplicates
+   are normal);
+3. runs the handler, then records the event as handled, then acks. Ack comes last, so a
+   consumer killed mid-message gets the message back, and since that delivery never recorded
+   "handled", the handler runs again;
 4. on a handler error, republishes the message to the next delay queue (or, after the last
    retry, to the dead-letter queue), with confirms, and only then acks the original;
 5. on a database outage, puts the message back without counting a try: the event is fine,
@@ -20,19 +22,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
+import pika
 import pika.exceptions
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure
 
 from shared.events import amqp
-from shared.events.envelope import parse_event, routing_key
+from shared.events.envelope import parse_event
 from shared.events.publisher import PublishError, Publisher, with_headers
 from shared.logs import correlation_id
 from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
-from shared.mongo import Database, Index, insert_once
+from shared.mongo import Database, Index
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ ERROR_HEADER = "x-stepwise-error"
 QUEUE_HEADER = "x-stepwise-queue"
 FAILED_AT_HEADER = "x-stepwise-failed-at"
 DATABASE_OUTAGE_PAUSE_SECONDS = 2.0
+DUPLICATE_KEY = 11000
 
 Handler = Callable[[dict], None]
 
@@ -56,7 +60,7 @@ class Subscription:
 
 
 def processed_indexes() -> list[Index]:
-    return [Index(PROCESSED, [("processed_at", 1)])]
+    return [Index(PROCESSED, [("event_id", 1)])]
 
 
 def queue_name(prefix: str, consumer: str) -> str:
@@ -128,19 +132,22 @@ class Consumer:
     def _consume(self) -> None:
         connection = amqp.connect(self.amqp_url)
         publisher = Publisher(self.amqp_url, self.exchange)
+        batch: list[_Delivery] = []
         try:
             channel = connection.channel()
             channel.basic_qos(prefetch_count=self.prefetch)
             for subscription in self.subscriptions:
                 topology = self.topology(subscription)
                 topology.declare(channel, self.exchange)
-                channel.basic_consume(
-                    topology.queue,
-                    on_message_callback=self._callback(subscription, topology.queue, publisher),
-                )
+                channel.basic_consume(topology.queue, on_message_callback=_collector(batch, subscription, topology.queue))
             self.ready.set()
             while not self._stop.is_set():
-                connection.process_data_events(time_limit=0.2)
+                # Take what has arrived (up to the prefetch) and handle it as one batch, so the
+                # idempotency marks of a batch cost one database round trip, not one per event.
+                connection.process_data_events(time_limit=0 if batch else 0.2)
+                if batch:
+                    self.handle_batch(batch, publisher)
+                    batch.clear()
         finally:
             self.ready.clear()
             publisher.close()
@@ -150,81 +157,158 @@ class Consumer:
                 except (pika.exceptions.AMQPError, OSError):
                     log.debug("closing a broken connection failed", exc_info=True)
 
-    def _callback(self, subscription: Subscription, queue: str, publisher: Publisher):
-        def on_message(channel, method, properties, body) -> None:
-            self.handle(subscription, queue, publisher, channel, method, properties, body)
-
-        return on_message
-
-    def handle(self, subscription, queue, publisher, channel, method, properties, body) -> None:
-        headers = dict(properties.headers or {})
-        attempt = int(headers.get(ATTEMPT_HEADER, 0))
-        try:
-            event = parse_event(body)
-        except ValueError as exc:
-            log.error("malformed event dead-lettered", extra={"consumer": subscription.consumer})
-            self._dead_letter(subscription, queue, publisher, properties, body, attempt, str(exc))
-            channel.basic_ack(method.delivery_tag)
+    def handle_batch(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
+        """Handle deliveries in order; each is acked only after its handler's work is stored."""
+        parsed: list[_Delivery] = []
+        for delivery in batch:
+            try:
+                delivery.event = parse_event(delivery.body)
+                parsed.append(delivery)
+            except ValueError as exc:
+                log.error("malformed event dead-lettered", extra={"consumer": delivery.subscription.consumer})
+                self._dead_letter(delivery, publisher, str(exc))
+                delivery.ack()
+        if not parsed:
             return
-
-        marker = f"{subscription.consumer}:{event['id']}"
         processed = self.database[PROCESSED]
-        token = correlation_id.set(event.get("correlationid"))
         try:
-            if processed.find_one({"_id": marker}, {"_id": 1}) is not None:
-                EVENTS_CONSUMED.labels(subscription.consumer, "duplicate").inc()
-                channel.basic_ack(method.delivery_tag)
-                return
-            subscription.handler(event)
-            insert_once(
-                processed,
-                {
-                    "_id": marker,
-                    "consumer": subscription.consumer,
-                    "event_id": event["id"],
-                    "type": event["type"],
-                    "tenant": event["tenantid"],
-                    "processed_at": datetime.now(timezone.utc),
-                },
-            )
+            # Inserts, not lookups: FerretDB checks a unique key without scanning the collection.
+            repeats = _insert_marks(processed, [self._mark(d, "received") for d in parsed])
+            fresh = [
+                delivery
+                for index, delivery in enumerate(parsed)
+                if index not in repeats or not _finished(processed, delivery.marker)
+            ]
         except ConnectionFailure:
-            log.warning("database unreachable; event put back", extra={"consumer": subscription.consumer})
-            time.sleep(DATABASE_OUTAGE_PAUSE_SECONDS)
-            channel.basic_nack(method.delivery_tag, requeue=True)
+            self._put_back(parsed)
             return
-        except Exception as exc:
-            log.warning(
-                "handler failed",
-                extra={"consumer": subscription.consumer, "event_id": event["id"], "attempt": attempt + 1},
-                exc_info=True,
-            )
-            self._retry_or_dead_letter(subscription, queue, publisher, properties, body, attempt, exc)
-            channel.basic_ack(method.delivery_tag)
-            return
-        finally:
-            correlation_id.reset(token)
-        EVENTS_CONSUMED.labels(subscription.consumer, "handled").inc()
-        log.debug("event handled", extra={"consumer": subscription.consumer, "type": routing_key(event)})
-        channel.basic_ack(method.delivery_tag)
+        for delivery in parsed:
+            if delivery not in fresh:
+                EVENTS_CONSUMED.labels(delivery.subscription.consumer, "duplicate").inc()
+                delivery.ack()
+        handled: list[_Delivery] = []
+        for position, delivery in enumerate(fresh):
+            token = correlation_id.set(delivery.event.get("correlationid"))
+            try:
+                delivery.subscription.handler(delivery.event)
+                handled.append(delivery)
+            except ConnectionFailure:
+                self._finish(handled)
+                self._put_back(fresh[position:])
+                return
+            except Exception as exc:
+                log.warning(
+                    "handler failed",
+                    extra={
+                        "consumer": delivery.subscription.consumer,
+                        "event_id": delivery.event["id"],
+                        "attempt": delivery.attempt + 1,
+                    },
+                    exc_info=True,
+                )
+                self._retry_or_dead_letter(delivery, publisher, exc)
+                delivery.ack()
+            finally:
+                correlation_id.reset(token)
+        self._finish(handled)
 
-    def _retry_or_dead_letter(self, subscription, queue, publisher, properties, body, attempt, exc) -> None:
-        if attempt < len(self.retry_delays):
-            headers = dict(properties.headers or {}, **{ATTEMPT_HEADER: attempt + 1})
-            delay = self.retry_delays[attempt]
-            publisher.send("", amqp.retry_queue(queue, delay), body, with_headers(properties, headers))
-            EVENTS_RETRIED.labels(subscription.consumer).inc()
+    def _finish(self, handled: Sequence["_Delivery"]) -> None:
+        if not handled:
+            return
+        try:
+            _insert_marks(self.database[PROCESSED], [self._mark(d, "handled") for d in handled])
+        except ConnectionFailure:
+            # The work is stored; without the mark a redelivery runs the (idempotent) handler again.
+            self._put_back(handled)
+            return
+        for delivery in handled:
+            EVENTS_CONSUMED.labels(delivery.subscription.consumer, "handled").inc()
+            delivery.ack()
+
+    def _put_back(self, deliveries: Sequence["_Delivery"]) -> None:
+        """The database is unreachable: return the messages without counting a try."""
+        log.warning("database unreachable; events put back", extra={"count": len(deliveries)})
+        time.sleep(DATABASE_OUTAGE_PAUSE_SECONDS)
+        for delivery in deliveries:
+            delivery.channel.basic_nack(delivery.method.delivery_tag, requeue=True)
+
+    @staticmethod
+    def _mark(delivery: "_Delivery", state: str) -> dict:
+        event = delivery.event
+        return {
+            "_id": delivery.marker if state == "received" else f"{delivery.marker}:done",
+            "state": state,
+            "consumer": delivery.subscription.consumer,
+            "event_id": event["id"],
+            "type": event["type"],
+            "tenant": event["tenantid"],
+            "at": datetime.now(timezone.utc),
+        }
+
+    def _retry_or_dead_letter(self, delivery: "_Delivery", publisher: Publisher, exc: BaseException) -> None:
+        if delivery.attempt < len(self.retry_delays):
+            headers = dict(delivery.properties.headers or {}, **{ATTEMPT_HEADER: delivery.attempt + 1})
+            delay = self.retry_delays[delivery.attempt]
+            queue = amqp.retry_queue(delivery.queue, delay)
+            publisher.send("", queue, delivery.body, with_headers(delivery.properties, headers))
+            EVENTS_RETRIED.labels(delivery.subscription.consumer).inc()
         else:
-            self._dead_letter(subscription, queue, publisher, properties, body, attempt, error_summary(exc))
+            self._dead_letter(delivery, publisher, error_summary(exc))
 
-    def _dead_letter(self, subscription, queue, publisher, properties, body, attempt, why: str) -> None:
+    def _dead_letter(self, delivery: "_Delivery", publisher: Publisher, why: str) -> None:
         headers = dict(
-            properties.headers or {},
+            delivery.properties.headers or {},
             **{
-                ATTEMPT_HEADER: attempt,
+                ATTEMPT_HEADER: delivery.attempt,
                 ERROR_HEADER: why,
-                QUEUE_HEADER: queue,
+                QUEUE_HEADER: delivery.queue,
                 FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat(),
             },
         )
-        publisher.send("", amqp.dead_letter_queue(queue), body, with_headers(properties, headers))
-        EVENTS_DEAD_LETTERED.labels(subscription.consumer).inc()
+        publisher.send("", amqp.dead_letter_queue(delivery.queue), delivery.body, with_headers(delivery.properties, headers))
+        EVENTS_DEAD_LETTERED.labels(delivery.subscription.consumer).inc()
+
+
+@dataclass
+class _Delivery:
+    subscription: Subscription
+    queue: str
+    channel: Any
+    method: Any
+    properties: pika.BasicProperties
+    body: bytes
+    event: dict = field(default_factory=dict)
+
+    @property
+    def attempt(self) -> int:
+        return int((self.properties.headers or {}).get(ATTEMPT_HEADER, 0))
+
+    @property
+    def marker(self) -> str:
+        return f"{self.subscription.consumer}:{self.event['id']}"
+
+    def ack(self) -> None:
+        self.channel.basic_ack(self.method.delivery_tag)
+
+
+def _collector(batch: list[_Delivery], subscription: Subscription, queue: str):
+    def collect(channel, method, properties, body) -> None:
+        batch.append(_Delivery(subscription, queue, channel, method, properties, body))
+
+    return collect
+
+
+def _insert_marks(collection, marks: list[dict]) -> set[int]:
+    """Insert marks in one round trip; returns the positions whose mark already existed."""
+    try:
+        collection.insert_many(marks, ordered=False)
+        return set()
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(error.get("code") != DUPLICATE_KEY for error in errors):
+            raise
+        return {error["index"] for error in errors}
+
+
+def _finished(collection, marker: str) -> bool:
+    return collection.find_one({"_id": f"{marker}:done"}, {"_id": 1}) is not None

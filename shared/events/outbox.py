@@ -1,35 +1,42 @@
 """The transactional outbox, without multi-document transactions.
 
-An event is stored *inside the document whose insert raised it* (one insert, so atomic on
-MongoDB and FerretDB alike): ``document["outbox"] = {"events": [...], "pending": True, ...}``.
-The relay finds pending documents, publishes their events with confirms, and then marks them
-sent.
+A service raises events by inserting the document that records the change with its events
+attached: ``insert_once(collection, with_events(document, [event], now))`` or
+``ScopedCollection.insert_one(...)``. ``shared.journal`` stores the events and the document as
+one change (its docstring says how, with inserts only, which FerretDB v1 does fast and safely).
+A document that carries events is append-only: nobody updates it afterwards, and it keeps its
+events as the history of what it raised.
 
-The rule that makes this safe: **a document that carries events is never updated by the API
-after it is inserted**. Events therefore ride on append-only records (a goal revision, a
-progress entry, a scored response, a reminder claim, a delivery attempt), never on a document
-the API keeps changing. The relay is then the only writer of ``outbox`` and cannot race the
-API's writes, even on FerretDB whose updates are read-modify-write.
+The relay reads the small journal in order, publishes each confirmed entry's events with
+publisher confirms, and then deletes the entry. It never writes the records, so it cannot race
+the API's writes. When the broker is down, entries stay in the journal and the relay catches up
+when the broker returns. An entry whose writer never confirmed it is published only if its
+record was stored, and only once it is ``settle`` seconds old (the writer may still be busy).
 
-Delivery is at least once: if the relay dies between the broker's confirm and its mark, the
-event is published again and consumers drop the duplicate by its ``id``.
+An event no queue is bound for (``Unroutable``) is not dropped: it moves to
+``outbox_deferred`` and is tried again with growing delays, because a risk alert raised before
+the notifications worker first declared its queue must still arrive.
+
+Delivery is at least once: a relay that dies between the broker's confirm and deleting the
+entry publishes it again, and consumers drop the duplicate by its ``id``.
 """
 from __future__ import annotations
 
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
-import pymongo
 from pymongo.errors import PyMongoError
 
 from shared.clock import SystemClock
 from shared.events.publisher import PublishError, Publisher, Unroutable
-from shared.mongo import Database, Index
+from shared.journal import JOURNAL, READY
+from shared.mongo import Database
 
 log = logging.getLogger(__name__)
 
+DEFERRED = "outbox_deferred"
 UNROUTABLE_BACKOFF_SECONDS = (1, 5, 30, 120, 600)
 
 
@@ -37,86 +44,88 @@ def with_events(document: Mapping[str, Any], events: Sequence[Mapping[str, Any]]
     """The document to insert, carrying ``events`` for the relay (unchanged when there are none)."""
     stored = dict(document)
     if events:
-        stored["outbox"] = {"events": list(events), "pending": True, "due_at": now, "attempts": 0}
+        stored["outbox"] = {"events": list(events), "at": now}
     return stored
 
 
-def outbox_indexes(collections: Iterable[str]) -> list[Index]:
-    return [Index(name, [("outbox.pending", 1), ("outbox.due_at", 1)]) for name in collections]
-
-
-def pending_count(database: Database, collections: Iterable[str]) -> int:
-    return sum(database[name].count_documents({"outbox.pending": True}) for name in collections)
+def pending_count(database: Database) -> int:
+    """Stored events not yet confirmed by the broker (journal entries, and deferred ones)."""
+    return database[JOURNAL].count_documents({}) + database[DEFERRED].count_documents({})
 
 
 class Relay:
-    """Publishes stored events in the order they were stored, and catches up after an outage."""
+    """Publishes journalled events in the order they were stored, and catches up after an outage."""
 
-    def __init__(
-        self,
-        database: Database,
-        collections: Sequence[str],
-        publisher: Publisher,
-        *,
-        clock=None,
-        batch_size: int = 500,
-    ):
+    def __init__(self, database: Database, publisher: Publisher, *, clock=None, settle_seconds: float = 10.0):
         self.database = database
-        self.collections = tuple(collections)
         self.publisher = publisher
         self.clock = clock or SystemClock()
-        self.batch_size = batch_size
+        self.settle = timedelta(seconds=settle_seconds)
 
-    def _pending(self, now: datetime) -> list[tuple[str, dict]]:
-        found: list[tuple[str, dict]] = []
-        for name in self.collections:
-            cursor = (
-                self.database[name]
-                .find({"outbox.pending": True, "outbox.due_at": {"$lte": now}}, {"outbox": 1})
-                .sort("outbox.due_at", pymongo.ASCENDING)
-                .limit(self.batch_size)
-            )
-            found.extend((name, doc) for doc in cursor)
-        found.sort(key=lambda pair: pair[1]["outbox"]["due_at"])
-        return found[: self.batch_size]
+    def _record_stored(self, entry: Mapping[str, Any]) -> bool:
+        """The slow path, for entries never confirmed: is their record there, from this entry?"""
+        record = self.database[entry["collection"]].find_one({"_id": entry["record_id"]}, {"outbox.entry": 1})
+        return record is not None and (record.get("outbox") or {}).get("entry") == entry["_id"]
 
-    def run_once(self) -> int:
-        """Publish one batch; returns how many events the broker confirmed.
+    def run_once(self, batch: int = 500) -> int:
+        """Publish what is ready, retry what was deferred; returns the number of events confirmed.
 
-        Raises PublishError when the broker is unreachable; what was confirmed before that is
-        still marked sent, and the rest stays pending for the next round.
+        Raises PublishError when the broker is unreachable; entries confirmed before that are
+        removed from the journal, the rest stay for the next round.
         """
         now = self.clock.now()
-        sent: dict[str, list[Any]] = {}
+        entries = sorted(self.database[JOURNAL].find(), key=lambda entry: entry["_id"])[:batch]
+        if not entries:
+            return self._retry_deferred(now)
+        ready = {doc["_id"] for doc in self.database[READY].find({}, {"_id": 1})}
+        done: list[str] = []
         published = 0
         try:
-            for collection, document in self._pending(now):
+            for entry in entries:
+                if entry["_id"] not in ready:
+                    if now - entry["at"] < self.settle:
+                        break  # its writer may still be storing the record: keep the order, wait
+                    if not self._record_stored(entry):
+                        log.warning("journal entry without its record dropped", extra={"entry": entry["_id"]})
+                        done.append(entry["_id"])
+                        continue
                 try:
-                    for event in document["outbox"]["events"]:
+                    for event in entry["events"]:
                         self.publisher.publish(event)
                         published += 1
                 except Unroutable as exc:
-                    self._postpone(collection, document, now, str(exc))
-                    continue
-                sent.setdefault(collection, []).append(document["_id"])
+                    self._defer(entry, now, 0, str(exc))
+                done.append(entry["_id"])
         finally:
-            self._mark_sent(sent, now)
-        return published
+            if done:
+                self.database[JOURNAL].delete_many({"_id": {"$in": done}})
+                self.database[READY].delete_many({"_id": {"$in": done}})
+        return published + self._retry_deferred(now)
 
-    def _postpone(self, collection: str, document: Mapping[str, Any], now: datetime, why: str) -> None:
-        attempts = document["outbox"].get("attempts", 0)
+    def _defer(self, entry: Mapping[str, Any], now: datetime, attempts: int, why: str) -> None:
         delay = UNROUTABLE_BACKOFF_SECONDS[min(attempts, len(UNROUTABLE_BACKOFF_SECONDS) - 1)]
-        log.warning("event kept for later: %s", why, extra={"collection": collection, "retry_in_s": delay})
-        self.database[collection].update_one(
-            {"_id": document["_id"]},
-            {"$set": {"outbox.due_at": now + timedelta(seconds=delay), "outbox.attempts": attempts + 1}},
-        )
+        log.warning("event kept for later: %s", why, extra={"entry": entry["_id"], "retry_in_s": delay})
+        deferred = {
+            "events": entry["events"],
+            "retry_at": now + timedelta(seconds=delay),
+            "attempts": attempts + 1,
+        }
+        self.database[DEFERRED].replace_one({"_id": entry["_id"]}, deferred, upsert=True)
 
-    def _mark_sent(self, sent: Mapping[str, list[Any]], now: datetime) -> None:
-        for collection, ids in sent.items():
-            self.database[collection].update_many(
-                {"_id": {"$in": ids}}, {"$set": {"outbox.pending": False, "outbox.sent_at": now}}
-            )
+    def _retry_deferred(self, now: datetime) -> int:
+        published = 0
+        for deferred in self.database[DEFERRED].find():
+            if deferred["retry_at"] > now:
+                continue
+            try:
+                for event in deferred["events"]:
+                    self.publisher.publish(event)
+                    published += 1
+            except Unroutable as exc:
+                self._defer(deferred, now, deferred["attempts"], str(exc))
+                continue
+            self.database[DEFERRED].delete_one({"_id": deferred["_id"]})
+        return published
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Relay until ``stop`` is set; after a failure wait a little longer each time (max 10 s)."""

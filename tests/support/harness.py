@@ -41,6 +41,7 @@ class Harness:
         self.workers: list[Worker] = []
         self.servers: list = []
         self.queues: set[str] = set()
+        self.databases: set[str] = set()
 
     def env(self, service: str, **overrides: str) -> dict[str, str]:
         environ = {
@@ -61,7 +62,9 @@ class Harness:
         return load_settings(service, self.env(service, **overrides), options)
 
     def database_name(self, service: str) -> str:
-        return f"test_{self.unique}_{service}"
+        name = f"test_{self.unique}_{service}"
+        self.databases.add(name)
+        return name
 
     def track_queue(self, queue: str, retry_delays=()) -> str:
         for name in (queue, amqp.dead_letter_queue(queue), *(amqp.retry_queue(queue, d) for d in retry_delays)):
@@ -133,9 +136,9 @@ class Harness:
             stopper.join(15)
         self._delete_queues()
         client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
-        for name in client.list_database_names():
-            if self.unique in name:
-                client.drop_database(name)
+        # Drop by name: listing databases can wait on other clients' writes in FerretDB.
+        for name in self.databases:
+            client.drop_database(name)
         client.close()
 
     def _delete_queues(self) -> None:
