@@ -1,0 +1,33 @@
+"""The README documents every configuration variable the code reads, and the commands CI uses."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from services.goals import config as goals
+from services.notifications import config as notifications
+from services.questionnaires import config as questionnaires
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+SHARED_VARIABLES = set(re.findall(r'_read\(env, "([A-Z_]+)"', (ROOT / "shared" / "config.py").read_text()))
+
+
+def documented() -> set[str]:
+    return set(re.findall(r"^\| `([A-Z_]+)` \|", README, flags=re.MULTILINE))
+
+
+def test_every_shared_variable_is_in_the_configuration_table():
+    assert SHARED_VARIABLES, "no variables found in shared/config.py"
+    assert SHARED_VARIABLES <= documented()
+
+
+def test_every_service_option_is_in_the_configuration_table():
+    options = {option.env for module in (goals, questionnaires, notifications) for option in module.OPTIONS}
+    assert options <= documented(), sorted(options - documented())
+
+
+def test_readme_gives_the_commands_that_ci_and_users_run():
+    assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+    for command in ("pip install -r requirements.txt", "scripts/stack", "scripts/test", "docker compose up"):
+        assert command in README
