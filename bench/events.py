@@ -2,18 +2,25 @@
 
     python bench/events.py [--events 2000]
 
-Stepwise path: a producer inserts N records, each carrying one event (the outbox); the relay
-publishes them with confirms; the consumer runner takes each one, writes its idempotency mark
-and acks. Raw path: pika publishes N messages with confirms while a plain consumer acks them.
-Both are timed from the first write to the last message consumed. Target: Stepwise at least
-half the raw rate. Uses MONGO_URL / AMQP_URL (defaults: the local servers of scripts/servers).
+Each role runs in its own process, as in a deployment.
+
+- Stepwise: a producer process (the API) stores N records, each carrying one event (outbox
+  journal: three inserts); a relay process (the producer's worker) publishes them with confirms;
+  a consumer process (another service's worker, with its own database) takes each one, writes
+  its idempotency marks and acks.
+- Raw: a publisher process publishes N messages with pika and publisher confirms; a consumer
+  process acks them.
+
+Both are timed from the first write to the last message consumed. Target: Stepwise at least half
+the raw rate. Uses MONGO_URL / AMQP_URL (defaults: the local servers of scripts/servers).
 """
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import sys
-import threading
 import time
 import uuid
 from datetime import datetime, timezone
@@ -37,87 +44,143 @@ def sample_event(n: int) -> dict:
     return new_event("goal.achieved", tenant="bench", subject=f"g-{n}", data={"goal_id": f"g-{n}", "client_id": "c-1"})
 
 
+def settings_for(service: str, mongo_url: str, amqp_url: str, run_id: str):
+    return load_settings(
+        service,
+        {
+            "MONGO_URL": mongo_url,
+            "AMQP_URL": amqp_url,
+            "JWT_SECRET": "bench-secret-not-used-for-anything-0000",
+            "MONGO_DATABASE": f"bench_{run_id}_{service}",
+            "EVENTS_EXCHANGE": f"bench.stepwise.{run_id}",
+            "QUEUE_PREFIX": f"bench.{run_id}",
+            "OUTBOX_POLL_SECONDS": "0.02",
+        },
+    )
+
+
+# -- raw pika ---------------------------------------------------------------------------------
+
+
+def raw_consumer(amqp_url: str, queue: str, count: int, ready, done) -> None:
+    connection = amqp.connect(amqp_url)
+    channel = connection.channel()
+    channel.basic_qos(prefetch_count=32)
+    ready.set()
+    seen = 0
+    for method, _props, _body in channel.consume(queue):
+        channel.basic_ack(method.delivery_tag)
+        seen += 1
+        if seen == count:
+            break
+    done.set()
+    connection.close()
+
+
+def raw_publisher(amqp_url: str, exchange: str, count: int, go) -> None:
+    bodies = [json.dumps(sample_event(n)).encode() for n in range(count)]
+    connection = amqp.connect(amqp_url)
+    channel = connection.channel()
+    channel.confirm_delivery()
+    go.wait()
+    for body in bodies:
+        channel.basic_publish(exchange, "goal.achieved", body, pika.BasicProperties(delivery_mode=2), mandatory=True)
+    connection.close()
+
+
 def raw_rate(amqp_url: str, count: int, run_id: str) -> float:
-    exchange, queue = f"bench.raw.{run_id}", f"bench.raw.{run_id}"
+    exchange = queue = f"bench.raw.{run_id}"
     setup = amqp.connect(amqp_url)
     channel = setup.channel()
     amqp.declare_exchange(channel, exchange)
     channel.queue_declare(queue, durable=True)
     channel.queue_bind(queue, exchange, routing_key="goal.#")
-    received = threading.Event()
-
-    def consume() -> None:
-        connection = amqp.connect(amqp_url)
-        consumer_channel = connection.channel()
-        consumer_channel.basic_qos(prefetch_count=32)
-        seen = 0
-        for method, _props, _body in consumer_channel.consume(queue):
-            consumer_channel.basic_ack(method.delivery_tag)
-            seen += 1
-            if seen == count:
-                break
-        consumer_channel.cancel()
-        connection.close()
-        received.set()
-
-    bodies = [pika.compat.as_bytes(str(sample_event(n))) for n in range(count)]
-    thread = threading.Thread(target=consume)
-    thread.start()
-    publisher = amqp.connect(amqp_url)
-    publish_channel = publisher.channel()
-    publish_channel.confirm_delivery()
+    ready, go, done = multiprocessing.Event(), multiprocessing.Event(), multiprocessing.Event()
+    processes = [
+        multiprocessing.Process(target=raw_consumer, args=(amqp_url, queue, count, ready, done)),
+        multiprocessing.Process(target=raw_publisher, args=(amqp_url, exchange, count, go)),
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()
+    time.sleep(0.5)  # let the publisher connect
     started = time.perf_counter()
-    for body in bodies:
-        publish_channel.basic_publish(
-            exchange, "goal.achieved", body, pika.BasicProperties(delivery_mode=2), mandatory=True
-        )
-    received.wait()
+    go.set()
+    done.wait()
     elapsed = time.perf_counter() - started
-    publisher.close()
-    thread.join()
+    for process in processes:
+        process.join()
     channel.queue_delete(queue)
     channel.exchange_delete(exchange)
     setup.close()
     return count / elapsed
 
 
-def stepwise_rate(mongo_url: str, amqp_url: str, count: int, run_id: str) -> float:
-    def settings_for(service: str):
-        return load_settings(
-            service,
-            {
-                "MONGO_URL": mongo_url,
-                "AMQP_URL": amqp_url,
-                "JWT_SECRET": "bench-secret-not-used-for-anything-0000",
-                "MONGO_DATABASE": f"bench_{run_id}_{service}",
-                "EVENTS_EXCHANGE": f"bench.stepwise.{run_id}",
-                "QUEUE_PREFIX": f"bench.{run_id}",
-                "OUTBOX_POLL_SECONDS": "0.02",
-            },
-        )
+# -- stepwise ---------------------------------------------------------------------------------
 
-    # Producer and consumer are two services, each with its own database, as in a deployment.
-    producer, consumer = settings_for("producer"), settings_for("consumer")
-    producer_db = Database(producer.mongo_url, producer.database)
-    consumer_db = Database(consumer.mongo_url, consumer.database)
-    handled = threading.Semaphore(0)
-    sink = Worker(
-        settings=consumer,
-        database=consumer_db,
-        subscriptions=[Subscription("sink", ["goal.#"], lambda event: handled.release())],
+
+def stepwise_consumer(mongo_url, amqp_url, run_id, count, ready, done, stop) -> None:
+    settings = settings_for("consumer", mongo_url, amqp_url, run_id)
+    handled = [0]
+
+    def handle(event: dict) -> None:
+        handled[0] += 1
+        if handled[0] == count:
+            done.set()
+
+    worker = Worker(
+        settings=settings,
+        database=Database(settings.mongo_url, settings.database),
+        subscriptions=[Subscription("sink", ["goal.#"], handle)],
     ).start()
-    assert sink.consumer is not None and sink.consumer.ready.wait(15)
-    relay = Worker(settings=producer, database=producer_db, outbox_collections=["records"]).start()
+    assert worker.consumer is not None and worker.consumer.ready.wait(15)
+    ready.set()
+    stop.wait()
+    worker.stop()
+
+
+def stepwise_relay(mongo_url, amqp_url, run_id, stop) -> None:
+    settings = settings_for("producer", mongo_url, amqp_url, run_id)
+    worker = Worker(
+        settings=settings, database=Database(settings.mongo_url, settings.database), outbox_collections=["records"]
+    ).start()
+    stop.wait()
+    worker.stop()
+
+
+def stepwise_producer(mongo_url, amqp_url, run_id, count, go) -> None:
+    settings = settings_for("producer", mongo_url, amqp_url, run_id)
+    records = Database(settings.mongo_url, settings.database)["records"]
     events = [sample_event(n) for n in range(count)]
-    records = producer_db["records"]
-    started = time.perf_counter()
+    go.wait()
     for event in events:
         insert_once(records, with_events({"_id": str(uuid.uuid4())}, [event], datetime.now(timezone.utc)))
-    for _ in range(count):
-        handled.acquire()
+
+
+def stepwise_rate(mongo_url: str, amqp_url: str, count: int, run_id: str) -> float:
+    ready, go, done, stop = (multiprocessing.Event() for _ in range(4))
+    processes = [
+        multiprocessing.Process(target=stepwise_consumer, args=(mongo_url, amqp_url, run_id, count, ready, done, stop)),
+        multiprocessing.Process(target=stepwise_relay, args=(mongo_url, amqp_url, run_id, stop)),
+        multiprocessing.Process(target=stepwise_producer, args=(mongo_url, amqp_url, run_id, count, go)),
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()
+    time.sleep(0.5)  # let the relay and the producer connect
+    started = time.perf_counter()
+    go.set()
+    done.wait()
     elapsed = time.perf_counter() - started
-    relay.stop()
-    sink.stop()
+    stop.set()
+    for process in processes:
+        process.join()
+    cleanup(mongo_url, amqp_url, run_id)
+    return count / elapsed
+
+
+def cleanup(mongo_url: str, amqp_url: str, run_id: str) -> None:
+    consumer = settings_for("consumer", mongo_url, amqp_url, run_id)
     connection = amqp.connect(amqp_url)
     channel = connection.channel()
     queue = f"bench.{run_id}.sink"
@@ -126,9 +189,8 @@ def stepwise_rate(mongo_url: str, amqp_url: str, count: int, run_id: str) -> flo
     channel.exchange_delete(consumer.exchange)
     connection.close()
     client = pymongo.MongoClient(mongo_url)
-    for database in (producer_db, consumer_db):
-        client.drop_database(database.name)
-    return count / elapsed
+    for service in ("producer", "consumer"):
+        client.drop_database(f"bench_{run_id}_{service}")
 
 
 def main() -> int:
@@ -141,11 +203,13 @@ def main() -> int:
     raw = raw_rate(amqp_url, args.events, run_id)
     ours = stepwise_rate(mongo_url, amqp_url, args.events, run_id)
     ratio = ours / raw
-    print(f"raw pika publish-with-confirms + consume: {raw:8.0f} events/s")
-    print(f"stepwise outbox -> relay -> broker -> consumer (+ idempotency write): {ours:8.0f} events/s")
+    print(f"events: {args.events}")
+    print(f"raw pika publish-with-confirms + consume:            {raw:8.0f} events/s")
+    print(f"stepwise outbox -> relay -> broker -> consumer:      {ours:8.0f} events/s")
     print(f"ratio: {ratio:.2f} (target >= 0.50) {'OK' if ratio >= 0.5 else 'BELOW TARGET'}")
     return 0
 
 
 if __name__ == "__main__":
+    multiprocessing.set_start_method("fork")
     sys.exit(main())

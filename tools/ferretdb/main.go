@@ -22,6 +22,8 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (keep it on loopback)")
 	dataDir := flag.String("data", "data/ferretdb", "directory for the SQLite files")
 	level := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	synchronous := flag.String("synchronous", "normal",
+		"SQLite synchronous pragma: normal (fast; a power cut may lose the last commits) or full")
 	flag.Parse()
 
 	if err := os.MkdirAll(*dataDir, 0o750); err != nil {
@@ -38,7 +40,7 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dataDir + "/",
+		SQLiteURL: "file:" + *dataDir + "/?_pragma=synchronous(" + *synchronous + ")",
 	})
 	if err != nil {
 		log.Fatal(err)
