@@ -36,10 +36,12 @@ OPTIONS: tuple[Option, ...] = (
 
 NOTIFICATIONS = "notifications"
 DELIVERIES = "deliveries"
+DELIVERY_SCHEDULE = "delivery_schedule"
 DELIVERY_CLAIMS = "delivery_claims"
 DELIVERY_ATTEMPTS = "delivery_attempts"
 ALERTS = "alerts"
 ALERT_EVENTS = "alert_events"
+ALERT_WATCH = "alert_watch"
 MEMBERSHIPS = "memberships"
 PREFERENCES = "preferences"
 SUBSCRIPTIONS = "subscriptions"
@@ -49,13 +51,11 @@ SUBSCRIPTION_EVENTS = "subscription_events"
 # delivery carries notification.delivered or notification.failed.
 OUTBOX_COLLECTIONS: tuple[str, ...] = (DELIVERY_ATTEMPTS,)
 INDEXES: tuple[Index, ...] = (
-
     *processed_indexes(),
     Index(NOTIFICATIONS, [("tenant", 1), ("recipient_id", 1), ("created_at", -1)]),
-    Index(DELIVERIES, [("kind", 1), ("open", 1), ("next_at", 1)]),
-    Index(DELIVERY_ATTEMPTS, [("delivery_id", 1), ("attempt", 1)]),
+    Index(DELIVERY_SCHEDULE, [("kind", 1), ("next_at", 1)]),
     Index(DELIVERY_ATTEMPTS, [("tenant", 1), ("subscription_id", 1), ("at", -1)]),
-    Index(ALERTS, [("awaiting", 1), ("escalate_at", 1)]),
+    Index(ALERT_WATCH, [("escalate_at", 1)]),
     Index(ALERTS, [("tenant", 1), ("client_id", 1), ("raised_at", -1)]),
     Index(ALERT_EVENTS, [("alert_id", 1)]),
     Index(MEMBERSHIPS, [("tenant", 1), ("group", 1), ("client_id", 1)]),

@@ -6,8 +6,9 @@ escalation, each inserted under an id that makes it happen at most once
 Two therapists acknowledging together, or an acknowledgement racing the escalation job, thus
 never overwrite each other; the status is replayed from the entries (``domain.alert_log``).
 
-The record's ``awaiting`` flag only tells the escalation job where to look; the job clears it
-once the alert needs nothing more from it.
+``alert_watch`` holds one document per alert the escalation job still has to look at (same id,
+with ``escalate_at``); the job removes it once the alert needs nothing more, so its scan covers
+only the alerts still open.
 """
 from __future__ import annotations
 
@@ -57,15 +58,22 @@ def _entry(document: dict) -> HistoryEntry:
 
 def overdue(database: Database, now: datetime, limit: int) -> list[dict]:
     """Alerts of any tenant the escalation job should look at now."""
-    query = {"awaiting": True, "escalate_at": {"$lte": now}}
-    return list(database[config.ALERTS].find(query).sort("escalate_at", pymongo.ASCENDING).limit(limit))
+    watched = database[config.ALERT_WATCH].find({"escalate_at": {"$lte": now}}).sort("escalate_at", pymongo.ASCENDING)
+    found = (database[config.ALERTS].find_one({"_id": entry["_id"]}) for entry in watched.limit(limit))
+    return [alert for alert in found if alert is not None]
 
 
 class Alerts(TenantRepository):
     collection_name = config.ALERTS
 
     def create(self, document: dict) -> bool:
-        return self.records.insert_once(document)
+        """Store the alert, then put it under watch for escalation (both idempotent, so
+        handling the event again after a crash between the two completes it)."""
+        created = self.records.insert_once(document)
+        self.scoped(config.ALERT_WATCH).insert_once(
+            {"_id": document["_id"], "client_id": document["client_id"], "escalate_at": document["escalate_at"]}
+        )
+        return created
 
     def find(self, alert_id: str) -> dict | None:
         return self.records.find_one({"_id": alert_id})
@@ -98,7 +106,8 @@ class Alerts(TenantRepository):
         )
 
     def settle(self, alert_id: str) -> None:
-        self.records.update_one({"_id": alert_id}, {"$set": {"awaiting": False}})
+        """Stop watching the alert: it is acknowledged, or its admins have been told."""
+        self.scoped(config.ALERT_WATCH).delete_one({"_id": alert_id})
 
     def page(
         self, client_id: str | None, status: str | None, limit: int, cursor: str | None

@@ -1,14 +1,17 @@
-"""Deliveries, the claims on their attempts, and the attempts' append-only records.
+"""Deliveries, their schedule, the claims on their attempts, and the attempts' records.
 
 - ``deliveries``: one per (notification, channel) or (event, webhook subscription), created
-  once under a derived id. Its ``open`` and ``next_at`` fields are only a schedule for the
-  delivery jobs to find work by; the truth is in the attempts, and a job reads them before it
-  acts, so a stale schedule costs a look, never a wrong send.
+  once under a derived id and never changed.
+- ``delivery_schedule``: the work queue, one document per *open* delivery (same id) saying when
+  to look at it next; removed when the delivery ends. It is only a schedule: the truth is in
+  the attempts, which the job reads before it acts, so a stale entry costs a look, never a
+  wrong send. Keeping it apart keeps the jobs' scan to the work still open.
 - ``delivery_claims``: ``"<delivery id>:<n>"``, inserted before attempt ``n`` is made. The
   unique id lets one replica make each attempt; a claim whose lease ran out without a result
   belonged to a worker that died, and the attempt is counted and made again.
-- ``delivery_attempts``: one record per attempt, never updated; the one that ends a delivery
-  carries ``notification.delivered`` or ``notification.failed`` for the outbox relay.
+- ``delivery_attempts``: ``"<delivery id>:<n>"``, one record per attempt, never updated; the one
+  that ends a delivery carries ``notification.delivered`` or ``notification.failed`` for the
+  outbox relay. Attempts are numbered without gaps, so they are read by id.
 """
 from __future__ import annotations
 
@@ -34,16 +37,26 @@ class Deliveries:
     def __init__(self, database: Database):
         self.database = database
 
-    def create(self, delivery: Mapping) -> bool:
-        return insert_once(self.database[config.DELIVERIES], delivery)
+    def create(self, delivery: Mapping, due_at: datetime) -> None:
+        """Store the delivery, then schedule it (both idempotent: handling an event again after
+        a crash between the two completes it)."""
+        insert_once(self.database[config.DELIVERIES], delivery)
+        insert_once(
+            self.database[config.DELIVERY_SCHEDULE],
+            {"_id": delivery["_id"], "tenant": delivery["tenant"], "kind": delivery["kind"], "next_at": due_at},
+        )
 
     def due(self, kind: str, now: datetime, limit: int) -> list[dict]:
-        query = {"kind": kind, "open": True, "next_at": {"$lte": now}}
-        return list(self.database[config.DELIVERIES].find(query).sort("next_at", pymongo.ASCENDING).limit(limit))
+        query = {"kind": kind, "next_at": {"$lte": now}}
+        scheduled = self.database[config.DELIVERY_SCHEDULE].find(query).sort("next_at", pymongo.ASCENDING).limit(limit)
+        found = (self.database[config.DELIVERIES].find_one({"_id": entry["_id"]}) for entry in scheduled)
+        return [delivery for delivery in found if delivery is not None]
 
     def attempts(self, delivery_id: str) -> list[Attempt]:
-        found = self.database[config.DELIVERY_ATTEMPTS].find({"delivery_id": delivery_id})
-        return [Attempt(d["attempt"], d["outcome"], d["final"], d.get("next_attempt_at")) for d in found]
+        found = []
+        while (record := self.database[config.DELIVERY_ATTEMPTS].find_one({"_id": ids.attempt(delivery_id, len(found) + 1)})):
+            found.append(Attempt(record["attempt"], record["outcome"], record["final"], record.get("next_attempt_at")))
+        return found
 
     def claim(self, delivery: Mapping, number: int, now: datetime, lease: timedelta) -> bool:
         return insert_once(
@@ -87,10 +100,10 @@ class Deliveries:
         return insert_once(self.database[config.DELIVERY_ATTEMPTS], with_events(document, events, now))
 
     def reschedule(self, delivery_id: str, at: datetime) -> None:
-        self.database[config.DELIVERIES].update_one({"_id": delivery_id}, {"$set": {"next_at": at}})
+        self.database[config.DELIVERY_SCHEDULE].update_one({"_id": delivery_id}, {"$set": {"next_at": at}})
 
     def close(self, delivery_id: str) -> None:
-        self.database[config.DELIVERIES].update_one({"_id": delivery_id}, {"$set": {"open": False}})
+        self.database[config.DELIVERY_SCHEDULE].delete_one({"_id": delivery_id})
 
 
 class WebhookAttempts(TenantRepository):

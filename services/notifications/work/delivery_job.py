@@ -80,7 +80,7 @@ class DeliveryJob:
         return len(due)
 
     def advance(self, delivery: dict, now: datetime) -> None:
-        step = next_step(self.deliveries.attempts(delivery["_id"]), delivery["due_at"], now)
+        step = next_step(self.deliveries.attempts(delivery["_id"]), delivery["created_at"], now)
         if step.done:
             self.deliveries.close(delivery["_id"])
             return

@@ -3,7 +3,7 @@
 An alert is escalated once: the ``<alert>:escalated`` history entry is the claim, and it names
 the admins told. The notifications to them are made from that entry with derived ids, so a
 worker that dies between the claim and the notifications is finished by the next round (the
-alert stays ``awaiting`` until its admins have been notified), and admins are never told twice.
+alert stays under watch until its admins have been notified), and admins are never told twice.
 
 A tenant without admins cannot be escalated to: the alert is left waiting, an error is logged
 on every round, and it goes to the admins as soon as the tenant names some. Recording an

@@ -40,7 +40,7 @@ def intent_of(notification: dict) -> Intent:
     )
 
 
-def delivery_of(notification: dict, channel: str, due_at: datetime) -> dict:
+def delivery_of(notification: dict, channel: str) -> dict:
     return {
         "_id": ids.delivery(notification["_id"], channel),
         "tenant": notification["tenant"],
@@ -52,9 +52,6 @@ def delivery_of(notification: dict, channel: str, due_at: datetime) -> dict:
         "alert_id": notification.get("alert_id"),
         "priority": notification["priority"],
         "created_at": notification["created_at"],
-        "due_at": due_at,
-        "open": True,
-        "next_at": due_at,
     }
 
 
@@ -95,11 +92,11 @@ class Notifier:
         if INBOX in channels:
             self._delivered_to_inbox(notification, now)
         if EMAIL in channels:
-            self.deliveries.create(delivery_of(notification, EMAIL, deliver_at(now, prefs, intent.priority)))
+            self.deliveries.create(delivery_of(notification, EMAIL), deliver_at(now, prefs, intent.priority))
         return notification["_id"]
 
     def _delivered_to_inbox(self, notification: dict, now: datetime) -> None:
-        delivery = delivery_of(notification, INBOX, now)
+        delivery = delivery_of(notification, INBOX)
         attempt = Attempt(1, Outcome.DELIVERED.value, True)
         self.deliveries.record(delivery, attempt, now, events=outcome_events(delivery, attempt, now))
         if notification["alert_id"]:

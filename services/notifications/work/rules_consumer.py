@@ -75,7 +75,6 @@ class RulesConsumer:
                 "recipients": recipients,
                 "context": rule.context(data),
                 "escalate_at": now + self.escalate_after if recipients else now,
-                "awaiting": True,
             }
         )
         if created:

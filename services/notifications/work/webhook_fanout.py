@@ -51,8 +51,6 @@ class WebhookFanout:
                     "event_type": key,
                     "body": body,
                     "created_at": now,
-                    "due_at": now,
-                    "open": True,
-                    "next_at": now,
-                }
+                },
+                now,
             )
