@@ -32,7 +32,7 @@ def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(service, auth, mailb
     for _ in range(3):
         service.run_job("email-deliveries")
     assert mailbox.to("client1@home.example") == []
-    assert service.database[config.DELIVERIES].find_one({"_id": delivery["_id"]})["next_at"] == MORNING
+    assert service.database[config.DELIVERY_SCHEDULE].find_one({"_id": delivery["_id"]})["next_at"] == MORNING
 
     service.clock.set(datetime(2025, 3, 4, 6, 59, tzinfo=timezone.utc))
     service.run_job("email-deliveries")

@@ -63,7 +63,7 @@ def test_a_risk_flag_raised_while_the_worker_is_down_arrives_when_it_starts(serv
     service.harness.start(stopped)
     service.wait(lambda: alerts_for(service, event), "the alert")
     service.wait(lambda: mailbox.to("ther1@clinic.example"), "the risk alert email")
-    assert len(service.notifications(event_id=event["id"])) == 2
+    service.wait(lambda: len(service.notifications(event_id=event["id"])) == 2, "both therapists' notifications")
 
 
 def test_an_unacknowledged_alert_goes_to_the_admins_once(service, auth, mailbox):
@@ -160,7 +160,7 @@ def test_a_client_without_care_team_has_its_alert_sent_to_the_admins(service, au
 
     [alert] = service.wait(lambda: alerts_for(service, event), "the alert")
     assert alert["recipients"] == ["admin-1"]
-    [entry] = service.call("GET", "/v1/notifications", admin).json["items"]
+    [entry] = service.wait(lambda: service.call("GET", "/v1/notifications", admin).json["items"], "the admin's inbox entry")
     assert entry["type"] == "risk_alert"
     assert "no therapist on their care team" in entry["body"]
 
