@@ -61,7 +61,7 @@ def create_once(
     body_print = fingerprint(body)
     new_id = record_id(records.scope.tenant, current_principal().sub, route, key)
     if key is not None:
-        existing = records.find_one({"_id": new_id})
+        existing = records.find_by_id(new_id)
         if existing is not None:
             return _replay(existing, body_print), False
     document = dict(build(new_id))
@@ -70,7 +70,7 @@ def create_once(
     try:
         return records.insert_one(document), True
     except DuplicateKeyError:
-        existing = records.find_one({"_id": new_id})
+        existing = records.find_by_id(new_id)
         if existing is None:
             raise
         return _replay(existing, body_print), False

@@ -158,6 +158,21 @@ class ScopedCollection:
     def find_one(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> dict | None:
         return self.collection.find_one(self._restrict(query), **kwargs)
 
+    def find_by_id(self, record_id: Any) -> dict | None:
+        """The record with this ``_id`` if it is in scope, else None (as if it did not exist).
+
+        The query names ``_id`` alone and the scope is checked on the document found: FerretDB
+        v1 hands a lone ``_id`` equality to its storage engine but filters any other query
+        document by document in Go, several times slower. On MongoDB both use the ``_id`` index.
+        """
+        document = self.collection.find_one({"_id": record_id})
+        if document is None or document.get("tenant") != self.scope.tenant:
+            return None
+        if self.scope.client_id is not None and self.client_field is not None:
+            if document.get(self.client_field) != self.scope.client_id:
+                return None
+        return document
+
     def find(self, query: Mapping[str, Any] | None = None, **kwargs: Any):
         return self.collection.find(self._restrict(query), **kwargs)
 
