@@ -10,8 +10,12 @@ The API, adapters and worker use these names:
   :class:`Recovery` (``change``)
 - :class:`Schedule`, :class:`Occurrence`, :func:`occurrence_at`, :func:`occurrences`,
   :func:`reminders`, :func:`status` (``schedule``)
+- :class:`Link`, :class:`Placement`, :class:`Reference`, :func:`place` (``history``)
+- :class:`Entry`, :class:`SeriesEnds`, :func:`series_ends`, :func:`has_recovery_rules`,
+  :func:`recovery_so_far` (``outcomes``)
 """
 from .change import Change, Measure, Recovery, assess_change, recovery
+from .history import Link, Placement, Reference, place
 from .instruments import (
     InstrumentDefinitionError,
     InstrumentError,
@@ -19,27 +23,37 @@ from .instruments import (
     parse_instrument,
 )
 from .model import Instrument
+from .outcomes import Entry, SeriesEnds, has_recovery_rules, recovery_so_far, series_ends
 from .schedule import Occurrence, Schedule, occurrence_at, occurrences, reminders, status
 from .scoring import AnswerError, Score, score
 
 __all__ = [
     "AnswerError",
     "Change",
+    "Entry",
     "Instrument",
     "InstrumentDefinitionError",
     "InstrumentError",
+    "Link",
     "Measure",
     "Occurrence",
+    "Placement",
     "Recovery",
+    "Reference",
     "Schedule",
     "Score",
+    "SeriesEnds",
     "assess_change",
+    "has_recovery_rules",
     "load_builtin_instruments",
     "occurrence_at",
     "occurrences",
     "parse_instrument",
+    "place",
     "recovery",
+    "recovery_so_far",
     "reminders",
     "score",
+    "series_ends",
     "status",
 ]

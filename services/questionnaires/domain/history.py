@@ -1,0 +1,79 @@
+"""A client's responses on one instrument as a numbered series: what a new response is compared with.
+
+Responses of one client on one instrument are numbered 1, 2, 3... in the order they are
+recorded. Each new response is compared with:
+
+- its *previous* response: the one recorded just before it;
+- its *baseline*: the latest response marked as a baseline, or else the first response.
+
+A response that is itself the baseline (the first, or one marked ``baseline``) has no baseline
+to be compared with, so its change from baseline is "not known" (``None``), as for any first
+response.
+
+Only the latest response of a series (its :class:`Link`) is needed to place the next one, so
+the service keeps that link at hand rather than reading the client's whole history, and the
+number of the new response (``seq``) is claimed under a unique index: of two concurrent
+submissions only one can take a number, and the other is placed again after it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An earlier response, by id, with its total."""
+
+    response_id: str
+    total: int | float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"response_id": self.response_id, "total": self.total}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "Reference | None":
+        return cls(data["response_id"], data["total"]) if data else None
+
+
+@dataclass(frozen=True)
+class Link:
+    """The latest response of a series, as the next response needs it: its number, and the
+    baseline in force after it (itself, when it is a baseline)."""
+
+    seq: int
+    latest: Reference
+    baseline: Reference
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "latest": self.latest.to_dict(), "baseline": self.baseline.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Link":
+        return cls(data["seq"], Reference.from_dict(data["latest"]), Reference.from_dict(data["baseline"]))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new response goes: its number, the previous response, and the baseline it is
+    compared with (None when the new response is itself the baseline)."""
+
+    seq: int
+    previous: Reference | None
+    baseline: Reference | None
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.baseline is None
+
+    def link(self, response_id: str, total: int | float) -> Link:
+        """The series' link once the new response is stored."""
+        me = Reference(response_id, total)
+        return Link(self.seq, me, me if self.baseline is None else self.baseline)
+
+
+def place(head: Link | None, mark_baseline: bool = False) -> Placement:
+    """Place a new response after ``head`` (None: the series is empty)."""
+    if head is None:
+        return Placement(seq=1, previous=None, baseline=None)
+    return Placement(seq=head.seq + 1, previous=head.latest, baseline=None if mark_baseline else head.baseline)
