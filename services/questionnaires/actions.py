@@ -1,0 +1,312 @@
+"""What the questionnaires service does for its routes: score and store responses, make and
+cancel assignments, and read back trajectories, outcomes and assignment states.
+
+Every write is an insert, except moving a series' head on (see the README, "Storage"). Bad
+input raises ``Problem`` before anything is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, Mapping
+
+from pymongo.errors import DuplicateKeyError
+
+from services.questionnaires import events
+from services.questionnaires.adapters.assignments import AssignmentStore, occurrence_key
+from services.questionnaires.adapters.instruments import Catalogue, Entry
+from services.questionnaires.adapters.responses import ResponseStore
+from services.questionnaires.domain import (
+    AnswerError,
+    Entry as SeriesEntry,
+    Instrument,
+    Link,
+    Placement,
+    Reference,
+    Schedule,
+    assess_change,
+    has_recovery_rules,
+    occurrence_at,
+    place,
+    recovery_so_far,
+    score,
+    series_ends,
+)
+from services.questionnaires.domain.assignments import assignment_state, deciding_occurrence
+from services.questionnaires.views import assignment_view, recovery_view, series_view
+from shared.auth import Principal
+from shared.errors import Problem
+from shared.events.outbox import with_events
+from shared.mongo import Database
+
+# Two submissions for the same client and instrument at the same moment are rare; one that
+# loses the race for its place this many times in a row gets a 409 and can be retried.
+MAX_ATTEMPTS = 10
+# A time a little ahead of ours is a caller's clock running fast, not a time in the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def invalid(field: str, message: str) -> Problem:
+    return Problem(422, f"Invalid value for: {field}", errors={field: [message]})
+
+
+def to_millis(moment: datetime) -> datetime:
+    """MongoDB keeps milliseconds; so do we, so a time reads back as it was used."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def schedule_of(assignment: Mapping[str, Any], grace: timedelta) -> Schedule:
+    return Schedule(assignment["starts_at"], assignment["every_days"], assignment.get("ends_at"), grace)
+
+
+def normalized_answers(instrument: Instrument, answers: Any) -> dict[str, Any]:
+    """Answers keyed by item id, every item present (None: left out). Call after scoring, which
+    has checked them."""
+    if isinstance(answers, list):
+        return {item.id: value for item, value in zip(instrument.items, answers)}
+    return {item.id: answers.get(item.id) for item in instrument.items}
+
+
+@dataclass
+class Questionnaires:
+    """What one caller may see and do, at one moment."""
+
+    database: Database
+    principal: Principal
+    now: datetime
+    grace: timedelta
+
+    @property
+    def tenant(self) -> str:
+        return self.principal.tenant
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        return Catalogue(self.database, self.tenant)
+
+    @cached_property
+    def responses(self) -> ResponseStore:
+        return ResponseStore(self.database, self.principal.scope)
+
+    @cached_property
+    def assignments(self) -> AssignmentStore:
+        return AssignmentStore(self.database, self.principal.scope)
+
+    def instrument(self, code: str, field: str = "instrument") -> Entry:
+        entry = self.catalogue.get(code)
+        if entry is None:
+            raise invalid(field, f"no instrument {code!r} here; GET /v1/instruments lists them")
+        return entry
+
+    def therapist_for(self, assignment: Mapping[str, Any] | None) -> str | None:
+        """The therapist to tell about a response: one submitting it, else the assignment's."""
+        if self.principal.role == "therapist":
+            return self.principal.sub
+        return assignment.get("therapist_id") if assignment else None
+
+    # Responses
+
+    def submit(self, data: Mapping[str, Any], route: str) -> tuple[dict, bool]:
+        """Score and store a response once (per Idempotency-Key); ``(response, created)``."""
+        client_id = data["client_id"]
+        instrument = self.instrument(data["instrument"]).instrument
+        try:
+            scored = score(instrument, data["answers"]).to_dict()
+        except AnswerError as exc:
+            raise Problem(422, f"Invalid value for: {', '.join(sorted(exc.errors))}", errors=exc.errors) from None
+        completed_at = to_millis(data.get("completed_at") or self.now)
+        if completed_at > self.now + CLOCK_SKEW:
+            raise invalid("completed_at", "must not be in the future")
+        assignment, index = self._answered_occurrence(data.get("assignment_id"), client_id, instrument.code, completed_at)
+        record = {
+            "client_id": client_id,
+            "instrument": instrument.code,
+            "instrument_version": instrument.version,
+            "answers": normalized_answers(instrument, data["answers"]),
+            "completed_at": completed_at,
+            "created_at": self.now,
+            "submitted_by": self.principal.sub,
+            "therapist_id": self.therapist_for(assignment),
+            "assignment_id": assignment["_id"] if assignment else None,
+            "occurrence": index,
+            "score": scored,
+        }
+        response, created = self._store_in_series(instrument, record, data["baseline"], route, data)
+        if assignment is not None and response.get("occurrence") is not None:
+            # Also on a retried request: the first attempt may have stopped before this.
+            self.assignments.fulfil(assignment, response["occurrence"], response)
+        return response, created
+
+    def _store_in_series(
+        self, instrument: Instrument, record: dict, mark_baseline: bool, route: str, body: Mapping[str, Any]
+    ) -> tuple[dict, bool]:
+        """Insert the response at the next place of the client's series on the instrument, with
+        its change from that place's baseline and previous response, and move the head on."""
+        client_id, total = record["client_id"], record["score"]["total"]
+        head = self.responses.head(client_id, instrument.code)
+        for _ in range(MAX_ATTEMPTS):
+            placement = place(head, mark_baseline)
+            change = assess_change(
+                instrument,
+                total,
+                placement.baseline.total if placement.baseline else None,
+                placement.previous.total if placement.previous else None,
+            ).to_dict()
+            del change["total"]  # the score has it
+
+            def build(response_id: str, placement: Placement = placement, change: dict = change) -> dict:
+                return self._scored_response(record, response_id, placement, change)
+
+            try:
+                response, created = self.responses.create(route, body, build)
+            except DuplicateKeyError:
+                # Another response took this place first: place this one after the latest.
+                head = self._latest(client_id, instrument.code, placement.seq) or head
+                continue
+            if created:
+                self.responses.advance(client_id, instrument.code, placement.link(response["_id"], total))
+            return response, created
+        raise Problem(409, "Other responses for this client and instrument were being stored at the same time; try again")
+
+    def _scored_response(self, record: dict, response_id: str, placement: Placement, change: dict) -> dict:
+        """The response document, carrying ``questionnaire.scored`` and, for a flagged answer,
+        ``risk.flagged`` first, so an alert goes out with the response itself."""
+        response = {
+            **record,
+            "_id": response_id,
+            "seq": placement.seq,
+            "baseline": placement.is_baseline,
+            "compared_with": {
+                "baseline": placement.baseline and placement.baseline.to_dict(),
+                "previous": placement.previous and placement.previous.to_dict(),
+            },
+            "change": change,
+        }
+        raised = [events.scored(self.tenant, response, self.now)]
+        if response["score"]["flags"]:
+            raised.insert(0, events.risk_flagged(self.tenant, response, self.now))
+        return with_events(response, raised, self.now)
+
+    def _latest(self, client_id: str, code: str, taken: int) -> Link | None:
+        """The series' latest link once place ``taken`` is known to be taken: the head, unless
+        it lags behind that place, then the response that took it."""
+        head = self.responses.head(client_id, code)
+        if head is not None and head.seq >= taken:
+            return head
+        return self.responses.link_at(client_id, code, taken)
+
+    def _answered_occurrence(
+        self, assignment_id: str | None, client_id: str, code: str, completed_at: datetime
+    ) -> tuple[dict | None, int | None]:
+        """The assignment a response answers, and the occurrence open when it was completed
+        (None when it was cancelled or the response falls outside its schedule)."""
+        if assignment_id is None:
+            return None, None
+        assignment = self.assignments.get(assignment_id)
+        if assignment is None:
+            raise invalid("assignment_id", "no such assignment")
+        if assignment["client_id"] != client_id:
+            raise invalid("assignment_id", "this assignment is for another client")
+        if assignment["instrument"] != code:
+            raise invalid("assignment_id", f"this assignment is for {assignment['instrument']}, not {code}")
+        cancellation = self.assignments.cancellations([assignment_id]).get(assignment_id)
+        if cancellation is not None and cancellation["cancelled_at"] <= completed_at:
+            return assignment, None
+        found = occurrence_at(schedule_of(assignment, self.grace), completed_at)
+        return assignment, found.index if found else None
+
+    def trajectory(self, client_id: str, code: str | None) -> list[dict]:
+        """A series per instrument (one, when ``code`` is given), ready to chart."""
+        if code is not None:
+            entry = self.instrument(code)
+            found = self.responses.series(client_id, [code])
+            return [series_view(entry.instrument, found)]
+        by_code: dict[str, list[dict]] = {}
+        for response in self.responses.series(client_id):
+            by_code.setdefault(response["instrument"], []).append(response)
+        views = []
+        for instrument_code in sorted(by_code):
+            entry = self.catalogue.get(instrument_code)
+            if entry is not None:
+                views.append(series_view(entry.instrument, by_code[instrument_code]))
+        return views
+
+    def recovery(self, client_id: str, depression: str, anxiety: str) -> dict:
+        """The NHS Talking Therapies outcome so far over a depression and an anxiety measure."""
+        measures = {}
+        for field, code in (("depression", depression), ("anxiety", anxiety)):
+            entry = self.instrument(code, field)
+            if not has_recovery_rules(entry.instrument):
+                raise invalid(field, f"{code} publishes no caseness and reliable change rules")
+            measures[field] = entry.instrument
+        found = self.responses.series(client_id, [depression, anxiety])
+        ends = {
+            field: series_ends(instrument, [_series_entry(r) for r in found if r["instrument"] == instrument.code])
+            for field, instrument in measures.items()
+        }
+        outcome, reason = recovery_so_far(ends["depression"], ends["anxiety"])
+        return recovery_view(client_id, ends["depression"], ends["anxiety"], outcome, reason)
+
+    # Assignments
+
+    def assign(self, data: Mapping[str, Any], route: str) -> tuple[dict, bool]:
+        instrument = self.instrument(data["instrument"]).instrument
+        starts_at = to_millis(data.get("starts_at") or self.now)
+        ends_at = to_millis(data["ends_at"]) if data.get("ends_at") else None
+        try:
+            Schedule(starts_at, data["every_days"], ends_at, self.grace)
+        except ValueError as exc:
+            raise invalid("ends_at" if "ends_at" in str(exc) else "every_days", str(exc)) from None
+
+        def build(assignment_id: str) -> dict:
+            assignment = {
+                "_id": assignment_id,
+                "tenant": self.tenant,
+                "client_id": data["client_id"],
+                "instrument": instrument.code,
+                "every_days": data["every_days"],
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "assigned_by": self.principal.sub,
+                "assigned_by_role": self.principal.role,
+                "therapist_id": data.get("therapist_id"),
+                "created_at": self.now,
+            }
+            return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now)
+
+        return self.assignments.create(route, data, build)
+
+    def assignment(self, assignment_id: str) -> dict:
+        found = self.assignments.get(assignment_id)
+        if found is None:
+            raise Problem(404, "No such assignment")
+        return found
+
+    def cancel(self, assignment: Mapping[str, Any], reason: str | None) -> None:
+        self.assignments.cancel(assignment, self.principal.sub, reason, self.now)
+
+    def assignment_views(self, assignments: list[dict]) -> list[dict]:
+        """Each assignment with its state now (one read of cancellations and one of fulfilments
+        for the lot)."""
+        cancellations = self.assignments.cancellations(a["_id"] for a in assignments)
+        deciding = {a["_id"]: deciding_occurrence(schedule_of(a, self.grace), self.now) for a in assignments}
+        keys = [occurrence_key(a, index) for a, index in deciding.items() if index is not None]
+        fulfilments = self.assignments.fulfilments(keys) if keys else {}
+        views = []
+        for assignment in assignments:
+            assignment_id = assignment["_id"]
+            state = assignment_state(
+                schedule_of(assignment, self.grace),
+                self.now,
+                lambda index, a=assignment_id: occurrence_key(a, index) in fulfilments,
+                cancelled=assignment_id in cancellations,
+            )
+            current = fulfilments.get(occurrence_key(assignment_id, state.current.index)) if state.current else None
+            views.append(assignment_view(assignment, state, current, cancellations.get(assignment_id)))
+        return views
+
+
+def _series_entry(response: Mapping[str, Any]) -> SeriesEntry:
+    baseline = None if response["baseline"] else Reference.from_dict(response["compared_with"]["baseline"])
+    return SeriesEntry(response["seq"], Reference(response["_id"], response["score"]["total"]), baseline)

@@ -1,0 +1,136 @@
+"""Stored records as the API shows them (the schemas in ``api/schemas.py`` describe these shapes)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from services.questionnaires.adapters.instruments import Entry
+from services.questionnaires.domain import Instrument, Occurrence, SeriesEnds
+from services.questionnaires.domain.assignments import AssignmentState
+from services.questionnaires.domain.change import Recovery
+from services.questionnaires.domain.model import Threshold
+
+
+def instrument_view(entry: Entry) -> dict[str, Any]:
+    return {
+        **entry.instrument.to_dict(),
+        "builtin": entry.builtin,
+        "created_at": entry.created_at,
+        "created_by": entry.created_by,
+    }
+
+
+def response_view(response: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "id": response["_id"],
+        "client_id": response["client_id"],
+        "instrument": response["instrument"],
+        "instrument_version": response["instrument_version"],
+        "answers": response.get("answers"),
+        "completed_at": response["completed_at"],
+        "submitted_at": response["created_at"],
+        "submitted_by": response["submitted_by"],
+        "therapist_id": response.get("therapist_id"),
+        "assignment_id": response.get("assignment_id"),
+        "occurrence": response.get("occurrence"),
+        "seq": response["seq"],
+        "baseline": response["baseline"],
+        "score": response["score"],
+        "change": response["change"],
+    }
+
+
+def _cut_off(threshold: Threshold | None) -> dict[str, Any] | None:
+    if threshold is None:
+        return None
+    return {"at_or_above": threshold.at_or_above, "below": threshold.below}
+
+
+def series_view(instrument: Instrument, responses: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """One instrument's line on a chart: its axis, bands and cut-offs, and a point per response."""
+    rules = instrument.change
+    points = sorted(responses, key=lambda response: (response["completed_at"], response["seq"]))
+    return {
+        "instrument": instrument.code,
+        "name": instrument.name,
+        "range": list(instrument.scoring.range),
+        "direction": rules.direction if rules else None,
+        "bands": [{"label": band.label, "min": band.min, "max": band.max} for band in instrument.bands],
+        "caseness": _cut_off(rules.caseness if rules else None),
+        "remission": _cut_off(rules.remission if rules else None),
+        "reliable_change_threshold": rules.reliable_change.threshold if rules and rules.reliable_change else None,
+        "points": [
+            {
+                "response_id": response["_id"],
+                "completed_at": response["completed_at"],
+                "total": response["score"]["total"],
+                "severity": response["score"]["severity"],
+                "flags": response["score"]["flags"],
+                "baseline": response["baseline"],
+                "change": response["change"],
+            }
+            for response in points
+        ],
+    }
+
+
+def _ends_view(ends: SeriesEnds | None) -> dict[str, Any] | None:
+    if ends is None:
+        return None
+    return {
+        "instrument": ends.instrument.code,
+        "baseline_response_id": ends.baseline.response_id,
+        "baseline_total": ends.baseline.total,
+        "final_response_id": ends.final.response_id,
+        "final_total": ends.final.total,
+        "responses": ends.responses,
+    }
+
+
+def recovery_view(
+    client_id: str, depression: SeriesEnds | None, anxiety: SeriesEnds | None, outcome: Recovery | None, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "client_id": client_id,
+        "depression": _ends_view(depression),
+        "anxiety": _ends_view(anxiety),
+        "outcome": outcome.to_dict() if outcome else None,
+        "reason": reason,
+    }
+
+
+def _occurrence_view(found: Occurrence | None, status: str | None, fulfilment: Mapping[str, Any] | None):
+    if found is None:
+        return None
+    return {
+        "index": found.index,
+        "due_at": found.due_at,
+        "overdue_at": found.overdue_at,
+        "closes_at": found.closes_at,
+        "status": status,
+        "response_id": fulfilment["response_id"] if fulfilment else None,
+    }
+
+
+def assignment_view(
+    assignment: Mapping[str, Any],
+    state: AssignmentState,
+    fulfilment: Mapping[str, Any] | None,
+    cancellation: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """``fulfilment``: of the current occurrence, if any."""
+    return {
+        "id": assignment["_id"],
+        "client_id": assignment["client_id"],
+        "instrument": assignment["instrument"],
+        "every_days": assignment["every_days"],
+        "starts_at": assignment["starts_at"],
+        "ends_at": assignment.get("ends_at"),
+        "assigned_by": assignment["assigned_by"],
+        "therapist_id": assignment.get("therapist_id"),
+        "created_at": assignment["created_at"],
+        "status": state.status,
+        "current": _occurrence_view(state.current, state.current_status, fulfilment),
+        "next": _occurrence_view(state.next, "upcoming" if state.next else None, None),
+        "next_due_at": state.next_due_at,
+        "cancellation": cancellation and {key: cancellation[key] for key in ("cancelled_at", "cancelled_by", "reason")},
+    }
