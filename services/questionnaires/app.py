@@ -5,6 +5,7 @@ from flask import Flask
 
 from services.questionnaires import config
 from services.questionnaires.api import blueprints
+from services.questionnaires.domain import load_builtin_instruments
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
@@ -12,6 +13,8 @@ from shared.mongo import Database
 
 def create_app(settings: Settings | None = None, clock=None) -> Flask:
     settings = settings or config.load()
+    # A bad built-in definition stops start-up here, naming the file, not a request later.
+    load_builtin_instruments()
     return create_service_app(
         settings=settings,
         database=Database(settings.mongo_url, settings.database, config.INDEXES),

@@ -1,6 +1,8 @@
 """The questionnaires HTTP API: thin routes that validate, authorize, call the domain and store."""
 from __future__ import annotations
 
+from services.questionnaires.api import assignments, clients, instruments, responses
+
 
 def blueprints() -> list:
-    return []
+    return [instruments.blp, responses.blp, clients.blp, assignments.blp]

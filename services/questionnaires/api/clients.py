@@ -1,0 +1,34 @@
+"""Routes about one client: their score trajectories and their NHS Talking Therapies outcome."""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from services.questionnaires.api.common import READ_PROBLEMS, caller, problems
+from services.questionnaires.api.schemas import RecoveryQuery, RecoverySchema, ScoresQuery, TrajectorySchema
+from shared.auth import check_client_access, current_principal, requires
+
+blp = Blueprint("clients", __name__, url_prefix="/v1", description="A client's trajectories and recovery.")
+
+
+@blp.get("/clients/<client_id>/scores")
+@requires()
+@blp.arguments(ScoresQuery, location="query")
+@blp.response(200, TrajectorySchema)
+@problems(blp, *READ_PROBLEMS)
+def client_scores(query, client_id):
+    """The client's scores over time, per instrument: totals, bands, flags and change, with the
+    instrument's range, bands and cut-offs for the chart."""
+    check_client_access(current_principal(), client_id)
+    return {"client_id": client_id, "series": caller().trajectory(client_id, query.get("instrument"))}
+
+
+@blp.get("/clients/<client_id>/recovery")
+@requires()
+@blp.arguments(RecoveryQuery, location="query")
+@blp.response(200, RecoverySchema)
+@problems(blp, *READ_PROBLEMS)
+def client_recovery(query, client_id):
+    """NHS Talking Therapies recovery and reliable recovery so far, from the baseline and latest
+    scores on a depression measure (PHQ-9) and an anxiety measure (GAD-7)."""
+    check_client_access(current_principal(), client_id)
+    return caller().recovery(client_id, query["depression"], query["anxiety"])

@@ -1,0 +1,78 @@
+"""Routes for instruments: the built-in library and a clinic's own, with their sources and licences."""
+from __future__ import annotations
+
+import base64
+import binascii
+
+from flask_smorest import Blueprint
+
+from services.questionnaires.adapters.instruments import CodeTaken
+from services.questionnaires.api.common import READ_PROBLEMS, WRITE_PROBLEMS, caller, problems, replayed
+from services.questionnaires.api.schemas import InstrumentPageSchema, InstrumentViewSchema
+from services.questionnaires.domain.instruments import InstrumentSchema
+from services.questionnaires.views import instrument_view
+from shared.auth import requires
+from shared.errors import Problem
+from shared.paging import PageQuery
+
+blp = Blueprint(
+    "instruments", __name__, url_prefix="/v1",
+    description="Validated instruments: items, options, scoring, bands, critical items, change rules, sources, licence.",
+)
+
+
+def _cursor(code: str) -> str:
+    return base64.urlsafe_b64encode(code.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> str:
+    try:
+        code = base64.b64decode((cursor + "=" * (-len(cursor) % 4)).encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        code = ""
+    if not code:
+        raise Problem(422, "The cursor is not one this service gave out", errors={"cursor": ["invalid cursor"]})
+    return code
+
+
+@blp.get("/instruments")
+@requires()
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, InstrumentPageSchema)
+@problems(blp, *READ_PROBLEMS)
+def list_instruments(query):
+    """The built-in instruments and the clinic's own, by code."""
+    entries = caller().catalogue.all()
+    if query["cursor"]:
+        after = _after(query["cursor"])
+        entries = [entry for entry in entries if entry.instrument.code > after]
+    found = entries[: query["limit"]]
+    next_cursor = _cursor(found[-1].instrument.code) if len(entries) > query["limit"] else None
+    return {"items": [instrument_view(entry) for entry in found], "next_cursor": next_cursor}
+
+
+@blp.get("/instruments/<code>")
+@requires()
+@blp.response(200, InstrumentViewSchema)
+@problems(blp, 401, 404)
+def get_instrument(code):
+    """One instrument's whole definition."""
+    entry = caller().catalogue.get(code)
+    if entry is None:
+        raise Problem(404, f"No instrument {code!r} here")
+    return instrument_view(entry)
+
+
+@blp.post("/instruments")
+@requires("admin")
+@blp.arguments(InstrumentSchema)
+@blp.response(201, InstrumentViewSchema)
+@problems(blp, *WRITE_PROBLEMS, 409)
+def add_instrument(instrument):
+    """Add the clinic's own instrument, checked like the built-ins; its code must be new."""
+    questionnaires = caller()
+    try:
+        entry, created = questionnaires.catalogue.add(instrument, questionnaires.principal.sub, questionnaires.now)
+    except CodeTaken as exc:
+        raise Problem(409, str(exc)) from None
+    return instrument_view(entry), 201, replayed(created)

@@ -1,0 +1,266 @@
+"""Marshmallow schemas of the questionnaires API: every body, query and response, and so the OpenAPI document.
+
+Types are checked here (a wrong type or an unknown field is a 422 naming the field). Answers
+are checked against their instrument by the domain (``scoring.score``), which names the item.
+An instrument definition is checked by the domain's own schema (``domain.instruments``), the
+one the built-ins pass, and shown with it too.
+"""
+from __future__ import annotations
+
+import math
+
+from marshmallow import Schema, fields, validate
+
+from services.questionnaires.domain.assignments import ASSIGNMENT_STATUSES
+from services.questionnaires.domain.change import DETERIORATED, IMPROVED, NO_RELIABLE_CHANGE
+from services.questionnaires.domain.instruments import InstrumentSchema
+from services.questionnaires.domain.schedule import COMPLETED, DUE, MISSED, OVERDUE, UPCOMING
+from shared.paging import PageQuery
+from shared.schemas import UtcDateTime, page_of
+
+ID = {"validate": validate.Length(min=1, max=200)}
+RELIABLE_CHANGES = (IMPROVED, DETERIORATED, NO_RELIABLE_CHANGE)
+CODE = {"validate": validate.Length(min=1, max=32)}
+
+
+class Number(fields.Field):
+    """A number shown as it is (an int stays an int)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+
+class Answers(fields.Raw):
+    """A list of answers in item order, or an object keyed by item id; checked by the domain."""
+
+    default_error_messages = {"invalid": "Give a list in item order or an object keyed by item id."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, (list, dict)):
+            raise self.make_error("invalid")
+        return value
+
+
+ANSWERS_OPENAPI = {
+    "oneOf": [
+        {"type": "array", "items": {"type": "integer", "nullable": True}},
+        {"type": "object", "additionalProperties": {"type": "integer", "nullable": True}},
+    ],
+    "description": "answer values in item order, or an object keyed by item id; null leaves an item out",
+}
+
+
+# Requests
+
+
+class ResponseInSchema(Schema):
+    client_id = fields.String(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    instrument = fields.String(required=True, **CODE)
+    answers = Answers(required=True, metadata=ANSWERS_OPENAPI)
+    completed_at = UtcDateTime(allow_none=True, metadata={"description": "when the client answered; now by default"})
+    assignment_id = fields.String(allow_none=True, **ID)
+    baseline = fields.Boolean(
+        truthy={True}, falsy={False}, load_default=False,
+        metadata={"description": "mark this response as the client's baseline on the instrument"},
+    )
+
+
+class ResponseListQuery(PageQuery):
+    client_id = fields.String(**ID)
+    instrument = fields.String(**CODE)
+
+
+class ScoresQuery(Schema):
+    instrument = fields.String(metadata={"description": "one instrument; every instrument answered by default"}, **CODE)
+
+
+class RecoveryQuery(Schema):
+    depression = fields.String(load_default="phq9", **CODE)
+    anxiety = fields.String(load_default="gad7", **CODE)
+
+
+class AssignmentInSchema(Schema):
+    client_id = fields.String(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    instrument = fields.String(required=True, **CODE)
+    every_days = fields.Integer(
+        strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=366),
+        metadata={"description": "repeat every so many days; null: once"},
+    )
+    starts_at = UtcDateTime(allow_none=True, metadata={"description": "when the first occurrence is due; now by default"})
+    ends_at = UtcDateTime(allow_none=True, metadata={"description": "no occurrence opens from then on (exclusive)"})
+    therapist_id = fields.String(
+        allow_none=True, metadata={"description": "the therapist responsible; a therapist assigning by default"}, **ID
+    )
+
+
+class AssignmentListQuery(PageQuery):
+    client_id = fields.String(**ID)
+    instrument = fields.String(**CODE)
+
+
+class CancelInSchema(Schema):
+    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+
+
+# Responses
+
+
+class InstrumentViewSchema(InstrumentSchema):
+    """An instrument's whole definition, as POST /v1/instruments takes it, and where it comes from."""
+
+    builtin = fields.Boolean(metadata={"description": "shipped with Stepwise; else the clinic's own"})
+    created_at = UtcDateTime(allow_none=True)
+    created_by = fields.String(allow_none=True)
+
+
+class FlagViewSchema(Schema):
+    code = fields.String()
+    item = fields.String()
+    value = Number()
+
+
+class ScoreViewSchema(Schema):
+    total = Number()
+    severity = fields.String(allow_none=True, metadata={"description": "the band's label"})
+    subscales = fields.Dict(keys=fields.String(), values=Number(allow_none=True))
+    flags = fields.List(fields.Nested(FlagViewSchema))
+    extras = fields.Dict(metadata={"description": "derived scores and indicators by name (e.g. WHO-5 percentage)"})
+    missing_items = fields.List(fields.String())
+    prorated = fields.Boolean()
+
+
+class ChangeViewSchema(Schema):
+    baseline_total = Number(allow_none=True)
+    previous_total = Number(allow_none=True)
+    delta = Number(allow_none=True, metadata={"description": "total - baseline_total"})
+    reliable_change = fields.String(allow_none=True, validate=validate.OneOf(RELIABLE_CHANGES))
+    reliable_change_threshold = Number(allow_none=True)
+    clinically_significant = fields.Boolean(allow_none=True)
+    clinically_significant_deterioration = fields.Boolean(allow_none=True)
+    response = fields.Boolean(allow_none=True)
+    remission = fields.Boolean(allow_none=True)
+    case = fields.Boolean(allow_none=True)
+    baseline_case = fields.Boolean(allow_none=True)
+    previous_delta = Number(allow_none=True)
+    reliable_change_from_previous = fields.String(allow_none=True, validate=validate.OneOf(RELIABLE_CHANGES))
+
+
+class ScoredResponseSchema(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    instrument = fields.String()
+    instrument_version = fields.String()
+    answers = fields.Dict(keys=fields.String(), values=Number(allow_none=True))
+    completed_at = UtcDateTime()
+    submitted_at = UtcDateTime()
+    submitted_by = fields.String()
+    therapist_id = fields.String(allow_none=True)
+    assignment_id = fields.String(allow_none=True)
+    occurrence = fields.Integer(allow_none=True, metadata={"description": "the assignment's occurrence it answers"})
+    seq = fields.Integer(metadata={"description": "its place among the client's responses on this instrument"})
+    baseline = fields.Boolean(metadata={"description": "this response is the client's baseline on the instrument"})
+    score = fields.Nested(ScoreViewSchema)
+    change = fields.Nested(ChangeViewSchema)
+
+
+class BandViewSchema(Schema):
+    label = fields.String()
+    min = Number()
+    max = Number()
+
+
+class CutOffSchema(Schema):
+    at_or_above = Number(allow_none=True)
+    below = Number(allow_none=True)
+
+
+class PointSchema(Schema):
+    response_id = fields.String()
+    completed_at = UtcDateTime()
+    total = Number()
+    severity = fields.String(allow_none=True)
+    flags = fields.List(fields.Nested(FlagViewSchema))
+    baseline = fields.Boolean()
+    change = fields.Nested(ChangeViewSchema)
+
+
+class SeriesSchema(Schema):
+    instrument = fields.String()
+    name = fields.String()
+    range = fields.List(Number(), metadata={"description": "[lowest, highest] total: the chart's axis"})
+    direction = fields.String(allow_none=True, metadata={"description": "higher_is_worse or higher_is_better"})
+    bands = fields.List(fields.Nested(BandViewSchema))
+    caseness = fields.Nested(CutOffSchema, allow_none=True)
+    remission = fields.Nested(CutOffSchema, allow_none=True)
+    reliable_change_threshold = Number(allow_none=True)
+    points = fields.List(fields.Nested(PointSchema), metadata={"description": "oldest completed first"})
+
+
+class TrajectorySchema(Schema):
+    client_id = fields.String()
+    series = fields.List(fields.Nested(SeriesSchema))
+
+
+class SeriesEndsSchema(Schema):
+    instrument = fields.String()
+    baseline_response_id = fields.String()
+    baseline_total = Number()
+    final_response_id = fields.String()
+    final_total = Number()
+    responses = fields.Integer()
+
+
+class OutcomeSchema(Schema):
+    case_at_baseline = fields.Boolean()
+    recovered = fields.Boolean(allow_none=True)
+    reliable_improvement = fields.Boolean()
+    reliable_deterioration = fields.Boolean()
+    reliably_recovered = fields.Boolean(allow_none=True)
+    source = fields.String()
+
+
+class RecoverySchema(Schema):
+    client_id = fields.String()
+    depression = fields.Nested(SeriesEndsSchema, allow_none=True)
+    anxiety = fields.Nested(SeriesEndsSchema, allow_none=True)
+    outcome = fields.Nested(OutcomeSchema, allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "why there is no outcome yet"})
+
+
+class OccurrenceViewSchema(Schema):
+    index = fields.Integer()
+    due_at = UtcDateTime()
+    overdue_at = UtcDateTime(allow_none=True)
+    closes_at = UtcDateTime(allow_none=True)
+    status = fields.String(validate=validate.OneOf([UPCOMING, DUE, OVERDUE, MISSED, COMPLETED]))
+    response_id = fields.String(allow_none=True)
+
+
+class CancellationViewSchema(Schema):
+    cancelled_at = UtcDateTime()
+    cancelled_by = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class AssignmentViewSchema(Schema):
+    id = fields.String()
+    client_id = fields.String()
+    instrument = fields.String()
+    every_days = fields.Integer(allow_none=True)
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime(allow_none=True)
+    assigned_by = fields.String()
+    therapist_id = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    status = fields.String(validate=validate.OneOf(ASSIGNMENT_STATUSES))
+    current = fields.Nested(OccurrenceViewSchema, allow_none=True, metadata={"description": "the occurrence open now"})
+    next = fields.Nested(OccurrenceViewSchema, allow_none=True, metadata={"description": "the one after it"})
+    next_due_at = UtcDateTime(allow_none=True, metadata={"description": "when a response is next wanted"})
+    cancellation = fields.Nested(CancellationViewSchema, allow_none=True)
+
+
+InstrumentPageSchema = page_of(InstrumentViewSchema)
+ResponsePageSchema = page_of(ScoredResponseSchema)
+AssignmentPageSchema = page_of(AssignmentViewSchema)
