@@ -1,21 +1,40 @@
-"""The questionnaires worker: ``python -m services.questionnaires.worker``."""
+"""The questionnaires worker: ``python -m services.questionnaires.worker``.
+
+- the relay publishes the events stored with responses, assignments and reminders;
+- the ``questionnaires.reminders`` job raises ``questionnaire.due`` once per occurrence (and
+  once more when it is overdue), however many replicas run it (see ``reminders.py``).
+"""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from services.questionnaires import config
+from services.questionnaires.adapters.assignments import ReminderLedger
+from services.questionnaires.reminders import raise_reminders
+from shared.clock import SystemClock
 from shared.config import Settings
 from shared.mongo import Database
-from shared.worker import Worker, main
+from shared.worker import PeriodicJob, Worker, main
 
 
 def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     settings = settings or config.load()
+    clock = clock or SystemClock()
     database = Database(settings.mongo_url, settings.database, config.INDEXES)
+    ledger = ReminderLedger(database)
+    grace = timedelta(hours=settings["OVERDUE_AFTER_HOURS"])
     return Worker(
         settings=settings,
         database=database,
         subscriptions=[],
         outbox_collections=config.OUTBOX_COLLECTIONS,
-        jobs=[],
+        jobs=[
+            PeriodicJob(
+                "questionnaires.reminders",
+                settings["REMINDER_CHECK_SECONDS"],
+                lambda: raise_reminders(ledger, clock.now(), grace),
+            )
+        ],
         clock=clock,
     )
 
