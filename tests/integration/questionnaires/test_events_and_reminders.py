@@ -1,0 +1,138 @@
+"""Events through the real broker: risk flags at once, scores, assignments, and one
+``questionnaire.due`` per occurrence however many workers run."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.harness import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def events_in(service, queue: str, count: int, timeout: float = 15.0) -> list[dict]:
+    """Wait for at least ``count`` messages on ``queue``, then take them all."""
+    wait_for(lambda: service.harness.message_count(queue) >= count, timeout=timeout, what=f"{count} events on {queue}")
+    return [json.loads(body) for _, body in service.harness.drain(queue)]
+
+
+def settle(seconds: float = 0.6) -> None:
+    """Time for a duplicate to show up, were there one (workers poll every 0.05 s)."""
+    time.sleep(seconds)
+
+
+def test_item_9_raises_risk_flagged_at_once_with_tenant_client_and_value(service):
+    queue = service.harness.bind_queue(["risk.*"])
+    service.worker()
+    response = service.submit("client-1", "phq9", phq9(14, item9=2), tenant="clinic-b")
+
+    [event] = events_in(service, queue, 1)
+    assert event["type"] == "stepwise.risk.flagged.v1"
+    assert event["tenantid"] == "clinic-b"
+    assert event["subject"] == response["id"]
+    assert event["source"] == "/stepwise/questionnaires"
+    data = event["data"]
+    assert data["response_id"] == response["id"]
+    assert data["client_id"] == "client-1"
+    assert data["instrument"] == "phq9"
+    assert data["flags"] == [{"code": "self_harm_risk", "item": "9", "value": 2}]
+    assert data["therapist_id"] == "therapist-1"
+
+
+def test_a_scored_response_raises_questionnaire_scored_and_no_risk_without_flags(service):
+    queue = service.harness.bind_queue(["questionnaire.scored", "risk.*"])
+    service.worker()
+    service.submit("client-2", "gad7", gad7(9))
+    service.clock.advance(days=7)
+    response = service.submit("client-2", "gad7", gad7(3))
+
+    events = events_in(service, queue, 2)
+    settle()
+    events += [json.loads(body) for _, body in service.harness.drain(queue)]
+    assert [event["type"] for event in events] == ["stepwise.questionnaire.scored.v1"] * 2
+    data = events[1]["data"]
+    assert data["response_id"] == response["id"]
+    assert data["score"]["total"] == 3
+    assert data["change"]["baseline_total"] == 9
+    assert data["change"]["reliable_change"] == "improved"
+
+
+def test_an_assignment_raises_questionnaire_assigned_with_who_assigned_it(service):
+    queue = service.harness.bind_queue(["questionnaire.assigned"])
+    service.worker()
+    made = service.post("/v1/assignments", {"client_id": "client-3", "instrument": "phq9", "every_days": 14})
+    assert made.status_code == 201, made.text
+
+    [event] = events_in(service, queue, 1)
+    assert event["subject"] == made.json()["id"]
+    assert event["data"]["assigned_by"] == "therapist-1"
+    assert event["data"]["every_days"] == 14
+    assert event["data"]["starts_at"] == "2026-01-05T09:00:00.000Z"
+
+
+def distinct(events: list[dict]) -> dict[str, dict]:
+    """Events by id. Two relays may both publish an event before either removes it from the
+    outbox (delivery is at least once); consumers drop the copy by its id."""
+    by_id: dict[str, dict] = {}
+    for event in events:
+        assert by_id.setdefault(event["id"], event) == event
+    return by_id
+
+
+def test_two_workers_raise_one_due_event_per_occurrence(service):
+    queue = service.harness.bind_queue(["questionnaire.due"])
+    weekly = service.post("/v1/assignments", {"client_id": "client-4", "instrument": "gad7", "every_days": 7}).json()
+    once = service.post("/v1/assignments", {"client_id": "client-5", "instrument": "phq9"}).json()
+    service.worker()
+    service.worker()
+
+    first = events_in(service, queue, 2)
+    settle()
+    first = distinct(first + [json.loads(body) for _, body in service.harness.drain(queue)])
+    raised = sorted((e["data"]["assignment_id"], e["data"]["occurrence"], e["data"]["kind"]) for e in first.values())
+    assert raised == sorted([(weekly["id"], 0, "due"), (once["id"], 0, "due")])
+    assert all(event["data"]["due_at"] == "2026-01-05T09:00:00.000Z" for event in first.values())
+
+    service.clock.advance(days=7)  # the weekly one's second occurrence opens
+    second = events_in(service, queue, 2)
+    settle()
+    second = distinct(second + [json.loads(body) for _, body in service.harness.drain(queue)])
+    raised = sorted((e["data"]["assignment_id"], e["data"]["occurrence"], e["data"]["kind"]) for e in second.values())
+    # The one-off has been overdue since day 2 and is reminded once; the weekly one is due again.
+    assert raised == sorted([(weekly["id"], 1, "due"), (once["id"], 0, "overdue")])
+    assert not set(first) & set(second)
+    assert service.database["reminders"].count_documents({}) == 4
+
+
+def test_an_answered_occurrence_is_not_chased_and_a_cancelled_assignment_is_silent(service):
+    queue = service.harness.bind_queue(["questionnaire.due"])
+    answered = service.post("/v1/assignments", {"client_id": "client-6", "instrument": "gad7", "every_days": 7}).json()
+    cancelled = service.post("/v1/assignments", {"client_id": "client-7", "instrument": "gad7", "every_days": 7}).json()
+    service.clock.advance(hours=1)
+    service.submit("client-6", "gad7", gad7(5), assignment_id=answered["id"])
+    assert service.post(f"/v1/assignments/{cancelled['id']}/cancel", {"reason": "discharged"}).status_code == 200
+
+    service.worker()
+    service.clock.advance(days=3)  # past the overdue time of the first occurrence
+    settle(1.0)
+    assert service.harness.drain(queue) == []
+
+    service.clock.advance(days=4)  # the second week opens
+    [event] = events_in(service, queue, 1)
+    assert (event["data"]["assignment_id"], event["data"]["occurrence"]) == (answered["id"], 1)
+    assert event["data"]["due_at"] == "2026-01-12T09:00:00.000Z"
+
+
+def test_an_occurrence_reached_only_when_overdue_is_reminded_once(service):
+    queue = service.harness.bind_queue(["questionnaire.due"])
+    assignment = service.post("/v1/assignments", {"client_id": "client-8", "instrument": "phq9", "every_days": 14}).json()
+    service.clock.advance(days=3)
+    service.worker()
+    [event] = events_in(service, queue, 1)
+    assert (event["data"]["assignment_id"], event["data"]["kind"]) == (assignment["id"], "overdue")
+    assert event["data"]["overdue_at"] == "2026-01-07T09:00:00.000Z"
+    settle()
+    assert service.harness.drain(queue) == []

@@ -1,0 +1,116 @@
+"""Instruments over HTTP: the built-in library, and a clinic's own, checked like the built-ins
+and visible only in that clinic."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+# A clinic's licensed 4-item alliance measure (items and cut-offs invented for the test).
+ALLIANCE = {
+    "code": "alliance4",
+    "name": "Session alliance check (4 items)",
+    "version": "2",
+    "items": [{"id": f"a{n}", "text": f"Alliance statement {n}", "min": 0, "max": 4} for n in range(1, 5)],
+    "scoring": {"method": "sum", "range": [0, 16], "source": "Clinic licence terms"},
+    "bands": [
+        {"min": 0, "max": 8, "label": "at_risk", "source": "Clinic protocol"},
+        {"min": 9, "max": 16, "label": "good", "source": "Clinic protocol"},
+    ],
+    "critical_items": [{"item": "a4", "above": 3, "flag": "rupture", "source": "Clinic protocol"}],
+    "change": {"direction": "higher_is_better", "reliable_change": {"points": 4, "source": "Clinic protocol"}},
+    "sources": [{"id": "clinic", "citation": "Clinic licence for the alliance check"}],
+    "licence": {"text": "Licensed to this clinic only", "redistribute_items": False},
+}
+
+
+def test_the_built_in_library_is_listed_with_sources_and_licences(service):
+    answer = service.get("/v1/instruments", role="client", sub="client-1")
+    assert answer.status_code == 200
+    codes = [item["code"] for item in answer.json()["items"]]
+    assert {"phq9", "gad7", "phq2", "gad2", "who5"} <= set(codes)
+    assert codes == sorted(codes)
+    phq9 = service.get("/v1/instruments/phq9").json()
+    assert phq9["builtin"] is True
+    assert len(phq9["items"]) == 9 and phq9["items"][0]["options"][3] == {"value": 3, "label": "Nearly every day"}
+    assert phq9["critical_items"][0]["flag"] == "self_harm_risk"
+    assert phq9["change"]["reliable_change"]["points"] == 6
+    assert phq9["licence"]["redistribute_items"] is True
+    assert phq9["sources"] and phq9["scoring"]["range"] == [0, 27]
+
+
+def test_the_library_pages_by_code(service):
+    seen, cursor = [], None
+    while True:
+        page = service.get("/v1/instruments", params={"limit": 4, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [item["code"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) >= 11
+
+
+def test_an_admin_adds_a_clinic_instrument_that_scores_and_flags(service):
+    added = service.post("/v1/instruments", ALLIANCE, role="admin", sub="admin-1")
+    assert added.status_code == 201, added.text
+    assert added.json()["builtin"] is False and added.json()["created_by"] == "admin-1"
+    assert service.get("/v1/instruments/alliance4").json()["items"][3]["id"] == "a4"
+
+    response = service.submit("client-1", "alliance4", {"a1": 3, "a2": 3, "a3": 2, "a4": 4})
+    assert response["score"]["total"] == 12
+    assert response["score"]["severity"] == "good"
+    assert response["score"]["flags"] == [{"code": "rupture", "item": "a4", "value": 4}]
+    later = service.submit("client-1", "alliance4", [1, 1, 1, 2])
+    assert later["change"]["reliable_change"] == "deteriorated"  # 12 -> 5, higher is better
+
+
+def test_a_clinic_instrument_is_invisible_to_other_clinics(service):
+    assert service.post("/v1/instruments", ALLIANCE, role="admin").status_code == 201
+    elsewhere = {"tenant": "clinic-b"}
+    assert service.get("/v1/instruments/alliance4", **elsewhere).status_code == 404
+    assert "alliance4" not in [i["code"] for i in service.get("/v1/instruments", **elsewhere).json()["items"]]
+    refused = service.post("/v1/responses", {"client_id": "client-1", "instrument": "alliance4", "answers": [1, 1, 1, 1]},
+                           **elsewhere)
+    assert refused.status_code == 422 and "instrument" in refused.json()["errors"]
+    # The other clinic may use the same code for its own, different, instrument.
+    theirs = copy.deepcopy(ALLIANCE)
+    theirs["name"] = "Clinic B's alliance check"
+    assert service.post("/v1/instruments", theirs, role="admin", **elsewhere).status_code == 201
+    assert service.get("/v1/instruments/alliance4").json()["name"] == ALLIANCE["name"]
+
+
+def test_a_code_in_use_is_409_and_the_same_definition_again_is_a_replay(service):
+    assert service.post("/v1/instruments", ALLIANCE, role="admin").status_code == 201
+    again = service.post("/v1/instruments", ALLIANCE, role="admin")
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    changed = {**ALLIANCE, "name": "Something else"}
+    before = service.snapshot()
+    assert service.post("/v1/instruments", changed, role="admin").status_code == 409
+    builtin_code = {**ALLIANCE, "code": "phq9"}
+    clash = service.post("/v1/instruments", builtin_code, role="admin")
+    assert clash.status_code == 409 and "built-in" in clash.json()["detail"]
+    assert service.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("breakage", "field"),
+    [
+        (lambda d: d["scoring"].update(range=[0, 20]), "scoring.range"),
+        (lambda d: d["bands"][1].update(min=8), "bands"),
+        (lambda d: d["items"][2].update(max="four"), "items.2.max"),
+        (lambda d: d["critical_items"][0].update(item="a9"), "critical_items.0.item"),
+        (lambda d: d.update(code="Not A Code"), "code"),
+        (lambda d: d.pop("licence"), "licence"),
+        (lambda d: d.update(colour="blue"), "colour"),
+    ],
+)
+def test_a_bad_definition_is_422_naming_what_is_wrong(service, breakage, field):
+    definition = copy.deepcopy(ALLIANCE)
+    breakage(definition)
+    before = service.snapshot()
+    answer = service.post("/v1/instruments", definition, role="admin")
+    assert answer.status_code == 422, answer.text
+    assert field in answer.json()["errors"], answer.json()
+    assert service.snapshot() == before
