@@ -18,6 +18,7 @@ import pytest
 
 from shared.auth.devtoken import mint
 from tests.support.harness import Harness
+from tests.support.peers import receiver, smtp_server  # noqa: F401  (fixtures for every test)
 
 JWT_SECRET = "test-secret-for-stepwise-tests-only-0123456789"
 MONGO_IMAGE = "mongo:7.0.14"

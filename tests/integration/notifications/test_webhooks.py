@@ -10,7 +10,7 @@ import pytest
 from services.notifications import config
 from services.notifications.domain.signing import SIGNATURE_HEADER, verify
 from tests.integration.notifications.builders import goal_achieved, questionnaire_due, risk_flagged
-from tests.integration.notifications.conftest import free_port
+from tests.support.peers import free_port
 
 pytestmark = pytest.mark.integration
 
