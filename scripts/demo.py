@@ -141,20 +141,21 @@ def main() -> int:
     args = parser.parse_args()
     secret = os.environ.get("JWT_SECRET", "change-me-dev-only-not-a-real-secret")
     story = Story(args.goals, args.questionnaires, args.notifications, secret)
-    now = datetime.now(timezone.utc)
+    # The story began four weeks ago (answers cannot be dated in the future); the last response is now.
+    began = datetime.now(timezone.utc) - timedelta(weeks=len(LATER_PHQ9) * 2)
 
     story.say(f"tenant {story.tenant}")
     story.set_up_the_care_team("bo@clinic.example", "ada@client.example")
-    goal = story.set_the_goal(now.date())
-    story.assign_phq9(now)
-    story.submit_phq9(FIRST_PHQ9, now)
+    goal = story.set_the_goal(began.date())
+    story.assign_phq9(began)
+    story.submit_phq9(FIRST_PHQ9, began)
     alert = wait_until(
         lambda: [n for n in story.inbox("therapist", story.therapist) if n["type"] == "risk_alert"],
         30, "the therapist's urgent alert",
     )[0]
     story.say(f"therapist inbox: [{alert['priority']}] {alert['title']}")
     for weeks, answers in enumerate(LATER_PHQ9, start=2):
-        story.submit_phq9(answers, now + timedelta(weeks=weeks))
+        story.submit_phq9(answers, min(began + timedelta(weeks=weeks), datetime.now(timezone.utc)))
     achieved = wait_until(lambda: story.goal(goal["id"])["status"] == "achieved" and story.goal(goal["id"]),
                           30, "the goal to be achieved")
     story.say(f"goal is {achieved['status']}: progress {achieved['progress']}")
