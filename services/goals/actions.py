@@ -1,0 +1,420 @@
+"""What the goals service does, for its routes and its worker alike.
+
+Every change is an append (services/goals/README.md, "Data model"):
+
+- a revision under the goal's next ``seq``. The unique (goal_id, seq) index lets only one of
+  two concurrent changes take a number; the other re-reads the goal and decides again, so a
+  status change is always checked against the status it replaces;
+- a progress entry, once per ``Idempotency-Key`` (API) or per questionnaire response (worker);
+- a claim under a deterministic id: a milestone reached, a due-soon reminder raised.
+
+Events ride on those records, in the same insert. Bad input raises ``Problem`` before anything
+is written.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
+
+from services.goals import events
+from services.goals.adapters.store import (
+    DUE_SOON_CLAIM, MILESTONE_CLAIM, GoalHistory, GoalStore, SeqTaken, due_soon_candidates, store_for,
+)
+from services.goals.domain.attainment import DEFAULT_RHO, scale_errors, t_score
+from services.goals.domain.deadlines import is_due_soon
+from services.goals.domain.history import fold, next_seq
+from services.goals.domain.lifecycle import InvalidTransition, is_open, transition
+from services.goals.domain.measure import value_problem
+from services.goals.domain.milestones import milestone_errors, reached_by
+from services.goals.domain.progress import current_value, percent, target_met
+from services.goals.domain.revisions import MEASURE_FIELDS, NotRevisable, diff, revise
+from services.goals.domain.smart import assess, infer_direction
+from services.goals.domain.validation import goal_errors, milestones_errors
+from services.goals.views import goal_view, rounded
+from shared.errors import Problem
+from shared.events.outbox import with_events
+from shared.idempotency import fingerprint, record_id, request_key
+from shared.mongo import Database
+
+# Concurrent changes to one goal are rare (a therapist and a score at the same moment); a
+# change that loses the race this many times in a row gets a 409 and can be retried.
+MAX_ATTEMPTS = 5
+# A time a little ahead of ours is a caller's clock running fast, not a time in the future.
+CLOCK_SKEW = timedelta(minutes=5)
+GOAL_TEXT_FIELDS = ("client_id", "therapist_id", "title", "description", "category", "parent_goal_id")
+
+
+class Change(NamedTuple):
+    """A revision to append: its kind, changes, reason, the events it carries, extra fields."""
+
+    kind: str
+    changes: dict
+    reason: str | None
+    raised: list
+    extra: dict | None = None
+
+
+def _iso(day) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _invalid(errors: Mapping[str, list[str]]) -> Problem:
+    return Problem(422, f"Invalid value for: {', '.join(sorted(errors))}", errors=dict(errors))
+
+
+@dataclass
+class Goals:
+    """The goals one caller may see (``store``'s scope), acted on at one moment by ``by``."""
+
+    store: GoalStore
+    now: datetime
+    by: str | None
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def tenant(self) -> str:
+        return self.store.scope.tenant
+
+    @property
+    def today(self):
+        return self.now.date()
+
+    # Reading
+
+    def find(self, goal_id: str) -> GoalHistory:
+        history = self.store.get(goal_id)
+        if history is None:
+            raise Problem(404, "No goal with this id")
+        return history
+
+    def views(self, histories: Iterable[GoalHistory]) -> list[dict]:
+        histories = list(histories)
+        children = self.store.children([history.id for history in histories])
+        return [goal_view(history, self.today, children[history.id]) for history in histories]
+
+    def view(self, history: GoalHistory) -> dict:
+        return self.views([history])[0]
+
+    # Creating and revising
+
+    def create(self, draft: Mapping[str, Any], *, route: str, body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+        """Store a new goal (once per Idempotency-Key) with its SMART assessment; ``goal.created``."""
+        goal = {name: draft.get(name) for name in GOAL_TEXT_FIELDS}
+        goal.update(
+            start_date=_iso(draft.get("start_date")) or self.today.isoformat(),
+            target_date=_iso(draft.get("target_date")),
+            milestones=[{**m, "due_date": _iso(m.get("due_date"))} for m in draft.get("milestones") or ()],
+        )
+        goal["measure"] = self._complete_measure(draft.get("measure"), goal)
+        errors = {**goal_errors(goal, self.ranges), **milestones_errors(goal["milestones"], goal["measure"])}
+        parent_problem, parent = self._parent(goal, None)
+        errors.update(parent_problem)
+        if errors:
+            raise _invalid(errors)
+        if goal["therapist_id"] is None and parent is not None:
+            goal["therapist_id"] = parent.goal["therapist_id"]
+        goal["smart"] = assess(goal, self.today, milestone_count=len(goal["milestones"]), instrument_ranges=self.ranges)
+
+        def build(goal_id: str) -> dict:
+            record = {**goal, "milestones": [{"id": str(uuid.uuid4()), **m} for m in goal["milestones"]],
+                      "created_at": self.now, "created_by": self.by}
+            stored = fold({"_id": goal_id, **record}, [])
+            return with_events(record, [events.created(self.tenant, stored, self.now)], self.now)
+
+        record, created = self.store.create(route, body, build)
+        return self.store.histories([record])[0], created
+
+    def _complete_measure(self, measure: Mapping[str, Any] | None, goal: Mapping[str, Any]) -> dict | None:
+        """Every measure field present (None when not given), the direction filled in when the
+        numbers or the wording say it, so later revisions of the numbers can't flip it silently."""
+        if not measure:
+            return None
+        complete = {name: measure.get(name) for name in MEASURE_FIELDS}
+        if complete["direction"] is None:
+            complete["direction"] = infer_direction({**goal, "measure": complete})
+        return complete
+
+    def _parent(self, goal: Mapping[str, Any], goal_id: str | None) -> tuple[dict, GoalHistory | None]:
+        """The parent goal, or an error: it must be a goal of the same client, and not the goal
+        itself or one of its own sub-goals (which would make a loop)."""
+        parent_id = goal.get("parent_goal_id")
+        if parent_id is None:
+            return {}, None
+        parent = self.store.get(parent_id)
+        if parent is None or parent.goal["client_id"] != goal["client_id"]:
+            return {"parent_goal_id": ["No goal of this client has this id."]}, None
+        ancestor, seen = parent, set()
+        while ancestor is not None and ancestor.id not in seen:
+            if ancestor.id == goal_id:
+                return {"parent_goal_id": ["A goal can't be a sub-goal of itself or of its own sub-goals."]}, None
+            seen.add(ancestor.id)
+            above = ancestor.goal["parent_goal_id"]
+            ancestor = self.store.get(above) if above else None
+        return {}, parent
+
+    def revise(self, goal_id: str, patch: Mapping[str, Any], reason: str) -> GoalHistory:
+        """Apply a PATCH: one ``revise`` revision with the diff and a fresh SMART assessment;
+        ``goal.revised``. A patch that changes nothing stores nothing. Progress is untouched."""
+        patch = {name: _iso(value) if name in ("start_date", "target_date") else value for name, value in patch.items()}
+
+        def plan(history: GoalHistory) -> Change | None:
+            before = history.goal
+            try:
+                after, _ = revise(before, patch)
+            except NotRevisable as exc:
+                raise _invalid({name: ["This field can't be revised."] for name in exc.fields}) from None
+            after["measure"] = self._complete_measure(after["measure"], after)
+            changes = diff(before, after)
+            if not changes:
+                return None
+            errors = goal_errors(after, self.ranges)
+            if after["milestones"] and not after["measure"]:
+                errors["measure"] = ["A goal with milestones needs a measure."]
+            if "parent_goal_id" in changes:
+                errors.update(self._parent(after, goal_id)[0])
+            if errors:
+                raise _invalid(errors)
+            subgoals = len(self.store.children([goal_id])[goal_id])
+            smart = assess(after, self.today, subgoal_count=subgoals, milestone_count=len(after["milestones"]),
+                           instrument_ranges=self.ranges)
+            return Change("revise", changes, reason, [events.revised(self.tenant, after, changes, reason, self.now)],
+                          {"smart": smart})
+
+        return self._append(goal_id, plan)
+
+    def set_status(self, goal_id: str, status: str, reason: str | None) -> GoalHistory:
+        """Change the status if the lifecycle allows it (409 naming the allowed ones);
+        ``goal.status_changed``, and ``goal.achieved`` when marked achieved."""
+
+        def plan(history: GoalHistory) -> Change:
+            goal = history.goal
+            try:
+                transition(goal["status"], status)
+            except InvalidTransition as exc:
+                raise Problem(409, f"Not allowed: {exc}", current=exc.current, allowed=list(exc.allowed)) from None
+            return self._status_change(goal, status, reason, automatically=False)
+
+        return self._append(goal_id, plan)
+
+    def _status_change(self, goal: Mapping[str, Any], status: str, reason: str | None, *, automatically: bool) -> Change:
+        raised = [events.status_changed(self.tenant, goal, goal["status"], status, reason, self.now)]
+        if status == "achieved":
+            raised.append(events.achieved(self.tenant, goal, automatically, self.now))
+        extra = {"auto": True} if automatically else {}
+        return Change("status", {"status": {"from": goal["status"], "to": status}}, reason, raised, extra)
+
+    def add_milestone(self, goal_id: str, milestone: Mapping[str, Any], reason: str | None, *, route: str,
+                      body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+        """Add a milestone (once per Idempotency-Key: the milestone's id is derived from it);
+        ``goal.revised``. Returns the goal and whether the milestone is new."""
+        key = request_key()
+        milestone_id = record_id(self.tenant, self.by or "", route, key) if key else str(uuid.uuid4())
+        body_print = fingerprint(body)
+        milestone = {**milestone, "due_date": _iso(milestone.get("due_date"))}
+        replayed = False
+
+        def plan(history: GoalHistory) -> Change | None:
+            nonlocal replayed
+            goal = history.goal
+            earlier = next((r for r in history.revisions if r["kind"] == "milestone_added"
+                            and r["changes"]["milestone"]["to"]["id"] == milestone_id), None)
+            if earlier is not None:
+                if (earlier.get("idempotency") or {}).get("fingerprint") != body_print:
+                    raise Problem(409, "This Idempotency-Key was already used with a different body")
+                replayed = True
+                return None
+            if not goal["measure"]:
+                raise Problem(409, "Give the goal a measure before adding milestones.")
+            errors = milestone_errors(milestone, goal["measure"])
+            if errors:
+                raise _invalid(errors)
+            changes = {"milestone": {"from": None, "to": {"id": milestone_id, **milestone}}}
+            return Change("milestone_added", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)],
+                          {"idempotency": {"key": key, "fingerprint": body_print} if key else None})
+
+        history = self._append(goal_id, plan)
+        return history, not replayed
+
+    def set_scale(self, goal_id: str, scale: Mapping[str, Any], reason: str | None) -> GoalHistory:
+        """Set the goal's attainment scale (five described levels and a weight); ``goal.revised``."""
+        errors = scale_errors(scale)
+        if errors:
+            raise _invalid(errors)
+        scale = {"levels": {key: scale["levels"][key] for key in sorted(scale["levels"], key=int)},
+                 "weight": scale.get("weight", 1)}
+
+        def plan(history: GoalHistory) -> Change | None:
+            goal = history.goal
+            if goal["attainment_scale"] == scale:
+                return None
+            changes = {"attainment_scale": {"from": goal["attainment_scale"], "to": scale}}
+            return Change("attainment_scale", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)])
+
+        return self._append(goal_id, plan)
+
+    def _append(self, goal_id: str, plan: Callable[[GoalHistory], Change | None]) -> GoalHistory:
+        """Append the revision ``plan`` makes of the current goal under its next seq, re-reading
+        and re-planning when a concurrent change took the seq first. The goal as it is after."""
+        for _ in range(MAX_ATTEMPTS):
+            history = self.find(goal_id)
+            change = plan(history)
+            if change is None:
+                return history
+            goal = history.goal
+            seq = next_seq(goal)
+            revision = {
+                # The zero-padded seq in the id, and a time that never goes backwards, make
+                # (at, _id) order seq order for paging.
+                "_id": f"{goal_id}:{seq:08d}", "goal_id": goal_id, "client_id": goal["client_id"], "seq": seq,
+                "kind": change.kind, "changes": change.changes, "reason": change.reason, "by": self.by,
+                "at": max(self.now, goal["updated_at"]), **(change.extra or {}),
+            }
+            try:
+                self.store.append_revision(with_events(revision, change.raised, self.now))
+            except SeqTaken:
+                continue
+            return self.find(goal_id)
+        raise Problem(409, "The goal was changed by someone else at the same moment; read it again and retry.")
+
+    # Progress
+
+    def record_progress(self, goal_id: str, entry: Mapping[str, Any], source: str, *, route: str,
+                        body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+        """Log a progress entry (once per Idempotency-Key); ``goal.progress_recorded``, then
+        its milestones and achievement (``settle``). Returns the goal and whether the entry is new."""
+        history = self.find(goal_id)
+        goal = history.goal
+        if not goal["measure"]:
+            raise Problem(409, "This goal has no measure: log progress on its sub-goals, or give it a measure.")
+        if goal["status"] == "abandoned":
+            raise Problem(409, "This goal was abandoned: set its status to active to log progress again.")
+        problem = value_problem(goal["measure"], entry["value"], self.ranges)
+        if problem:
+            raise _invalid({"value": [f"The value ({entry['value']}) {problem}."]})
+        recorded_at = entry.get("recorded_at") or self.now
+        if recorded_at > self.now + CLOCK_SKEW:
+            raise _invalid({"recorded_at": ["The time can't be in the future."]})
+
+        def build(entry_id: str) -> dict:
+            stored = {"goal_id": goal_id, "client_id": goal["client_id"], "value": entry["value"],
+                      "recorded_at": recorded_at, "note": entry.get("note"), "source": source, "by": self.by,
+                      "created_at": self.now}
+            return with_events(stored, [self._progress_event(history, stored)], self.now)
+
+        stored, created = self.store.add_progress_for_request(route, body, build)
+        # Also after a replay: a first attempt that stored its entry but died before settling
+        # is completed by its retry.
+        return self.settle(goal_id, stored["_id"]), created
+
+    def record_score(self, response_id: str, client_id: str, instrument: str, total: float,
+                     recorded_at: datetime) -> int:
+        """Feed a questionnaire score to the client's goals measured by that instrument (not
+        abandoned ones). The entry id comes from the response and the goal, so a redelivered
+        event adds nothing. Returns how many entries this call added."""
+        added = 0
+        for history in self.store.of_client(client_id):
+            measure = history.goal["measure"] or {}
+            if measure.get("kind") != "instrument" or measure.get("instrument") != instrument:
+                continue
+            if history.goal["status"] == "abandoned":
+                continue
+            stored = {"_id": f"score:{response_id}:{history.id}", "goal_id": history.id, "client_id": client_id,
+                      "value": total, "recorded_at": recorded_at, "note": None, "source": "score", "by": None,
+                      "response_id": response_id, "created_at": self.now}
+            added += self.store.add_progress(with_events(stored, [self._progress_event(history, stored)], self.now))
+            self.settle(history.id, stored["_id"])
+        return added
+
+    def _progress_event(self, history: GoalHistory, entry: Mapping[str, Any]) -> dict:
+        goal = history.goal
+        current = current_value([*history.entries, entry])
+        return events.progress_recorded(self.tenant, goal, entry, rounded(percent(goal["measure"], current)), self.now)
+
+    def settle(self, goal_id: str, entry_id: str) -> GoalHistory:
+        """What a stored entry leads to: each milestone the current value newly passed is
+        claimed once (``goal.milestone_reached``), and an open goal whose target is now met is
+        achieved (``goal.status_changed``, ``goal.achieved``), once in its life, so a therapist
+        who reopens it keeps that decision. Safe to run again for the same entry."""
+        history = self.find(goal_id)
+        goal = history.goal
+        entry = next(e for e in history.entries if e["_id"] == entry_id)
+        previous = current_value([e for e in history.entries if e["_id"] != entry_id])
+        current = current_value(history.entries)
+        reached = history.reached()
+        waiting = [m for m in goal["milestones"] if m["id"] not in reached]
+        for milestone in reached_by(waiting, previous, current, goal["measure"]):
+            claim = {"_id": f"{goal_id}:milestone:{milestone['id']}", "goal_id": goal_id, "client_id": goal["client_id"],
+                     "kind": MILESTONE_CLAIM, "milestone_id": milestone["id"], "entry_id": entry_id, "value": current,
+                     "reached_at": entry["recorded_at"], "at": self.now}
+            self.store.claim(with_events(claim, [events.milestone_reached(self.tenant, goal, milestone, current, self.now)],
+                                         self.now))
+        return self._append(goal_id, self._achievement)
+
+    def _achievement(self, history: GoalHistory) -> Change | None:
+        goal = history.goal
+        if not is_open(goal["status"]) or goal["auto_achieved"] or not goal["measure"] or not history.entries:
+            return None
+        if not target_met(goal["measure"], current_value(history.entries)):
+            return None
+        return self._status_change(goal, "achieved", "The target was met.", automatically=True)
+
+    # Goal attainment scaling
+
+    def rate(self, goal_id: str, rating: Mapping[str, Any], *, route: str,
+             body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+        """Rate a scaled goal's attainment (-2..2), once per Idempotency-Key. Returns the goal
+        and whether the rating is new."""
+        history = self.find(goal_id)
+        if history.goal["attainment_scale"] is None:
+            raise Problem(409, "Set the goal's attainment scale before rating it.")
+        rated_at = rating.get("rated_at") or self.now
+        if rated_at > self.now + CLOCK_SKEW:
+            raise _invalid({"rated_at": ["The time can't be in the future."]})
+
+        def build(_rating_id: str) -> dict:
+            return {"goal_id": goal_id, "client_id": history.goal["client_id"], "level": rating["level"],
+                    "note": rating.get("note"), "rated_at": rated_at, "by": self.by, "created_at": self.now}
+
+        _, created = self.store.add_rating(route, body, build)
+        return self.find(goal_id), created
+
+    def client_attainment(self, client_id: str) -> dict:
+        """The Kiresuk–Sherman T-score over the client's scaled goals at their latest rating."""
+        used = []
+        for history in self.store.of_client(client_id):
+            scale, latest = history.goal["attainment_scale"], history.latest_rating
+            if scale is not None and latest is not None:
+                used.append({"goal_id": history.id, "title": history.goal["title"], "level": latest["level"],
+                             "weight": scale["weight"], "rated_at": latest["rated_at"]})
+        score = t_score([(goal["level"], goal["weight"]) for goal in used], DEFAULT_RHO)
+        return {"client_id": client_id, "t_score": None if score is None else round(score, 2), "rho": DEFAULT_RHO,
+                "goals": used}
+
+
+def raise_due_soon(database: Database, now: datetime, days_before: int) -> int:
+    """Claim ``goal.due_soon`` for every open goal whose target date is within ``days_before``
+    days, once per goal: the claim's id is the goal's, so replicas running this together raise
+    it once. Returns how many this call raised."""
+    today = now.date()
+    window = (today.isoformat(), (today + timedelta(days=days_before)).isoformat())
+    raised = 0
+    for tenant, goal_ids in due_soon_candidates(database, *window).items():
+        store = store_for(database, tenant)
+        for history in store.of_ids(sorted(goal_ids)):
+            goal = history.goal
+            if history.claimed(DUE_SOON_CLAIM) or not is_open(goal["status"]):
+                continue
+            if not is_due_soon(goal["target_date"], today, days_before):
+                continue
+            claim = {"_id": f"{history.id}:{DUE_SOON_CLAIM}", "goal_id": history.id, "client_id": goal["client_id"],
+                     "kind": DUE_SOON_CLAIM, "target_date": goal["target_date"], "at": now}
+            raised += store.claim(with_events(claim, [events.due_soon(tenant, goal, now)], now))
+    return raised
+
+
+def event_time(value: str) -> datetime:
+    """An RFC 3339 time from an event; one without an offset is taken as UTC."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,93 @@
+"""The goal as the API shows it, computed for a given day from what is stored.
+
+Pure: the folded goal plus its progress (``domain.progress.summarize``), milestones with when
+they were reached, sub-goals rolled up, attainment, whether it is overdue, and its revisions.
+Nothing derived is stored, so a read is always consistent with the records it folds.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Iterable
+
+from services.goals.adapters.store import GoalHistory
+from services.goals.domain.deadlines import is_overdue
+from services.goals.domain.milestones import threshold
+from services.goals.domain.progress import subgoal_percent, summarize
+
+GOAL_FIELDS = (
+    "id", "client_id", "therapist_id", "title", "description", "category", "measure", "start_date",
+    "target_date", "parent_goal_id", "status", "smart", "created_at", "created_by", "updated_at",
+)
+NO_PROGRESS = {"current": None, "percent": None, "trend": None, "on_track": None, "target_met": False}
+
+
+def progress_of(history: GoalHistory, today: date) -> dict:
+    """The goal's own progress from its entries (unrounded); none for a goal without a measure."""
+    goal = history.goal
+    if not goal["measure"]:
+        return dict(NO_PROGRESS)
+    return summarize(
+        goal["measure"], history.entries, start_date=goal["start_date"], target_date=goal["target_date"], today=today
+    )
+
+
+def rounded(share: float | None) -> float | None:
+    """Percentages are shown to one decimal; the arithmetic keeps full precision."""
+    return None if share is None else round(share, 1)
+
+
+def goal_view(history: GoalHistory, today: date, subgoals: Iterable[GoalHistory] = ()) -> dict:
+    """The goal's representation. A goal with no entries of its own but with sub-goals shows
+    their roll-up as its percent; ``subgoals_percent`` always shows the roll-up."""
+    goal = history.goal
+    children = [(child, progress_of(child, today)) for child in subgoals]
+    progress = progress_of(history, today)
+    rollup = subgoal_percent([(child.goal["status"], shown["percent"]) for child, shown in children])
+    own = progress["percent"]
+    progress.update(percent=rounded(rollup if own is None else own), subgoals_percent=rounded(rollup))
+
+    view = {field: goal[field] for field in GOAL_FIELDS}
+    view.update(
+        overdue=is_overdue(goal["target_date"], today, goal["status"]),
+        progress=progress,
+        milestones=milestone_views(history),
+        subgoals=[
+            {"id": child.id, "title": child.goal["title"], "status": child.goal["status"], "percent": rounded(shown["percent"])}
+            for child, shown in children
+        ],
+        attainment=attainment_view(history),
+        revisions=[revision_view(revision) for revision in history.revisions],
+    )
+    return view
+
+
+def milestone_views(history: GoalHistory) -> list[dict]:
+    measure = history.goal["measure"]
+    reached = history.reached()
+    return [
+        {
+            **milestone,
+            "threshold": threshold(milestone, measure) if measure else None,
+            "reached_at": reached[milestone["id"]]["reached_at"] if milestone["id"] in reached else None,
+        }
+        for milestone in history.goal["milestones"]
+    ]
+
+
+def attainment_view(history: GoalHistory) -> dict | None:
+    scale = history.goal["attainment_scale"]
+    if scale is None:
+        return None
+    return {"scale": scale, "latest": rating_view(history.latest_rating) if history.latest_rating else None}
+
+
+def revision_view(revision: dict) -> dict:
+    return {key: revision.get(key) for key in ("seq", "kind", "changes", "reason", "by", "at")}
+
+
+def entry_view(entry: dict) -> dict:
+    return {"id": entry["_id"], **{key: entry.get(key) for key in ("goal_id", "value", "recorded_at", "note", "source", "by")}}
+
+
+def rating_view(rating: dict) -> dict:
+    return {"id": rating["_id"], **{key: rating.get(key) for key in ("goal_id", "level", "note", "rated_at", "by")}}
