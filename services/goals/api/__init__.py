@@ -1,6 +1,8 @@
 """The goals HTTP API: thin routes that validate, authorize, call the domain and store."""
 from __future__ import annotations
 
+from services.goals.api import attainment, goals
+
 
 def blueprints() -> list:
-    return []
+    return [goals.blp, attainment.blp]

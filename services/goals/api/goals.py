@@ -1,0 +1,164 @@
+"""Routes for goals: create, list, read, revise, progress, status, milestones, revisions, SMART check.
+
+Thin on purpose: each checks who may act, hands the validated body to ``actions.Goals`` and
+shows the result with ``views``.
+"""
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from services.goals.api.common import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, caller_goals, problems, replayed
+from services.goals.api.schemas import (
+    EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
+    NewMilestoneSchema, ProgressInSchema, RevisionPageSchema, SmartSchema, StatusInSchema,
+)
+from services.goals.domain.smart import assess
+from services.goals.views import entry_view, revision_view
+from shared.app import service_context
+from shared.auth import STAFF, check_client_access, current_principal, requires
+from shared.errors import Problem
+from shared.instrument_ranges import score_ranges
+from shared.paging import PageQuery
+
+blp = Blueprint("goals", __name__, url_prefix="/v1", description="Goals, their progress, milestones, status and revisions.")
+
+
+@blp.post("/goals")
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@requires()
+@blp.arguments(GoalCreateSchema)
+@blp.response(201, GoalSchema)
+@problems(blp, *WRITE_PROBLEMS, 409)
+def create_goal(data):
+    """Create a goal: 201 with its status and SMART assessment; once per Idempotency-Key."""
+    principal = current_principal()
+    draft = dict(data)
+    if principal.is_client:
+        if draft.get("therapist_id") is not None:
+            raise Problem(403, "A client may not choose the therapist of a goal")
+        draft.setdefault("client_id", principal.sub)
+    elif not draft.get("client_id"):
+        raise Problem(422, "Invalid value for: client_id", errors={"client_id": ["Name the client whose goal this is."]})
+    check_client_access(principal, draft["client_id"])
+    if principal.role == "therapist" and draft.get("therapist_id") is None:
+        draft["therapist_id"] = principal.sub
+    goals = caller_goals()
+    history, created = goals.create(draft, route="POST /v1/goals", body=data)
+    return goals.view(history), 201, replayed(created)
+
+
+@blp.get("/goals")
+@requires()
+@blp.arguments(GoalListQuery, location="query")
+@blp.response(200, GoalPageSchema)
+@problems(blp, *READ_PROBLEMS)
+def list_goals(query):
+    """Goals by creation time, filtered by client, therapist, parent goal or current status."""
+    filters = {name: query[name] for name in ("client_id", "therapist_id", "parent_goal_id") if query.get(name)}
+    if "client_id" in filters:
+        check_client_access(current_principal(), filters["client_id"])
+    goals = caller_goals()
+    found, next_cursor = goals.store.page(filters, status=query.get("status"), limit=query["limit"], cursor=query["cursor"])
+    return {"items": goals.views(found), "next_cursor": next_cursor}
+
+
+@blp.post("/goals/smart-check")
+@requires()
+@blp.arguments(GoalDraftSchema)
+@blp.response(200, SmartSchema)
+@problems(blp, *WRITE_PROBLEMS)
+def smart_check(draft):
+    """Assess a draft goal against SMART; nothing is stored."""
+    today = service_context().clock.now().date()
+    return assess(draft, today, milestone_count=len(draft.get("milestones") or ()), instrument_ranges=score_ranges())
+
+
+@blp.get("/goals/<goal_id>")
+@requires()
+@blp.response(200, GoalSchema)
+@problems(blp, 401, 404)
+def get_goal(goal_id):
+    """A goal with its progress, milestones, sub-goals, attainment and revisions."""
+    goals = caller_goals()
+    return goals.view(goals.find(goal_id))
+
+
+@blp.patch("/goals/<goal_id>")
+@requires(*STAFF)
+@blp.arguments(GoalPatchSchema)
+@blp.response(200, GoalSchema)
+@problems(blp, *WRITE_PROBLEMS, 404, 409)
+def revise_goal(data, goal_id):
+    """Revise a goal, saying why; every revision is kept and progress is never lost."""
+    patch = dict(data)
+    reason = patch.pop("reason")
+    goals = caller_goals()
+    return goals.view(goals.revise(goal_id, patch, reason))
+
+
+@blp.post("/goals/<goal_id>/progress")
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@requires()
+@blp.arguments(ProgressInSchema)
+@blp.response(201, GoalSchema)
+@problems(blp, *WRITE_PROBLEMS, 404, 409)
+def record_progress(data, goal_id):
+    """Log progress: 201 with the goal; milestones passed and a target met follow from it."""
+    source = "client" if current_principal().is_client else "therapist"
+    goals = caller_goals()
+    history, created = goals.record_progress(goal_id, data, source, route=f"POST /v1/goals/{goal_id}/progress", body=data)
+    return goals.view(history), 201, replayed(created)
+
+
+@blp.get("/goals/<goal_id>/progress")
+@requires()
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, EntryPageSchema)
+@problems(blp, *READ_PROBLEMS, 404)
+def list_progress(query, goal_id):
+    """A goal's progress entries, oldest first."""
+    goals = caller_goals()
+    goals.find(goal_id)
+    entries, next_cursor = goals.store.entries_page(goal_id, limit=query["limit"], cursor=query["cursor"])
+    return {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor}
+
+
+@blp.post("/goals/<goal_id>/status")
+@requires(*STAFF)
+@blp.arguments(StatusInSchema)
+@blp.response(200, GoalSchema)
+@problems(blp, *WRITE_PROBLEMS, 404, 409)
+def change_status(data, goal_id):
+    """Change a goal's status; an impossible change is 409 naming the allowed ones."""
+    goals = caller_goals()
+    return goals.view(goals.set_status(goal_id, data["status"], data.get("reason")))
+
+
+@blp.post("/goals/<goal_id>/milestones")
+@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@requires(*STAFF)
+@blp.arguments(NewMilestoneSchema)
+@blp.response(201, GoalSchema)
+@problems(blp, *WRITE_PROBLEMS, 404, 409)
+def add_milestone(data, goal_id):
+    """Add a milestone (a value or a percent of the way); progress reaches it."""
+    milestone = dict(data)
+    reason = milestone.pop("reason", None)
+    goals = caller_goals()
+    history, created = goals.add_milestone(
+        goal_id, milestone, reason, route=f"POST /v1/goals/{goal_id}/milestones", body=data
+    )
+    return goals.view(history), 201, replayed(created)
+
+
+@blp.get("/goals/<goal_id>/revisions")
+@requires()
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, RevisionPageSchema)
+@problems(blp, *READ_PROBLEMS, 404)
+def list_revisions(query, goal_id):
+    """A goal's revisions in order: who changed what, when and why."""
+    goals = caller_goals()
+    goals.find(goal_id)
+    revisions, next_cursor = goals.store.revisions_page(goal_id, limit=query["limit"], cursor=query["cursor"])
+    return {"items": [revision_view(revision) for revision in revisions], "next_cursor": next_cursor}
