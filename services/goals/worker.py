@@ -1,21 +1,61 @@
-"""The goals worker: ``python -m services.goals.worker``."""
+"""The goals worker: ``python -m services.goals.worker``.
+
+- ``goals.scores`` takes ``questionnaire.scored`` and feeds the score to the client's goals
+  measured by that instrument (progress, milestones, achievement), in the event's tenant;
+- the ``goals.due-soon`` job raises ``goal.due_soon`` once per open goal nearing its target
+  date, however many replicas run it;
+- the relay publishes the events stored with every goal record.
+"""
 from __future__ import annotations
 
+import logging
+
 from services.goals import config
+from services.goals.actions import Goals, event_time, raise_due_soon
+from services.goals.adapters.store import store_for
+from shared.clock import SystemClock
 from shared.config import Settings
+from shared.events.consumer import Subscription
 from shared.mongo import Database
-from shared.worker import Worker, main
+from shared.worker import PeriodicJob, Worker, main
+
+log = logging.getLogger(__name__)
+
+
+def score_handler(database: Database, clock):
+    def handle(event: dict) -> None:
+        data = event["data"]
+        total = (data.get("score") or {}).get("total")
+        if isinstance(total, bool) or not isinstance(total, (int, float)):
+            # Retrying can't fix it: after the retries it waits in dead letters for ops.
+            raise ValueError(f"questionnaire.scored {event['id']} has no numeric score total")
+        goals = Goals(store_for(database, event["tenantid"]), now=clock.now(), by=None)
+        added = goals.record_score(
+            data["response_id"], data["client_id"], data["instrument"], total,
+            event_time(data.get("completed_at") or event["time"]),
+        )
+        log.info("score fed to goals", extra={"event_id": event["id"], "entries_added": added})
+
+    return handle
 
 
 def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     settings = settings or config.load()
+    clock = clock or SystemClock()
     database = Database(settings.mongo_url, settings.database, config.INDEXES)
+    due_soon_days = settings["DUE_SOON_DAYS"]
     return Worker(
         settings=settings,
         database=database,
-        subscriptions=[],
+        subscriptions=[Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock))],
         outbox_collections=config.OUTBOX_COLLECTIONS,
-        jobs=[],
+        jobs=[
+            PeriodicJob(
+                "goals.due-soon",
+                settings["DUE_SOON_CHECK_SECONDS"],
+                lambda: raise_due_soon(database, clock.now(), due_soon_days),
+            )
+        ],
         clock=clock,
     )
 
