@@ -1,0 +1,141 @@
+"""The goals worker against the real broker: scores feed instrument goals, due-soon reminders
+are raised once however many replicas run, and every event reaches the exchange."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from services.goals.actions import raise_due_soon
+from shared.events import amqp
+from shared.events.envelope import new_event
+from shared.events.publisher import Publisher
+from shared.mongo import Database
+from tests.integration.goals.conftest import counts, events_in, phq9_goal, walking_goal
+from tests.support.harness import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def scored(total: int, *, response_id: str | None = None, client_id: str = "client-1", tenant: str = "clinic-a",
+           instrument: str = "phq9", completed_at: str = "2026-01-05T08:30:00Z") -> dict:
+    return new_event(
+        "questionnaire.scored", tenant=tenant, subject=response_id or str(uuid.uuid4()),
+        data={"response_id": response_id or str(uuid.uuid4()), "client_id": client_id, "instrument": instrument,
+              "score": {"total": total, "severity": "moderate", "subscales": {}, "flags": []},
+              "change": {"baseline_total": 16, "previous_total": None, "delta": None, "reliable_change": None},
+              "completed_at": completed_at},
+    )
+
+
+def publish(harness, *events: dict) -> None:
+    publisher = Publisher(harness.amqp_url, harness.exchange)
+    try:
+        for event in events:
+            publisher.publish(event)
+    finally:
+        publisher.close()
+
+
+def test_scores_feed_the_clients_instrument_goals_and_achieve_them(api, db, harness, start_worker):
+    watched = harness.bind_queue(["goal.progress_recorded", "goal.achieved", "goal.status_changed"])
+    worker = start_worker()
+    goal = api.create(phq9_goal(milestones=[{"title": "Out of moderately severe", "value": 14}]))
+    walking = api.create(walking_goal())
+    elsewhere = api.create(phq9_goal(), who=("therapist", "therapist-9", "clinic-b"))
+
+    first = scored(12, response_id="response-1")
+    publish(harness, first)
+    wait_for(lambda: api.get(f"/v1/goals/{goal['id']}").json()["progress"]["current"] == 12, what="the score as progress")
+    [entry] = api.get(f"/v1/goals/{goal['id']}/progress").json()["items"]
+    assert entry["source"] == "score" and entry["recorded_at"] == "2026-01-05T08:30:00.000Z"
+    shown = api.get(f"/v1/goals/{goal['id']}").json()
+    assert shown["status"] == "active" and shown["milestones"][0]["reached_at"] == "2026-01-05T08:30:00.000Z"
+    assert api.get(f"/v1/goals/{walking['id']}/progress").json()["items"] == []
+
+    publish(harness, scored(8, response_id="response-2", completed_at="2026-01-05T08:45:00Z"))
+    wait_for(lambda: api.get(f"/v1/goals/{goal['id']}").json()["status"] == "achieved", what="the goal achieved")
+
+    received = []
+    wait_for(lambda: received.extend(events_in(harness, watched)) or len(received) >= 4, what="four events")
+    kinds = [event["type"] for event in received]
+    assert kinds.count("stepwise.goal.progress_recorded.v1") == 2
+    [achieved] = [e for e in received if e["type"] == "stepwise.goal.achieved.v1"]
+    assert achieved["tenantid"] == "clinic-a" and achieved["data"]["goal_id"] == goal["id"]
+    assert achieved["data"]["how"] == "target_met" and achieved["data"]["therapist_id"] == "therapist-1"
+    [changed] = [e for e in received if e["type"] == "stepwise.goal.status_changed.v1"]
+    assert (changed["data"]["from"], changed["data"]["to"]) == ("active", "achieved")
+    recorded = [e["data"] for e in received if e["type"] == "stepwise.goal.progress_recorded.v1"]
+    assert [(d["value"], d["source"], d["percent"]) for d in recorded] == [(12, "score", 57.1), (8, "score", 100.0)]
+
+    # Redelivery of the same event, and a new event about the same response, add nothing.
+    before = counts(db)
+    same_response = scored(12, response_id="response-1")
+    publish(harness, first, same_response)
+    wait_for(lambda: db["processed_events"].find_one({"event_id": same_response["id"]}), what="the second event handled")
+    queue = worker.consumer.topology(worker.consumer.subscriptions[0]).queue
+    wait_for(lambda: harness.message_count(queue) == 0, what="the duplicate taken")
+    assert counts(db) == before
+    assert api.get(f"/v1/goals/{elsewhere['id']}", who=("therapist", "therapist-9", "clinic-b")).json()["progress"]["current"] is None
+
+
+def test_a_score_for_another_clinic_stays_there(api, harness, start_worker):
+    start_worker()
+    ours = api.create(phq9_goal())
+    theirs = api.create(phq9_goal(), who=("therapist", "therapist-9", "clinic-b"))
+    publish(harness, scored(11, tenant="clinic-b"))
+    wait_for(lambda: api.get(f"/v1/goals/{theirs['id']}", who=("therapist", "therapist-9", "clinic-b")).json()["progress"]["current"] == 11,
+             what="clinic-b's goal fed")
+    assert api.get(f"/v1/goals/{ours['id']}").json()["progress"]["current"] is None
+
+
+def test_a_score_without_a_total_is_dead_lettered(api, harness, start_worker):
+    worker = start_worker()
+    goal = api.create(phq9_goal())
+    broken = scored(10)
+    broken["data"]["score"] = {"severity": "mild"}
+    publish(harness, broken)
+    queue = worker.consumer.topology(worker.consumer.subscriptions[0]).queue
+    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 1, what="a dead letter")
+    assert api.get(f"/v1/goals/{goal['id']}/progress").json()["items"] == []
+
+
+def test_two_workers_raise_goal_due_soon_once_per_goal(api, db, harness, start_worker, clock):
+    watched = harness.bind_queue(["goal.due_soon"])
+    soon = api.create(walking_goal(title="Walk for 20 minutes every day", target_date="2026-01-09"))
+    later = api.create(walking_goal(target_date="2026-03-16"))
+    moved = api.create(walking_goal(title="Stretch every morning", target_date="2026-03-16"))
+    api.patch(f"/v1/goals/{moved['id']}", {"target_date": "2026-01-12", "reason": "A shorter first step"})
+    done = api.create(walking_goal(title="Join a walking group", target_date="2026-01-10"))
+    api.post(f"/v1/goals/{done['id']}/status", {"status": "achieved"})
+    postponed = api.create(walking_goal(title="Walk to work twice a week", target_date="2026-01-08"))
+    api.patch(f"/v1/goals/{postponed['id']}", {"target_date": "2026-04-30", "reason": "Winter"})
+
+    start_worker()
+    start_worker()  # two replicas, both running the job at once
+    received = []
+    wait_for(lambda: received.extend(events_in(harness, watched)) or len(received) >= 2, what="due-soon events")
+    # And once more, concurrently, straight from two threads.
+    runs = [threading.Thread(target=raise_due_soon, args=(Database(harness.mongo_url, harness.database_name("goals")), clock.now(), 7))
+            for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+
+    wait_for(lambda: db["goal_claims"].count_documents({"kind": "due_soon"}) == 2, what="two claims")
+    time.sleep(0.5)
+    received += events_in(harness, watched)
+    # Delivery is at least once (two relays may both publish a record): one event per goal,
+    # whatever number of copies of it arrive.
+    by_goal = {}
+    for event in received:
+        by_goal.setdefault(event["data"]["goal_id"], set()).add(event["id"])
+    assert sorted(by_goal) == sorted([soon["id"], moved["id"]])
+    assert all(len(ids) == 1 for ids in by_goal.values()), by_goal
+    data = {event["data"]["goal_id"]: event["data"] for event in received}
+    assert data[moved["id"]]["target_date"] == "2026-01-12", "the revised date counts"
+    assert data[soon["id"]]["title"] == "Walk for 20 minutes every day"
+    assert later["id"] not in data
