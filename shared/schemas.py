@@ -9,7 +9,10 @@ from marshmallow import Schema, fields
 class UtcDateTime(fields.DateTime):
     """RFC 3339 in UTC with a ``Z``; a time without an offset is refused, not guessed."""
 
-    default_error_messages = {"naive": "Give a time zone offset, e.g. 2026-01-31T09:00:00Z."}
+    default_error_messages = {
+        "naive": "Give a time zone offset, e.g. 2026-01-31T09:00:00Z.",
+        "out_of_range": "The time is out of range once in UTC.",
+    }
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -22,7 +25,11 @@ class UtcDateTime(fields.DateTime):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if moment.tzinfo is None:
             raise self.make_error("naive")
-        return moment.astimezone(timezone.utc)
+        try:
+            return moment.astimezone(timezone.utc)
+        except OverflowError:
+            # 0001-01-01T00:00:00+14:00 parses, but is before the first moment Python can hold in UTC.
+            raise self.make_error("out_of_range") from None
 
 
 class ProblemSchema(Schema):
