@@ -45,6 +45,9 @@ from shared.mongo import Database
 MAX_ATTEMPTS = 10
 # A time a little ahead of ours is a caller's clock running fast, not a time in the future.
 CLOCK_SKEW = timedelta(minutes=5)
+# Times further from now than this are mistakes, and near year 1 or 9999 schedule arithmetic
+# would overflow.
+REACH = timedelta(days=100 * 366)
 
 
 def invalid(field: str, message: str) -> Problem:
@@ -54,6 +57,13 @@ def invalid(field: str, message: str) -> Problem:
 def to_millis(moment: datetime) -> datetime:
     """MongoDB keeps milliseconds; so do we, so a time reads back as it was used."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def a_time(field: str, moment: datetime, now: datetime) -> datetime:
+    """``moment`` to the millisecond, or 422 when it is not within a century of ``now``."""
+    if abs(moment - now) > REACH:
+        raise invalid(field, "must be within a hundred years of now")
+    return to_millis(moment)
 
 
 def schedule_of(assignment: Mapping[str, Any], grace: timedelta) -> Schedule:
@@ -115,7 +125,7 @@ class Questionnaires:
             scored = score(instrument, data["answers"]).to_dict()
         except AnswerError as exc:
             raise Problem(422, f"Invalid value for: {', '.join(sorted(exc.errors))}", errors=exc.errors) from None
-        completed_at = to_millis(data.get("completed_at") or self.now)
+        completed_at = a_time("completed_at", data.get("completed_at") or self.now, self.now)
         if completed_at > self.now + CLOCK_SKEW:
             raise invalid("completed_at", "must not be in the future")
         assignment, index = self._answered_occurrence(data.get("assignment_id"), client_id, instrument.code, completed_at)
@@ -252,8 +262,8 @@ class Questionnaires:
 
     def assign(self, data: Mapping[str, Any], route: str) -> tuple[dict, bool]:
         instrument = self.instrument(data["instrument"]).instrument
-        starts_at = to_millis(data.get("starts_at") or self.now)
-        ends_at = to_millis(data["ends_at"]) if data.get("ends_at") else None
+        starts_at = a_time("starts_at", data.get("starts_at") or self.now, self.now)
+        ends_at = a_time("ends_at", data["ends_at"], self.now) if data.get("ends_at") else None
         try:
             Schedule(starts_at, data["every_days"], ends_at, self.grace)
         except ValueError as exc:

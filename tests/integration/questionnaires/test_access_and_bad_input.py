@@ -158,6 +158,23 @@ def test_staff_must_name_the_client_and_times_need_an_offset(service, stored):
     assert "completed_at" in problem["errors"]
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/responses", {"completed_at": "0001-01-01T00:00:00+14:00"}, "completed_at"),
+        ("/v1/responses", {"completed_at": "1801-01-01T00:00:00Z"}, "completed_at"),
+        ("/v1/assignments", {"starts_at": "9999-12-30T00:00:00Z", "every_days": 7}, "starts_at"),
+        ("/v1/assignments", {"ends_at": "9999-12-31T23:59:59-14:00"}, "ends_at"),
+    ],
+)
+def test_times_out_of_reach_are_422(service, stored, path, body, field):
+    base = {"client_id": "client-1", "instrument": "gad7"}
+    if path == "/v1/responses":
+        base["answers"] = gad7(3)
+    problem = refused(service, 422, "POST", path, json={**base, **body})
+    assert field in problem["errors"]
+
+
 def test_a_2mb_body_is_413(service, stored):
     body = b'{"client_id": "client-1", "instrument": "gad7", "answers": [' + b"1," * (1024 * 1024) + b"1]}"
     refused(service, 413, "POST", "/v1/responses", data=body, headers={"Content-Type": "application/json"})
