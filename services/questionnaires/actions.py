@@ -70,12 +70,15 @@ def schedule_of(assignment: Mapping[str, Any], grace: timedelta) -> Schedule:
     return Schedule(assignment["starts_at"], assignment["every_days"], assignment.get("ends_at"), grace)
 
 
-def normalized_answers(instrument: Instrument, answers: Any) -> dict[str, Any]:
-    """Answers keyed by item id, every item present (None: left out). Call after scoring, which
-    has checked them."""
+def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, Any]]:
+    """``[{item, value}]`` in item order, every item present (value None: left out). Call after
+    scoring, which has checked them. Not an object keyed by item id: an id may hold a ``.``,
+    which a stored key may not."""
     if isinstance(answers, list):
-        return {item.id: value for item, value in zip(instrument.items, answers)}
-    return {item.id: answers.get(item.id) for item in instrument.items}
+        values = dict(zip((item.id for item in instrument.items), answers))
+    else:
+        values = {item.id: answers.get(item.id) for item in instrument.items}
+    return [{"item": item.id, "value": values[item.id]} for item in instrument.items]
 
 
 @dataclass

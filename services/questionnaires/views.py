@@ -25,7 +25,7 @@ def response_view(response: Mapping[str, Any]) -> dict[str, Any]:
         "client_id": response["client_id"],
         "instrument": response["instrument"],
         "instrument_version": response["instrument_version"],
-        "answers": response.get("answers"),
+        "answers": {answer["item"]: answer["value"] for answer in response["answers"]},
         "completed_at": response["completed_at"],
         "submitted_at": response["created_at"],
         "submitted_by": response["submitted_by"],

@@ -114,3 +114,16 @@ def test_a_bad_definition_is_422_naming_what_is_wrong(service, breakage, field):
     assert answer.status_code == 422, answer.text
     assert field in answer.json()["errors"], answer.json()
     assert service.snapshot() == before
+
+
+def test_item_ids_with_dots_are_stored_and_shown(service):
+    dotted = copy.deepcopy(ALLIANCE)
+    dotted["code"] = "dotted"
+    for item in dotted["items"]:
+        item["id"] = item["id"].replace("a", "part.")
+    dotted["critical_items"][0]["item"] = "part.4"
+    assert service.post("/v1/instruments", dotted, role="admin").status_code == 201
+    response = service.submit("client-1", "dotted", {"part.1": 1, "part.2": 2, "part.3": 3, "part.4": 4})
+    assert response["answers"] == {"part.1": 1, "part.2": 2, "part.3": 3, "part.4": 4}
+    assert response["score"]["flags"] == [{"code": "rupture", "item": "part.4", "value": 4}]
+    assert service.get(f"/v1/responses/{response['id']}").json()["answers"] == response["answers"]
