@@ -1,4 +1,4 @@
-"""Marshmallow schemas every service's API uses: problems, pages, times."""
+"""Marshmallow schemas every service's API uses: problems, pages, times, text."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -30,6 +30,22 @@ class UtcDateTime(fields.DateTime):
         except OverflowError:
             # 0001-01-01T00:00:00+14:00 parses, but is before the first moment Python can hold in UTC.
             raise self.make_error("out_of_range") from None
+
+
+class Text(fields.String):
+    """A string that can be stored. JSON may escape a lone UTF-16 surrogate (``"\\ud800"``),
+    which decodes to a Python string no database driver can encode: refused as bad input (422)
+    rather than failing on insert (500)."""
+
+    default_error_messages = {"unicode": "Not valid Unicode text."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.make_error("unicode") from None
+        return text
 
 
 class ProblemSchema(Schema):
