@@ -14,19 +14,26 @@ from services.goals.domain.lifecycle import STATUSES
 from services.goals.domain.measure import DIRECTIONS, KINDS, PERIODS
 from services.goals.domain.progress import SOURCES
 from shared.paging import PageQuery
-from shared.schemas import UtcDateTime, page_of
+from shared.schemas import Text, UtcDateTime, page_of
 
 CATEGORIES = ("personal_growth", "emotional_wellbeing", "relationships", "behavioral")
 REVISION_KINDS = ("revise", "status", "milestone_added", "attainment_scale")
 TRENDS = ("improving", "worsening", "flat")
 
 
+# No measure needs more; beyond 8 bytes an integer can't even be stored.
+MAX_MAGNITUDE = 1e9
+
+
 class Number(fields.Float):
     """A JSON number, kept as the int or float it was sent as. A string such as "5" is refused
-    rather than converted, and so are NaN and infinities. With ``yes_no``, true and false are
-    taken as 1 and 0 (a yes/no measure)."""
+    rather than converted, and so are NaN, infinities and numbers beyond a billion either way.
+    With ``yes_no``, true and false are taken as 1 and 0 (a yes/no measure)."""
 
-    default_error_messages = {"invalid": "Not a valid number.", "special": "Give a finite number."}
+    default_error_messages = {
+        "invalid": "Not a valid number.",
+        "special": "Give a finite number between -1000000000 and 1000000000.",
+    }
 
     def __init__(self, *, yes_no: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -39,7 +46,7 @@ class Number(fields.Float):
             raise self.make_error("invalid")
         if not isinstance(value, (int, float)):
             raise self.make_error("invalid")
-        if not math.isfinite(value):
+        if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
             raise self.make_error("special")
         return value
 
@@ -61,8 +68,8 @@ def not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
-def text(max_length: int, **kwargs) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
+def text(max_length: int, **kwargs) -> Text:
+    return Text(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
 
 
 ID = {"validate": validate.Length(min=1, max=200)}
@@ -72,25 +79,25 @@ ID = {"validate": validate.Length(min=1, max=200)}
 
 
 class MeasureSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+    kind = Text(required=True, validate=validate.OneOf(KINDS))
+    unit = Text(allow_none=True, validate=validate.Length(max=50))
     baseline = Number(required=True)
     target = Number(required=True)
-    direction = fields.String(allow_none=True, validate=validate.OneOf(DIRECTIONS))
-    per = fields.String(allow_none=True, validate=validate.OneOf(PERIODS))
-    instrument = fields.String(allow_none=True, validate=validate.Length(min=1, max=50))
+    direction = Text(allow_none=True, validate=validate.OneOf(DIRECTIONS))
+    per = Text(allow_none=True, validate=validate.OneOf(PERIODS))
+    instrument = Text(allow_none=True, validate=validate.Length(min=1, max=50))
 
 
 class MeasureDraftSchema(Schema):
     """A measure in progress (a PATCH's changes, a draft to check): every field optional."""
 
-    kind = fields.String(allow_none=True, validate=validate.OneOf(KINDS))
-    unit = fields.String(allow_none=True, validate=validate.Length(max=50))
+    kind = Text(allow_none=True, validate=validate.OneOf(KINDS))
+    unit = Text(allow_none=True, validate=validate.Length(max=50))
     baseline = Number(allow_none=True)
     target = Number(allow_none=True)
-    direction = fields.String(allow_none=True, validate=validate.OneOf(DIRECTIONS))
-    per = fields.String(allow_none=True, validate=validate.OneOf(PERIODS))
-    instrument = fields.String(allow_none=True, validate=validate.Length(min=1, max=50))
+    direction = Text(allow_none=True, validate=validate.OneOf(DIRECTIONS))
+    per = Text(allow_none=True, validate=validate.OneOf(PERIODS))
+    instrument = Text(allow_none=True, validate=validate.Length(min=1, max=50))
 
 
 class MilestoneInSchema(Schema):
@@ -101,78 +108,78 @@ class MilestoneInSchema(Schema):
 
 
 class NewMilestoneSchema(MilestoneInSchema):
-    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    reason = Text(allow_none=True, validate=validate.Length(max=1000))
 
 
 class GoalDraftSchema(Schema):
     """A goal to check against SMART: nothing is required, nothing is stored."""
 
-    client_id = fields.String(**ID)
-    therapist_id = fields.String(allow_none=True, **ID)
-    title = fields.String(allow_none=True, validate=validate.Length(max=200))
-    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORIES))
+    client_id = Text(**ID)
+    therapist_id = Text(allow_none=True, **ID)
+    title = Text(allow_none=True, validate=validate.Length(max=200))
+    description = Text(allow_none=True, validate=validate.Length(max=4000))
+    category = Text(allow_none=True, validate=validate.OneOf(CATEGORIES))
     measure = fields.Nested(MeasureDraftSchema, allow_none=True)
     start_date = Day(allow_none=True)
     target_date = Day(allow_none=True)
-    parent_goal_id = fields.String(allow_none=True, **ID)
+    parent_goal_id = Text(allow_none=True, **ID)
     milestones = fields.List(fields.Nested(MilestoneInSchema), validate=validate.Length(max=50))
 
 
 class GoalCreateSchema(Schema):
-    client_id = fields.String(metadata={"description": "required for staff; a client's own id by default"}, **ID)
-    therapist_id = fields.String(allow_none=True, metadata={"description": "a therapist creating the goal by default"}, **ID)
+    client_id = Text(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    therapist_id = Text(allow_none=True, metadata={"description": "a therapist creating the goal by default"}, **ID)
     title = text(200, required=True)
-    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORIES))
+    description = Text(allow_none=True, validate=validate.Length(max=4000))
+    category = Text(allow_none=True, validate=validate.OneOf(CATEGORIES))
     measure = fields.Nested(MeasureSchema, allow_none=True)
     start_date = Day(allow_none=True, metadata={"description": "today by default"})
     target_date = Day(allow_none=True)
-    parent_goal_id = fields.String(allow_none=True, **ID)
+    parent_goal_id = Text(allow_none=True, **ID)
     milestones = fields.List(fields.Nested(MilestoneInSchema), load_default=list, validate=validate.Length(max=50))
 
 
 class GoalPatchSchema(Schema):
     title = text(200)
-    description = fields.String(allow_none=True, validate=validate.Length(max=4000))
-    category = fields.String(allow_none=True, validate=validate.OneOf(CATEGORIES))
+    description = Text(allow_none=True, validate=validate.Length(max=4000))
+    category = Text(allow_none=True, validate=validate.OneOf(CATEGORIES))
     measure = fields.Nested(MeasureDraftSchema, allow_none=True, metadata={"description": "merged field by field"})
     start_date = Day()
     target_date = Day(allow_none=True)
-    parent_goal_id = fields.String(allow_none=True, **ID)
-    therapist_id = fields.String(allow_none=True, **ID)
+    parent_goal_id = Text(allow_none=True, **ID)
+    therapist_id = Text(allow_none=True, **ID)
     reason = text(1000, required=True, metadata={"description": "why the goal changes; kept in its revisions"})
 
 
 class ProgressInSchema(Schema):
     value = Number(required=True, yes_no=True)
     recorded_at = UtcDateTime(allow_none=True, metadata={"description": "now by default"})
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    note = Text(allow_none=True, validate=validate.Length(max=2000))
 
 
 class StatusInSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    status = Text(required=True, validate=validate.OneOf(STATUSES))
+    reason = Text(allow_none=True, validate=validate.Length(max=1000))
 
 
 class AttainmentScaleInSchema(Schema):
-    levels = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.Length(max=1000)), required=True,
+    levels = fields.Dict(keys=Text(), values=Text(validate=validate.Length(max=1000)), required=True,
                          metadata={"description": 'the outcome at each level "-2" to "2"'})
     weight = Number(load_default=1)
-    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    reason = Text(allow_none=True, validate=validate.Length(max=1000))
 
 
 class RatingInSchema(Schema):
     level = fields.Integer(required=True, strict=True, validate=validate.Range(min=-2, max=2))
-    note = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    note = Text(allow_none=True, validate=validate.Length(max=2000))
     rated_at = UtcDateTime(allow_none=True, metadata={"description": "now by default"})
 
 
 class GoalListQuery(PageQuery):
-    client_id = fields.String(**ID)
-    therapist_id = fields.String(**ID)
-    parent_goal_id = fields.String(**ID)
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    client_id = Text(**ID)
+    therapist_id = Text(**ID)
+    parent_goal_id = Text(**ID)
+    status = Text(validate=validate.OneOf(STATUSES))
 
 
 # Responses

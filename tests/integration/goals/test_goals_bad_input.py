@@ -76,6 +76,8 @@ def test_a_body_over_the_limit_is_413(api, db, goal):
     (phq9_goal(milestones=[{"title": "Too far", "value": 5}]), "milestones.0.value"),
     (phq9_goal(milestones="soon"), "milestones"),
     (phq9_goal(colour="blue"), "colour"),
+    (phq9_goal(title="Walk \ud800 daily"), "title"),
+    (phq9_goal(measure={"kind": "count", "baseline": 0, "target": 10 ** 30}), "measure.target"),
     (["not", "an", "object"], "_schema"),
 ])
 def test_invalid_goals_are_422_naming_the_field(api, db, goal, body, field):
@@ -98,6 +100,8 @@ def test_invalid_goals_are_422_naming_the_field(api, db, goal, body, field):
     ("", "PATCH", {"target_date": "2025-12-01", "reason": "earlier"}, "target_date"),
     ("", "PATCH", {"parent_goal_id": "nope", "reason": "nest"}, "parent_goal_id"),
     ("/progress", "POST", {"value": "14"}, "value"),
+    ("/progress", "POST", {"value": 2 ** 64}, "value"),
+    ("/progress", "POST", {"value": 12, "note": "\udfff"}, "note"),
     ("/progress", "POST", {"value": 28}, "value"),
     ("/progress", "POST", {}, "value"),
     ("/progress", "POST", {"value": 12, "recorded_at": "2026-01-05T09:00:00"}, "recorded_at"),
@@ -111,6 +115,7 @@ def test_invalid_goals_are_422_naming_the_field(api, db, goal, body, field):
     ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "2": "e"}, "weight": 0}, "weight"),
     ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "3": "e"}}, "levels"),
     ("/attainment-scale", "PUT", {"levels": ["a"]}, "levels"),
+    ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "2": "\ud83d"}}, "levels.2.value"),
     ("/attainment", "POST", {"level": "1"}, "level"),
     ("/attainment", "POST", {"level": 1.5}, "level"),
 ])
