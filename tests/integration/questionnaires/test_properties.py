@@ -120,3 +120,45 @@ def test_any_json_body_gets_a_4xx_or_a_201_never_a_5xx(api):
         assert answer.status_code in (201, 400, 403, 409, 422), (body, answer.status_code, answer.get_json())
 
     check()
+
+
+def _paths(value, prefix=()):
+    """Every path into a JSON document."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _paths(inner, prefix + (key,))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _paths(inner, prefix + (index,))
+
+
+def _replace(document, path, value):
+    if not path:
+        return value
+    copy = list(document) if isinstance(document, list) else dict(document)
+    copy[path[0]] = _replace(document[path[0]], path[1:], value)
+    return copy
+
+
+@st.composite
+def mutated_definitions(draw):
+    """A built-in definition under a new code with one to three parts replaced by any JSON."""
+    definition = {**INSTRUMENTS[draw(st.sampled_from(CODES))].to_dict(), "code": "mutant"}
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [path for path in _paths(definition) if path]
+        definition = _replace(definition, draw(st.sampled_from(paths)), draw(JSON))
+    return definition
+
+
+def test_any_instrument_definition_gets_201_or_a_4xx_never_a_5xx(harness, auth):
+    client = create_app(settings=harness.settings(config.SERVICE, config.OPTIONS)).test_client()
+    headers = auth("admin", "admin-1", "clinic-a")
+
+    @PROPERTY
+    @given(definition=mutated_definitions())
+    def check(definition):
+        answer = client.post("/v1/instruments", headers=headers, json=definition)
+        assert answer.status_code in (201, 409, 422), (definition, answer.status_code, answer.get_json())
+
+    check()
