@@ -38,9 +38,10 @@ from shared.events.outbox import with_events
 from shared.idempotency import fingerprint, record_id, request_key
 from shared.mongo import Database
 
-# Concurrent changes to one goal are rare (a therapist and a score at the same moment); a
-# change that loses the race this many times in a row gets a 409 and can be retried.
-MAX_ATTEMPTS = 5
+# A change loses the race for a seq only to another change that was stored, so with n changes
+# at once each is stored within n attempts. Changes to one goal are rarely concurrent (a
+# therapist and a score at the same moment); one that loses this many times gets a 409.
+MAX_ATTEMPTS = 10
 # A time a little ahead of ours is a caller's clock running fast, not a time in the future.
 CLOCK_SKEW = timedelta(minutes=5)
 GOAL_TEXT_FIELDS = ("client_id", "therapist_id", "title", "description", "category", "parent_goal_id")

@@ -3,6 +3,7 @@ status, milestones, sub-goals, deadlines and goal attainment scaling."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -314,3 +315,23 @@ def test_goal_attainment_t_score_over_the_latest_ratings(api, db, clock):
     assert bad_scale.status_code == 422 and "levels" in bad_scale.json()["errors"]
     assert api.post(f"/v1/goals/{first['id']}/attainment", {"level": 3}).status_code == 422
     assert counts(db)["goal_ratings"] == 3
+
+
+def test_concurrent_changes_to_one_goal_each_take_their_own_seq(api, db):
+    goal = api.create()
+    path = f"/v1/goals/{goal['id']}"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: api.post(f"{path}/status", {"status": "achieved"}).status_code, range(8)))
+    assert sorted(answers) == [200] + [409] * 7, "the one that won achieved it; the rest found it achieved"
+    assert len(stored_events(db, "goal.achieved")) == 1
+
+    fields = {"description": "Walk after lunch", "category": "behavioral", "title": "PHQ-9 below 10 by walking",
+              "target_date": "2026-04-06", "therapist_id": "therapist-2", "measure": {"unit": "points"}}
+    with ThreadPoolExecutor(max_workers=len(fields)) as pool:
+        answers = list(pool.map(lambda item: api.patch(path, {item[0]: item[1], "reason": f"set {item[0]}"}).status_code,
+                                fields.items()))
+    assert answers == [200] * len(fields)
+    shown = api.get(path).json()
+    assert [r["seq"] for r in shown["revisions"]] == list(range(1, len(fields) + 2))
+    assert shown["description"] == "Walk after lunch" and shown["therapist_id"] == "therapist-2"
+    assert shown["target_date"] == "2026-04-06" and shown["measure"]["unit"] == "points", "no change was lost"
