@@ -61,6 +61,12 @@ def _iso(day) -> str | None:
     return None if day is None else day.isoformat()
 
 
+def _milestone(given: Mapping[str, Any]) -> dict:
+    """A milestone as stored: every field present, the due date as ``YYYY-MM-DD``."""
+    return {"title": given["title"], "value": given.get("value"), "percent": given.get("percent"),
+            "due_date": _iso(given.get("due_date"))}
+
+
 def _invalid(errors: Mapping[str, list[str]]) -> Problem:
     return Problem(422, f"Invalid value for: {', '.join(sorted(errors))}", errors=dict(errors))
 
@@ -106,7 +112,7 @@ class Goals:
         goal.update(
             start_date=_iso(draft.get("start_date")) or self.today.isoformat(),
             target_date=_iso(draft.get("target_date")),
-            milestones=[{**m, "due_date": _iso(m.get("due_date"))} for m in draft.get("milestones") or ()],
+            milestones=[_milestone(m) for m in draft.get("milestones") or ()],
         )
         goal["measure"] = self._complete_measure(draft.get("measure"), goal)
         errors = {**goal_errors(goal, self.ranges), **milestones_errors(goal["milestones"], goal["measure"])}
@@ -213,7 +219,7 @@ class Goals:
         key = request_key()
         milestone_id = record_id(self.tenant, self.by or "", route, key) if key else str(uuid.uuid4())
         body_print = fingerprint(body)
-        milestone = {**milestone, "due_date": _iso(milestone.get("due_date"))}
+        milestone = _milestone(milestone)
         replayed = False
 
         def plan(history: GoalHistory) -> Change | None:
