@@ -30,6 +30,7 @@ INDEXES: tuple[Index, ...] = (
     Index(REVISIONS, [("goal_id", 1), ("seq", 1)], unique=True),
     Index(REVISIONS, [("tenant", 1), ("goal_id", 1), ("at", 1)]),
     Index(REVISIONS, [("changes.target_date.to", 1)]),
+    Index(REVISIONS, [("tenant", 1), ("changes.parent_goal_id.to", 1)]),
     Index(PROGRESS, [("tenant", 1), ("goal_id", 1), ("recorded_at", 1)]),
     Index(CLAIMS, [("tenant", 1), ("goal_id", 1)]),
     Index(RATINGS, [("tenant", 1), ("goal_id", 1), ("rated_at", 1)]),

@@ -91,19 +91,21 @@ class GoalStore(TenantRepository):
         return found
 
     def page(
-        self, query: Mapping[str, Any], *, status: str | None, limit: int, cursor: str | None
+        self, query: Mapping[str, Any], *, match: Mapping[str, Any], limit: int, cursor: str | None
     ) -> tuple[list[GoalHistory], str | None]:
-        """A page of goals by creation time; with ``status``, only goals now in that status.
+        """A page of goals by creation time: those the database ``query`` finds whose current
+        state has the values in ``match``.
 
-        Status is folded from revisions, so it can't be a database filter: pages are read until
-        ``limit`` goals match. The next cursor points after the last goal returned, so a page
-        with a status filter may be followed by an empty one.
+        Status, therapist and parent can change after creation, so they are matched on the
+        folded goal, not in the database: pages are read until ``limit`` goals match. The next
+        cursor points after the last goal returned, so a filtered page may be followed by an
+        empty one.
         """
         found: list[GoalHistory] = []
         while True:
             records, next_cursor = page(self.records, query, limit=limit, cursor=cursor)
             for index, history in enumerate(self.histories(records)):
-                if status is None or history.goal["status"] == status:
+                if all(history.goal[name] == value for name, value in match.items()):
                     found.append(history)
                 if len(found) == limit:
                     more = index < len(records) - 1 or next_cursor is not None
@@ -113,12 +115,17 @@ class GoalStore(TenantRepository):
             cursor = next_cursor
 
     def children(self, parent_ids: list[str]) -> dict[str, list[GoalHistory]]:
-        """The sub-goals of each of ``parent_ids``."""
+        """The sub-goals of each of ``parent_ids`` now: those created under one of them or
+        moved under one by a revision, folded to drop those moved away since."""
         by_parent: dict[str, list[GoalHistory]] = defaultdict(list)
-        if parent_ids:
-            records = self.records.find({"parent_goal_id": {"$in": parent_ids}}).sort([("created_at", 1), ("_id", 1)])
-            for history in self.histories(records):
-                by_parent[history.created["parent_goal_id"]].append(history)
+        if not parent_ids:
+            return by_parent
+        candidates = {r["_id"] for r in self.records.find({"parent_goal_id": {"$in": parent_ids}}, projection={"_id": 1})}
+        moved = self.scoped(REVISIONS).find({"changes.parent_goal_id.to": {"$in": parent_ids}}, projection={"goal_id": 1})
+        candidates |= {revision["goal_id"] for revision in moved}
+        for history in sorted(self.of_ids(sorted(candidates)), key=lambda h: (h.created["created_at"], h.id)):
+            if history.goal["parent_goal_id"] in parent_ids:
+                by_parent[history.goal["parent_goal_id"]].append(history)
         return by_parent
 
     def of_client(self, client_id: str) -> list[GoalHistory]:

@@ -53,12 +53,13 @@ def create_goal(data):
 @blp.response(200, GoalPageSchema)
 @problems(blp, *READ_PROBLEMS)
 def list_goals(query):
-    """Goals by creation time, filtered by client, therapist, parent goal or current status."""
-    filters = {name: query[name] for name in ("client_id", "therapist_id", "parent_goal_id") if query.get(name)}
-    if "client_id" in filters:
+    """Goals by creation time, filtered by client and by current therapist, parent goal or status."""
+    filters = {"client_id": query["client_id"]} if query.get("client_id") else {}
+    if filters:
         check_client_access(current_principal(), filters["client_id"])
+    match = {name: query[name] for name in ("therapist_id", "parent_goal_id", "status") if query.get(name)}
     goals = caller_goals()
-    found, next_cursor = goals.store.page(filters, status=query.get("status"), limit=query["limit"], cursor=query["cursor"])
+    found, next_cursor = goals.store.page(filters, match=match, limit=query["limit"], cursor=query["cursor"])
     return {"items": goals.views(found), "next_cursor": next_cursor}
 
 

@@ -260,6 +260,25 @@ def test_sub_goals_roll_up_into_their_parent(api, clock):
     assert by_client["therapist_id"] == "therapist-1", "a client's sub-goal keeps its parent's therapist"
 
 
+def test_a_moved_sub_goal_and_a_handed_over_goal_are_found_where_they_are_now(api, clock):
+    first = api.create(walking_goal(title="Sleep by 11pm on weeknights"))
+    second = api.create(walking_goal(title="Keep a regular daily routine"))
+    clock.advance(minutes=1)
+    child = api.create(walking_goal(title="Put the phone away at 10pm", parent_goal_id=first["id"]))
+    api.patch(f"/v1/goals/{child['id']}", {"parent_goal_id": second["id"], "reason": "Belongs to the routine"})
+    api.patch(f"/v1/goals/{first['id']}", {"therapist_id": "therapist-2", "reason": "Handed over"})
+
+    assert api.get(f"/v1/goals/{first['id']}").json()["subgoals"] == []
+    assert [s["id"] for s in api.get(f"/v1/goals/{second['id']}").json()["subgoals"]] == [child["id"]]
+
+    def listed(**query):
+        return [goal["id"] for goal in api.get("/v1/goals", params=query).json()["items"]]
+
+    assert listed(parent_goal_id=first["id"]) == [] and listed(parent_goal_id=second["id"]) == [child["id"]]
+    assert listed(therapist_id="therapist-2") == [first["id"]]
+    assert listed(therapist_id="therapist-1") == [second["id"], child["id"]]
+
+
 def test_an_open_goal_past_its_target_date_is_overdue(api, clock):
     goal = api.create()
     clock.advance(days=84)  # the target date, 2026-03-30, is today: not overdue yet
