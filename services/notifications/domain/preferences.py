@@ -138,10 +138,14 @@ def parse_preferences(raw: dict[str, Any]) -> Preferences:
 
 
 def as_dict(prefs: Preferences) -> dict[str, Any]:
-    """``Preferences`` back to the wire shape, for storing and for answering requests."""
+    """``Preferences`` back to the wire shape, for storing and for answering requests.
+
+    The email channel reads as on only when there is an address to send to: that is what will
+    happen, and it lets a caller send back what it read (email on without an address is refused).
+    """
     quiet = prefs.quiet_hours
     return {
-        "channels": dict(prefs.channels),
+        "channels": {**prefs.channels, EMAIL: prefs.channels[EMAIL] and prefs.email is not None},
         "email": prefs.email,
         "quiet_hours": None
         if quiet is None

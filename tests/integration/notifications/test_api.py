@@ -77,8 +77,10 @@ def test_alerts_are_for_staff_of_their_own_tenant(service, auth):
 def test_preferences_are_a_persons_own_and_admins_may_set_them(service, auth):
     client = auth("client", "client-1")
     defaults = service.call("GET", "/v1/preferences/client-1", client).json
-    assert defaults == {"user_id": "client-1", "channels": {"inbox": True, "email": True}, "email": None,
+    assert defaults == {"user_id": "client-1", "channels": {"inbox": True, "email": False}, "email": None,
                         "quiet_hours": None, "updated_at": None}
+    sent_back = {key: defaults[key] for key in ("channels", "email", "quiet_hours")}
+    assert service.call("PUT", "/v1/preferences/client-1", client, json=sent_back).status_code == 200
     body = {"channels": {"inbox": True, "email": True}, "email": "c1@home.example",
             "quiet_hours": {"start": "21:30", "end": "08:00", "timezone": "America/New_York"}}
     saved = service.call("PUT", "/v1/preferences/client-1", client, json=body)

@@ -170,8 +170,18 @@ def test_preferences_round_trip_through_the_wire_shape():
 
 def test_absent_fields_take_defaults():
     assert as_dict(parse_preferences({})) == {
-        "channels": {"inbox": True, "email": True}, "email": None, "quiet_hours": None
+        "channels": {"inbox": True, "email": False}, "email": None, "quiet_hours": None
     }
+
+
+def test_what_was_read_can_be_sent_back():
+    for raw in ({}, {"email": "bo@clinic.example"}, {"channels": {"email": False}}):
+        read = as_dict(parse_preferences(raw))
+        assert as_dict(parse_preferences(read)) == read
+
+
+def test_an_address_alone_turns_email_on():
+    assert as_dict(parse_preferences({"email": "bo@clinic.example"}))["channels"]["email"] is True
 
 
 # Channels.
