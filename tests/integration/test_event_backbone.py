@@ -275,3 +275,25 @@ def _bound(harness, queue: str) -> bool:
         return True
     except pika.exceptions.ChannelClosedByBroker:
         return False
+
+
+def test_a_consumer_reconnects_after_losing_its_connection(harness):
+    broker = urlparse(harness.amqp_url)
+    proxy = TcpProxy(broker.hostname, broker.port or 5672)
+    try:
+        credentials = f"{broker.username}:{broker.password}@" if broker.username else ""
+        proxied_url = broker._replace(netloc=f"{credentials}127.0.0.1:{proxy.port}").geturl()
+        settings = harness.settings("backbone", AMQP_URL=proxied_url)
+        database = Database(settings.mongo_url, settings.database)
+        worker = harness.start(
+            Worker(settings=settings, database=database, subscriptions=[Subscription("recorder", ["goal.#"], recording_handler(database))])
+        )
+        proxy.cut()
+        wait_for(lambda: not worker.consumer.ready.is_set(), what="the consumer to notice the lost connection")
+        during = achieved()
+        publish_raw(harness.amqp_url, harness.exchange, during)  # the durable queue keeps it
+        proxy.restore()
+        wait_for(lambda: worker.consumer.ready.is_set(), timeout=20, what="the consumer to reconnect")
+        wait_for(lambda: database["effects"].find_one({"event_id": during["id"]}), what="the event kept while away")
+    finally:
+        proxy.close()
