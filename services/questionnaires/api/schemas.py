@@ -16,7 +16,7 @@ from services.questionnaires.domain.change import DETERIORATED, IMPROVED, NO_REL
 from services.questionnaires.domain.instruments import InstrumentSchema
 from services.questionnaires.domain.schedule import COMPLETED, DUE, MISSED, OVERDUE, UPCOMING
 from shared.paging import PageQuery
-from shared.schemas import UtcDateTime, page_of
+from shared.schemas import Text, UtcDateTime, page_of
 
 ID = {"validate": validate.Length(min=1, max=200)}
 RELIABLE_CHANGES = (IMPROVED, DETERIORATED, NO_RELIABLE_CHANGE)
@@ -56,11 +56,11 @@ ANSWERS_OPENAPI = {
 
 
 class ResponseInSchema(Schema):
-    client_id = fields.String(metadata={"description": "required for staff; a client's own id by default"}, **ID)
-    instrument = fields.String(required=True, **CODE)
+    client_id = Text(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    instrument = Text(required=True, **CODE)
     answers = Answers(required=True, metadata=ANSWERS_OPENAPI)
     completed_at = UtcDateTime(allow_none=True, metadata={"description": "when the client answered; now by default"})
-    assignment_id = fields.String(allow_none=True, **ID)
+    assignment_id = Text(allow_none=True, **ID)
     baseline = fields.Boolean(
         truthy={True}, falsy={False}, load_default=False,
         metadata={"description": "mark this response as the client's baseline on the instrument"},
@@ -68,40 +68,40 @@ class ResponseInSchema(Schema):
 
 
 class ResponseListQuery(PageQuery):
-    client_id = fields.String(**ID)
-    instrument = fields.String(**CODE)
+    client_id = Text(**ID)
+    instrument = Text(**CODE)
 
 
 class ScoresQuery(Schema):
-    instrument = fields.String(metadata={"description": "one instrument; every instrument answered by default"}, **CODE)
+    instrument = Text(metadata={"description": "one instrument; every instrument answered by default"}, **CODE)
 
 
 class RecoveryQuery(Schema):
-    depression = fields.String(load_default="phq9", **CODE)
-    anxiety = fields.String(load_default="gad7", **CODE)
+    depression = Text(load_default="phq9", **CODE)
+    anxiety = Text(load_default="gad7", **CODE)
 
 
 class AssignmentInSchema(Schema):
-    client_id = fields.String(metadata={"description": "required for staff; a client's own id by default"}, **ID)
-    instrument = fields.String(required=True, **CODE)
+    client_id = Text(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    instrument = Text(required=True, **CODE)
     every_days = fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=366),
         metadata={"description": "repeat every so many days; null: once"},
     )
     starts_at = UtcDateTime(allow_none=True, metadata={"description": "when the first occurrence is due; now by default"})
     ends_at = UtcDateTime(allow_none=True, metadata={"description": "no occurrence opens from then on (exclusive)"})
-    therapist_id = fields.String(
+    therapist_id = Text(
         allow_none=True, metadata={"description": "the therapist responsible; a therapist assigning by default"}, **ID
     )
 
 
 class AssignmentListQuery(PageQuery):
-    client_id = fields.String(**ID)
-    instrument = fields.String(**CODE)
+    client_id = Text(**ID)
+    instrument = Text(**CODE)
 
 
 class CancelInSchema(Schema):
-    reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
+    reason = Text(allow_none=True, validate=validate.Length(max=1000))
 
 
 # Responses

@@ -23,6 +23,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validates_sc
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from shared.instrument_ranges import INSTRUMENTS_DIR
+from shared.schemas import Text
 
 from .definition_checks import (
     Errors,
@@ -114,7 +115,7 @@ def _stringify(errors: Any) -> Any:
 
 class OptionSchema(Schema):
     value = _int(required=True)
-    label = fields.String(required=True, validate=TEXT)
+    label = Text(required=True, validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -122,13 +123,13 @@ class OptionSchema(Schema):
 
 
 class ItemSchema(Schema):
-    id = fields.String(required=True, validate=ITEM_ID)
-    text = fields.String(required=True, validate=TEXT)
+    id = Text(required=True, validate=ITEM_ID)
+    text = Text(required=True, validate=TEXT)
     min = _int()
     max = _int()
     options = fields.List(fields.Nested(OptionSchema), validate=Length(min=2))
     reverse = _strict_bool(load_default=False)
-    scores = fields.Dict(keys=fields.String(), values=_int())
+    scores = fields.Dict(keys=Text(), values=_int())
     optional = _strict_bool(load_default=False)
 
     @validates_schema
@@ -180,8 +181,8 @@ class ItemSchema(Schema):
 
 
 class SubscaleSchema(Schema):
-    items = fields.List(fields.String(), required=True, validate=Length(min=1))
-    method = fields.String(load_default="sum", validate=OneOf(["sum", "mean"]))
+    items = fields.List(Text(), required=True, validate=Length(min=1))
+    method = Text(load_default="sum", validate=OneOf(["sum", "mean"]))
     multiplier = Number(load_default=1, validate=Range(min=0, min_inclusive=False, error="must be positive"))
 
     @post_load
@@ -190,9 +191,9 @@ class SubscaleSchema(Schema):
 
 
 class MissingSchema(Schema):
-    rule = fields.String(required=True, validate=OneOf(["refuse", "prorate"]))
+    rule = Text(required=True, validate=OneOf(["refuse", "prorate"]))
     max_missing = _int(validate=Range(min=1))
-    source = fields.String(validate=TEXT)
+    source = Text(validate=TEXT)
 
     @validates_schema
     def check(self, data, **kwargs):
@@ -212,9 +213,9 @@ class MissingSchema(Schema):
 
 
 class DerivedSchema(Schema):
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
     multiplier = Number(required=True, validate=Range(min=0, min_inclusive=False, error="must be positive"))
-    source = fields.String(required=True, validate=TEXT)
+    source = Text(required=True, validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -222,11 +223,11 @@ class DerivedSchema(Schema):
 
 
 class IndicatorSchema(Schema):
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
     at_or_above = Number()
     endorsed_at = _int()
-    min_endorsed = fields.Dict(keys=fields.String(), values=_int(validate=Range(min=1)))
-    source = fields.String(required=True, validate=TEXT)
+    min_endorsed = fields.Dict(keys=Text(), values=_int(validate=Range(min=1)))
+    source = Text(required=True, validate=TEXT)
 
     @validates_schema
     def check(self, data, **kwargs):
@@ -246,18 +247,18 @@ class IndicatorSchema(Schema):
 
 
 class ScoringSchema(Schema):
-    method = fields.String(required=True, validate=OneOf(["sum", "mean"]))
+    method = Text(required=True, validate=OneOf(["sum", "mean"]))
     multiplier = Number(load_default=1, validate=Range(min=0, min_inclusive=False, error="must be positive"))
     range = fields.List(Number(), required=True, validate=Length(equal=2, error="must be [min, max]"))
     decimals = _int(load_default=0, validate=Range(min=0, max=4))
     subscales = fields.Dict(
-        keys=fields.String(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
+        keys=Text(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
         values=fields.Nested(SubscaleSchema),
     )
     missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))
     derived = fields.List(fields.Nested(DerivedSchema), load_default=())
     indicators = fields.List(fields.Nested(IndicatorSchema), load_default=())
-    source = fields.String(required=True, validate=TEXT)
+    source = Text(required=True, validate=TEXT)
 
     @validates_schema
     def check(self, data, **kwargs):
@@ -277,8 +278,8 @@ class ScoringSchema(Schema):
 class BandSchema(Schema):
     min = Number(required=True)
     max = Number(required=True)
-    label = fields.String(required=True, validate=NAME)
-    source = fields.String(required=True, validate=TEXT)
+    label = Text(required=True, validate=NAME)
+    source = Text(required=True, validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -286,10 +287,10 @@ class BandSchema(Schema):
 
 
 class CriticalItemSchema(Schema):
-    item = fields.String(required=True)
+    item = Text(required=True)
     above = Number(required=True)
-    flag = fields.String(required=True, validate=NAME)
-    source = fields.String(required=True, validate=TEXT)
+    flag = Text(required=True, validate=NAME)
+    source = Text(required=True, validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -299,7 +300,7 @@ class CriticalItemSchema(Schema):
 class ThresholdSchema(Schema):
     at_or_above = Number()
     below = Number()
-    source = fields.String(required=True, validate=TEXT)
+    source = Text(required=True, validate=TEXT)
 
     @validates_schema
     def check(self, data, **kwargs):
@@ -317,7 +318,7 @@ class ReliableChangeSchema(Schema):
         validate=Range(min=0, max=1, min_inclusive=False, max_inclusive=False, error="must be between 0 and 1")
     )
     sd = Number(validate=Range(min=0, min_inclusive=False, error="must be positive"))
-    source = fields.String(required=True, validate=TEXT)
+    source = Text(required=True, validate=TEXT)
 
     @validates_schema
     def check(self, data, **kwargs):
@@ -338,7 +339,7 @@ class ResponseSchema(Schema):
     fraction = Number(
         required=True, validate=Range(min=0, max=1, min_inclusive=False, error="must be above 0 and at most 1")
     )
-    source = fields.String(required=True, validate=TEXT)
+    source = Text(required=True, validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -346,7 +347,7 @@ class ResponseSchema(Schema):
 
 
 class ChangeSchema(Schema):
-    direction = fields.String(required=True, validate=OneOf([HIGHER_IS_WORSE, HIGHER_IS_BETTER]))
+    direction = Text(required=True, validate=OneOf([HIGHER_IS_WORSE, HIGHER_IS_BETTER]))
     reliable_change = fields.Nested(ReliableChangeSchema)
     caseness = fields.Nested(ThresholdSchema)
     remission = fields.Nested(ThresholdSchema)
@@ -373,9 +374,9 @@ class ChangeSchema(Schema):
 
 
 class SourceSchema(Schema):
-    id = fields.String(required=True, validate=TEXT)
-    citation = fields.String(required=True, validate=TEXT)
-    url = fields.String(validate=TEXT)
+    id = Text(required=True, validate=TEXT)
+    citation = Text(required=True, validate=TEXT)
+    url = Text(validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -383,9 +384,9 @@ class SourceSchema(Schema):
 
 
 class LicenceSchema(Schema):
-    text = fields.String(required=True, validate=TEXT)
+    text = Text(required=True, validate=TEXT)
     redistribute_items = _strict_bool(required=True)
-    url = fields.String(validate=TEXT)
+    url = Text(validate=TEXT)
 
     @post_load
     def build(self, data, **kwargs):
@@ -395,10 +396,10 @@ class LicenceSchema(Schema):
 class InstrumentSchema(Schema):
     """An instrument definition. ``load`` returns an :class:`Instrument`."""
 
-    code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=TEXT)
-    version = fields.String(required=True, validate=TEXT)
-    instructions = fields.String(validate=TEXT)
+    code = Text(required=True, validate=CODE)
+    name = Text(required=True, validate=TEXT)
+    version = Text(required=True, validate=TEXT)
+    instructions = Text(validate=TEXT)
     items = fields.List(fields.Nested(ItemSchema), required=True, validate=Length(min=1))
     scoring = fields.Nested(ScoringSchema, required=True)
     bands = fields.List(fields.Nested(BandSchema), load_default=())
@@ -406,7 +407,7 @@ class InstrumentSchema(Schema):
     change = fields.Nested(ChangeSchema)
     sources = fields.List(fields.Nested(SourceSchema), required=True, validate=Length(min=1))
     licence = fields.Nested(LicenceSchema, required=True)
-    notes = fields.String(validate=TEXT)
+    notes = Text(validate=TEXT)
 
     @validates_schema
     def check(self, data, **kwargs):

@@ -175,6 +175,15 @@ def test_times_out_of_reach_are_422(service, stored, path, body, field):
     assert field in problem["errors"]
 
 
+def test_text_that_cannot_be_stored_is_422(service, stored):
+    problem = refused(service, 422, "POST", "/v1/responses",
+                      json={"client_id": "client-\ud800", "instrument": "gad7", "answers": gad7(3)})
+    assert "client_id" in problem["errors"]
+    problem = refused(service, 422, "POST", "/v1/assignments",
+                      json={"client_id": "client-1", "instrument": "gad7", "therapist_id": "\udfff"})
+    assert "therapist_id" in problem["errors"]
+
+
 def test_a_2mb_body_is_413(service, stored):
     body = b'{"client_id": "client-1", "instrument": "gad7", "answers": [' + b"1," * (1024 * 1024) + b"1]}"
     refused(service, 413, "POST", "/v1/responses", data=body, headers={"Content-Type": "application/json"})
