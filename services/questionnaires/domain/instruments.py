@@ -85,16 +85,38 @@ class InstrumentDefinitionError(InstrumentError):
         self.errors = errors
 
 
-class Number(fields.Field):
-    """A JSON number: int stays int, float stays float; booleans and strings are refused
-    (``fields.Float`` would turn 10 into 10.0 and accept "10")."""
+# No published instrument needs a number beyond a billion either way; beyond 2**63 a whole
+# number cannot even be stored.
+LARGEST = 10**9
+# A min/max item is answered on a scale of at most this many steps (a 0-100 visual analogue
+# scale has 100); its answers are enumerated when a definition is checked and an answer described.
+MAX_SCALE_STEPS = 1000
+IN_BOUNDS = Range(min=-LARGEST, max=LARGEST, error=f"must be between -{LARGEST:,} and {LARGEST:,}")
 
+
+class Number(fields.Number):
+    """A JSON number: int stays int, float stays float, both ways; booleans and strings are
+    refused (``fields.Float`` would turn 10 into 10.0 and accept "10")."""
+
+    num_type = float
     default_error_messages = {"invalid": "must be a number"}
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**kwargs, "validate": [IN_BOUNDS, *_validators(kwargs.get("validate"))]})
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.make_error("invalid")
         return value
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+def _validators(given) -> list:
+    if given is None:
+        return []
+    return list(given) if isinstance(given, (list, tuple)) else [given]
 
 
 def _strict_bool(**kwargs) -> fields.Boolean:
@@ -103,7 +125,8 @@ def _strict_bool(**kwargs) -> fields.Boolean:
 
 
 def _int(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=True, **kwargs)
+    validate = [IN_BOUNDS, *_validators(kwargs.pop("validate", None))]
+    return fields.Integer(strict=True, validate=validate, **kwargs)
 
 
 def _stringify(errors: Any) -> Any:
@@ -144,6 +167,8 @@ class ItemSchema(Schema):
             errors.add(("min" if low is None else "max",), "min and max go together")
         elif options is None and low > high:
             errors.add(("max",), f"must not be below min ({low})")
+        elif options is None and high - low > MAX_SCALE_STEPS:
+            errors.add(("max",), f"at most {MAX_SCALE_STEPS} above min ({low})")
         values = [o.value for o in options] if options else []
         for value in sorted({v for v in values if values.count(v) > 1}):
             errors.add(("options",), f"duplicate value {value}")

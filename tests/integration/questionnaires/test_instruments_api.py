@@ -104,6 +104,8 @@ def test_a_code_in_use_is_409_and_the_same_definition_again_is_a_replay(service)
         (lambda d: d.update(code="Not A Code"), "code"),
         (lambda d: d.pop("licence"), "licence"),
         (lambda d: d.update(colour="blue"), "colour"),
+        (lambda d: d["items"][0].update(max=10**19), "items.0.max"),  # beyond what can be stored
+        (lambda d: d["items"][0].update(max=10**6), "items.0.max"),  # a scale too long to enumerate
     ],
 )
 def test_a_bad_definition_is_422_naming_what_is_wrong(service, breakage, field):

@@ -179,6 +179,20 @@ def test_min_above_max(definition):
     assert errors_of(definition) == {"items": {"1": {"max": ["must not be below min (4)"]}}}
 
 
+def test_a_min_max_scale_has_at_most_a_thousand_steps(definition):
+    definition["items"][0]["max"] = 1001
+    assert errors_of(definition)["items"] == {"0": {"max": ["at most 1000 above min (0)"]}}
+
+
+def test_numbers_beyond_a_billion_are_refused(definition):
+    # Consistent but enormous: a whole number over 2**63 cannot be stored at all.
+    definition["items"][2]["options"][1]["value"] = 10**19
+    definition["scoring"]["range"] = [0, 10**19 + 6]
+    errors = errors_of(definition)
+    assert errors["items"]["2"]["options"]["1"]["value"] == ["must be between -1,000,000,000 and 1,000,000,000"]
+    assert errors["scoring"]["range"] == {"1": ["must be between -1,000,000,000 and 1,000,000,000"]}
+
+
 def test_duplicate_item_ids(definition):
     definition["items"][1]["id"] = "1"
     assert errors_of(definition) == {"items": {"1": {"id": ["duplicate item id 1"]}}}
