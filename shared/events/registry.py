@@ -34,49 +34,43 @@ class GoalCreated(EventData):
     target_date = fields.String(allow_none=True)
 
 
-class GoalRevised(EventData):
+class AboutGoal(EventData):
+    """What every goal event after creation says about its goal."""
+
     goal_id = fields.String(required=True)
     client_id = fields.String(required=True)
     therapist_id = fields.String(allow_none=True)
-    changes = fields.Dict(required=True)
+    title = fields.String(metadata={"description": "The goal's title, for an inbox line; not for email."})
+
+
+class GoalRevised(AboutGoal):
+    changes = fields.Dict(required=True, metadata={"description": "Each changed field: {from, to}."})
     reason = fields.String(allow_none=True)
 
 
-class GoalProgressRecorded(EventData):
-    goal_id = fields.String(required=True)
-    client_id = fields.String(required=True)
-    therapist_id = fields.String(allow_none=True)
+class GoalProgressRecorded(AboutGoal):
     value = fields.Float(required=True)
     percent = fields.Float(allow_none=True)
     source = fields.String(required=True, validate=validate.OneOf(["client", "therapist", "score"]))
+    recorded_at = fields.String()
 
 
-class GoalMilestoneReached(EventData):
-    goal_id = fields.String(required=True)
-    client_id = fields.String(required=True)
-    therapist_id = fields.String(allow_none=True)
+class GoalMilestoneReached(AboutGoal):
     milestone = fields.Dict(required=True)
+    value = fields.Float(metadata={"description": "The progress value that passed the milestone."})
 
 
-class GoalStatusChanged(EventData):
-    goal_id = fields.String(required=True)
-    client_id = fields.String(required=True)
-    therapist_id = fields.String(allow_none=True)
+class GoalStatusChanged(AboutGoal):
     from_ = fields.String(required=True, data_key="from")
     to = fields.String(required=True)
     reason = fields.String(allow_none=True)
 
 
-class GoalAchieved(EventData):
-    goal_id = fields.String(required=True)
-    client_id = fields.String(required=True)
-    therapist_id = fields.String(allow_none=True)
+class GoalAchieved(AboutGoal):
+    how = fields.String(validate=validate.OneOf(["target_met", "marked"]))
 
 
-class GoalDueSoon(EventData):
-    goal_id = fields.String(required=True)
-    client_id = fields.String(required=True)
-    therapist_id = fields.String(allow_none=True)
+class GoalDueSoon(AboutGoal):
     target_date = fields.String(required=True)
 
 
