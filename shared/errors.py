@@ -165,8 +165,35 @@ def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or mimetype.endswith("+json")
 
 
+def unencodable_text(value: Any, path: str = "") -> str | None:
+    """The path of the first string that cannot be stored as UTF-8, if any.
+
+    JSON may escape a lone UTF-16 surrogate (``"\\ud800"``): it parses, but no database driver
+    can encode it, so it would fail at the insert. It is refused up front, naming the field.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path or "_schema"
+        return None
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        name = f"{path}.{key}" if path else str(key)
+        found = unencodable_text(key, name) if isinstance(key, str) else None
+        found = found or unencodable_text(item, name)
+        if found:
+            return found
+    return None
+
+
 def guard_request(max_body_bytes: int):
-    """Refuse oversize and non-JSON bodies before any route runs (413, 415)."""
+    """Refuse oversize, non-JSON and unstorable bodies before any route runs (413, 415, 422)."""
 
     def guard() -> Response | None:
         length = request.content_length
@@ -176,6 +203,11 @@ def guard_request(max_body_bytes: int):
             if not _is_json(request.mimetype):
                 return problem_response(
                     415, f"Send the body as application/json, not {request.mimetype or 'no content type'}"
+                )
+            field = unencodable_text(request.get_json(silent=True))
+            if field:
+                return problem_response(
+                    422, "Text must be valid Unicode", errors={field: ["contains an unpaired surrogate"]}
                 )
         return None
 

@@ -32,3 +32,11 @@ def test_a_forged_cursor_is_a_422_naming_the_cursor():
         decode_cursor("not-a-cursor")
     assert caught.value.status == 422
     assert "cursor" in caught.value.errors
+
+
+def test_unpaired_surrogates_are_found_with_their_path():
+    from shared.errors import unencodable_text
+
+    assert unencodable_text({"a": ["ok", "\ud800"]}) == "a.1"
+    assert unencodable_text({"\udfff": 1}) == "\udfff"
+    assert unencodable_text({"emoji": "\U0001f600", "n": 3}) is None
