@@ -206,9 +206,8 @@ def guard_request(max_body_bytes: int):
                 )
             field = unencodable_text(request.get_json(silent=True))
             if field:
-                return problem_response(
-                    422, "Text must be valid Unicode", errors={field: ["contains an unpaired surrogate"]}
-                )
+                errors = {field: ["contains an unpaired surrogate: text must be valid Unicode"]}
+                return problem_response(422, _detail_for(errors), errors=errors)
         return None
 
     return guard

@@ -115,7 +115,7 @@ def test_invalid_goals_are_422_naming_the_field(api, db, goal, body, field):
     ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "2": "e"}, "weight": 0}, "weight"),
     ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "3": "e"}}, "levels"),
     ("/attainment-scale", "PUT", {"levels": ["a"]}, "levels"),
-    ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "2": "\ud83d"}}, "levels.2.value"),
+    ("/attainment-scale", "PUT", {"levels": {"-2": "a", "-1": "b", "0": "c", "1": "d", "2": "\ud83d"}}, "levels.2"),
     ("/attainment", "POST", {"level": "1"}, "level"),
     ("/attainment", "POST", {"level": 1.5}, "level"),
 ])
