@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.goals.api.common import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, caller_goals, problems, replayed
+from services.goals.api.common import caller_goals
+from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.goals.api.schemas import (
     EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
     NewMilestoneSchema, ProgressInSchema, RevisionPageSchema, SmartSchema, StatusInSchema,

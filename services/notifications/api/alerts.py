@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from services.notifications.adapters.alerts import Alerts
-from services.notifications.api.common import database, not_found, now, problems
+from services.notifications.api.common import database, not_found, now
+from shared.api import problems
 from services.notifications.domain.escalation import (
     ACKNOWLEDGED,
     DELIVERED,

@@ -1,16 +1,13 @@
-"""What every notifications route shares: the caller's scope, the clock, documented problems."""
+"""What every notifications route shares: the caller's scope and the clock (documented problems
+are in shared.api)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Callable
-
-from flask_smorest import Blueprint
 
 from shared.app import service_context
 from shared.auth import Principal
-from shared.errors import TITLES, Problem
+from shared.errors import Problem
 from shared.mongo import Database
-from shared.schemas import ProblemSchema
 
 # Roles that administer a tenant's notifications on behalf of others (people and machines).
 ADMINISTRATORS = ("admin", "service")
@@ -26,19 +23,6 @@ def now() -> datetime:
 
 def setting(name: str):
     return service_context().settings[name]
-
-
-def problems(blueprint: Blueprint, *statuses: int) -> Callable:
-    """Document the problem responses a route can answer (they are produced by shared.errors)."""
-
-    def decorate(view: Callable) -> Callable:
-        for status in statuses:
-            view = blueprint.alt_response(
-                status, schema=ProblemSchema, description=TITLES[status], content_type="application/problem+json"
-            )(view)
-        return view
-
-    return decorate
 
 
 def not_found(what: str) -> Problem:

@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from services.notifications.adapters.notifications import Notifications
-from services.notifications.api.common import ADMINISTRATORS, database, not_found, now, problems, require_self_or_administrator
+from services.notifications.api.common import ADMINISTRATORS, database, not_found, now, require_self_or_administrator
+from shared.api import problems
 from shared.auth import current_principal, requires
 from shared.errors import Problem
 from shared.paging import PageQuery

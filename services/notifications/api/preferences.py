@@ -10,7 +10,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from services.notifications.adapters.preferences import PreferencesRepository
-from services.notifications.api.common import database, now, problems, require_self_or_administrator
+from services.notifications.api.common import database, now, require_self_or_administrator
+from shared.api import problems
 from services.notifications.domain.preferences import InvalidPreferences, Preferences, as_dict, parse_preferences
 from shared.auth import current_principal, requires
 from shared.errors import Problem

@@ -7,7 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from services.notifications.adapters.deliveries import WebhookAttempts
 from services.notifications.adapters.subscriptions import Subscriptions
-from services.notifications.api.common import ADMINISTRATORS, database, not_found, now, problems
+from services.notifications.api.common import ADMINISTRATORS, database, not_found, now
+from shared.api import problems
 from services.notifications.domain.signing import SIGNATURE_HEADER, is_valid_pattern
 from services.notifications.domain.subscription_state import DISABLED, State
 from shared.auth import current_principal, requires

@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
-from services.notifications.api.common import ADMINISTRATORS, database, now, problems
+from services.notifications.api.common import ADMINISTRATORS, database, now
+from shared.api import problems
 from shared.auth import STAFF, check_client_access, current_principal, requires
 
 MAX_MEMBERS = 50

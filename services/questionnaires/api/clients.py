@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.questionnaires.api.common import READ_PROBLEMS, caller, problems
+from services.questionnaires.api.common import caller
+from shared.api import READ_PROBLEMS, problems
 from services.questionnaires.api.schemas import RecoveryQuery, RecoverySchema, ScoresQuery, TrajectorySchema
 from shared.auth import check_client_access, current_principal, requires
 

@@ -1,34 +1,12 @@
-"""What every questionnaires route shares: documented problem answers, and the caller's view."""
+"""What every questionnaires route shares: the caller's view (documented problems are in shared.api)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Callable
-
-from flask_smorest import Blueprint
 
 from services.questionnaires.actions import Questionnaires
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal
-from shared.errors import PROBLEM_MIMETYPE, TITLES, Problem
-from shared.schemas import ProblemSchema
-
-# Statuses every authenticated route can answer, and those of routes that take a JSON body.
-READ_PROBLEMS = (401, 403, 422)
-WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422)
-REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-def problems(blueprint: Blueprint, *statuses: int) -> Callable:
-    """Document problem+json answers for ``statuses`` in the OpenAPI document."""
-
-    def decorate(view: Callable) -> Callable:
-        for status in sorted(set(statuses)):
-            view = blueprint.alt_response(
-                status, schema=ProblemSchema, content_type=PROBLEM_MIMETYPE, description=TITLES[status]
-            )(view)
-        return view
-
-    return decorate
+from shared.errors import Problem
 
 
 def caller() -> Questionnaires:
@@ -52,8 +30,3 @@ def client_named(data: dict) -> str:
         client_id = principal.sub
     check_client_access(principal, client_id)
     return client_id
-
-
-def replayed(created: bool) -> dict:
-    """Tell a caller whose Idempotency-Key matched an earlier request that nothing new was made."""
-    return {} if created else {REPLAYED_HEADER: "true"}

@@ -7,7 +7,8 @@ import binascii
 from flask_smorest import Blueprint
 
 from services.questionnaires.adapters.instruments import CodeTaken
-from services.questionnaires.api.common import READ_PROBLEMS, WRITE_PROBLEMS, caller, problems, replayed
+from services.questionnaires.api.common import caller
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.questionnaires.api.schemas import InstrumentPageSchema, InstrumentViewSchema
 from services.questionnaires.domain.instruments import InstrumentSchema
 from services.questionnaires.views import instrument_view

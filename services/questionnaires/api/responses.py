@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.questionnaires.api.common import READ_PROBLEMS, WRITE_PROBLEMS, caller, client_named, problems, replayed
+from services.questionnaires.api.common import caller, client_named
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.questionnaires.api.schemas import ResponseInSchema, ResponseListQuery, ResponsePageSchema, ScoredResponseSchema
 from services.questionnaires.views import response_view
 from shared.auth import check_client_access, current_principal, requires
