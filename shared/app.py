@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
@@ -73,7 +73,6 @@ def create_service_app(
     title: str,
     description: str,
     blueprints: Sequence[Any],
-    outbox_collections: Iterable[str] = (),
     clock: Any = None,
     extras: dict[str, Any] | None = None,
 ) -> Flask:

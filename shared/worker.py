@@ -70,7 +70,12 @@ class Worker:
             else None
         )
         self.relay = (
-            Relay(database, Publisher(settings.amqp_url, settings.exchange), clock=self.clock)
+            Relay(
+                database,
+                Publisher(settings.amqp_url, settings.exchange),
+                collections=outbox_collections,
+                clock=self.clock,
+            )
             if outbox_collections
             else None
         )

@@ -18,6 +18,5 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         title="Stepwise goals",
         description="SMART goals, milestones, progress, revisions and goal attainment scaling.",
         blueprints=blueprints(),
-        outbox_collections=config.OUTBOX_COLLECTIONS,
         clock=clock,
     )

@@ -18,6 +18,5 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         title="Stepwise notifications",
         description="Inbox, email, webhooks, preferences, care teams and risk alerts.",
         blueprints=blueprints(),
-        outbox_collections=config.OUTBOX_COLLECTIONS,
         clock=clock,
     )

@@ -21,6 +21,5 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         title="Stepwise questionnaires",
         description="Validated instruments, assignments, scoring, reliable change and risk flags.",
         blueprints=blueprints(),
-        outbox_collections=config.OUTBOX_COLLECTIONS,
         clock=clock,
     )

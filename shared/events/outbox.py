@@ -56,9 +56,18 @@ def pending_count(database: Database) -> int:
 class Relay:
     """Publishes journalled events in the order they were stored, and catches up after an outage."""
 
-    def __init__(self, database: Database, publisher: Publisher, *, clock=None, settle_seconds: float = 10.0):
+    def __init__(
+        self,
+        database: Database,
+        publisher: Publisher,
+        *,
+        collections: Sequence[str] = (),
+        clock=None,
+        settle_seconds: float = 10.0,
+    ):
         self.database = database
         self.publisher = publisher
+        self.collections = frozenset(collections)
         self.clock = clock or SystemClock()
         self.settle = timedelta(seconds=settle_seconds)
 
@@ -82,6 +91,10 @@ class Relay:
         published = 0
         try:
             for entry in entries:
+                if self.collections and entry["collection"] not in self.collections:
+                    # Still published: losing an event is worse than a record kept where the
+                    # service did not declare it. The log tells the developer to declare it.
+                    log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
                 if entry["_id"] not in ready:
                     if now - entry["at"] < self.settle:
                         break  # its writer may still be storing the record: keep the order, wait
