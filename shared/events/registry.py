@@ -25,13 +25,21 @@ class Flag(EventData):
 
 
 class GoalCreated(EventData):
+    """The goal as stored."""
+
     id = fields.String(required=True)
     client_id = fields.String(required=True)
     therapist_id = fields.String(allow_none=True)
     title = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
     status = fields.String(required=True)
     measure = fields.Dict(allow_none=True)
+    start_date = fields.String(allow_none=True)
     target_date = fields.String(allow_none=True)
+    parent_goal_id = fields.String(allow_none=True)
+    milestones = fields.List(fields.Dict())
+    smart = fields.Dict(metadata={"description": "The SMART assessment, as on the goal."})
 
 
 class AboutGoal(EventData):
@@ -80,7 +88,9 @@ class QuestionnaireAssigned(EventData):
     instrument = fields.String(required=True)
     every_days = fields.Integer(allow_none=True)
     starts_at = fields.String(required=True)
+    ends_at = fields.String(allow_none=True)
     assigned_by = fields.String(allow_none=True)
+    therapist_id = fields.String(allow_none=True)
 
 
 class QuestionnaireDue(EventData):
@@ -89,6 +99,10 @@ class QuestionnaireDue(EventData):
     instrument = fields.String(required=True)
     due_at = fields.String(required=True)
     therapist_id = fields.String(allow_none=True)
+    kind = fields.String(validate=validate.OneOf(["due", "overdue"]))
+    occurrence = fields.Integer(metadata={"description": "Which occurrence of the schedule, from 0."})
+    overdue_at = fields.String(allow_none=True)
+    closes_at = fields.String(allow_none=True)
 
 
 class QuestionnaireScored(EventData):
@@ -99,6 +113,7 @@ class QuestionnaireScored(EventData):
     change = fields.Dict(required=True)
     therapist_id = fields.String(allow_none=True)
     completed_at = fields.String()
+    assignment_id = fields.String(allow_none=True)
 
 
 class RiskFlagged(EventData):
@@ -107,6 +122,9 @@ class RiskFlagged(EventData):
     instrument = fields.String(required=True)
     flags = fields.List(fields.Nested(Flag), required=True, validate=validate.Length(min=1))
     therapist_id = fields.String(allow_none=True)
+    completed_at = fields.String()
+    total = fields.Float(allow_none=True)
+    severity = fields.String(allow_none=True)
 
 
 class NotificationDelivery(EventData):
@@ -115,6 +133,7 @@ class NotificationDelivery(EventData):
     recipient_id = fields.String(required=True)
     client_id = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
+    event_id = fields.String(allow_none=True, metadata={"description": "The event the notification answered."})
 
 
 @dataclass(frozen=True)
@@ -146,3 +165,9 @@ REGISTRY: dict[str, EventSpec] = dict(
         _spec("notification.failed", "notifications", "A notification could not be delivered.", NotificationDelivery),
     ]
 )
+
+
+def undeclared_fields(name: str, data: dict) -> set[str]:
+    """Fields of an event's data that its registry schema (and so the AsyncAPI document) omits."""
+    declared = {field.data_key or key for key, field in REGISTRY[name].data_schema().fields.items()}
+    return set(data) - declared
