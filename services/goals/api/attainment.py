@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.goals.api.common import caller_goals
+from services.goals.api.common import caller_goals, goal_records_page
 from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.goals.api.schemas import (
     AttainmentScaleInSchema, ClientAttainmentSchema, GoalSchema, RatingInSchema, RatingPageSchema,
@@ -48,10 +48,7 @@ def rate(data, goal_id):
 @problems(blp, *READ_PROBLEMS, 404)
 def list_ratings(query, goal_id):
     """A goal's attainment ratings, oldest first."""
-    goals = caller_goals()
-    goals.find(goal_id)
-    ratings, next_cursor = goals.store.ratings_page(goal_id, limit=query["limit"], cursor=query["cursor"])
-    return {"items": [rating_view(rating) for rating in ratings], "next_cursor": next_cursor}
+    return goal_records_page(goal_id, query, "ratings_page", rating_view)
 
 
 @blp.get("/clients/<client_id>/attainment")

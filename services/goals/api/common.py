@@ -18,3 +18,15 @@ def caller_goals() -> Goals:
         by=principal.sub,
         ranges=score_ranges(),
     )
+
+
+def goal_records_page(goal_id: str, query: dict, page_of: str, view) -> dict:
+    """One page of a goal's own records (progress entries, revisions, ratings) for a list route.
+
+    The goal is looked up first, so a goal the caller may not see is a 404, not an empty page.
+    """
+    goals = caller_goals()
+    goals.find(goal_id)
+    records, next_cursor = getattr(goals.store, page_of)(goal_id, limit=query["limit"], cursor=query["cursor"])
+    return {"items": [view(record) for record in records], "next_cursor": next_cursor}
+

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.goals.api.common import caller_goals
+from services.goals.api.common import caller_goals, goal_records_page
 from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.goals.api.schemas import (
     EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
@@ -119,10 +119,7 @@ def record_progress(data, goal_id):
 @problems(blp, *READ_PROBLEMS, 404)
 def list_progress(query, goal_id):
     """A goal's progress entries, oldest first."""
-    goals = caller_goals()
-    goals.find(goal_id)
-    entries, next_cursor = goals.store.entries_page(goal_id, limit=query["limit"], cursor=query["cursor"])
-    return {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor}
+    return goal_records_page(goal_id, query, "entries_page", entry_view)
 
 
 @blp.post("/goals/<goal_id>/status")
@@ -160,7 +157,4 @@ def add_milestone(data, goal_id):
 @problems(blp, *READ_PROBLEMS, 404)
 def list_revisions(query, goal_id):
     """A goal's revisions in order: who changed what, when and why."""
-    goals = caller_goals()
-    goals.find(goal_id)
-    revisions, next_cursor = goals.store.revisions_page(goal_id, limit=query["limit"], cursor=query["cursor"])
-    return {"items": [revision_view(revision) for revision in revisions], "next_cursor": next_cursor}
+    return goal_records_page(goal_id, query, "revisions_page", revision_view)
