@@ -103,9 +103,7 @@ class Relay:
                         done.append(entry["_id"])
                         continue
                 try:
-                    for event in entry["events"]:
-                        self.publisher.publish(event)
-                        published += 1
+                    published += self._publish_all(entry["events"])
                 except Unroutable as exc:
                     self._defer(entry, now, 0, str(exc))
                 done.append(entry["_id"])
@@ -114,6 +112,12 @@ class Relay:
                 self.database[JOURNAL].delete_many({"_id": {"$in": done}})
                 self.database[READY].delete_many({"_id": {"$in": done}})
         return published + self._retry_deferred(now)
+
+    def _publish_all(self, events: Sequence[Mapping[str, Any]]) -> int:
+        """Publish a change's events in order, each confirmed; raises at the first one refused."""
+        for event in events:
+            self.publisher.publish(event)
+        return len(events)
 
     def _defer(self, entry: Mapping[str, Any], now: datetime, attempts: int, why: str) -> None:
         delay = UNROUTABLE_BACKOFF_SECONDS[min(attempts, len(UNROUTABLE_BACKOFF_SECONDS) - 1)]
@@ -131,9 +135,7 @@ class Relay:
             if deferred["retry_at"] > now:
                 continue
             try:
-                for event in deferred["events"]:
-                    self.publisher.publish(event)
-                    published += 1
+                published += self._publish_all(deferred["events"])
             except Unroutable as exc:
                 self._defer(deferred, now, deferred["attempts"], str(exc))
                 continue

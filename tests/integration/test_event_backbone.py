@@ -19,7 +19,8 @@ from shared.events import amqp
 from shared.events.consumer import PROCESSED, Subscription, queue_name
 from shared.events.deadletters import list_dead, replay_dead
 from shared.events.envelope import new_event
-from shared.events.outbox import pending_count, with_events
+from shared.clock import FixedClock
+from shared.events.outbox import UNROUTABLE_BACKOFF_SECONDS, Relay, pending_count, with_events
 from shared.events.publisher import Publisher, Unroutable
 from shared.mongo import Database, insert_once
 from shared.worker import Worker
@@ -297,3 +298,25 @@ def test_a_consumer_reconnects_after_losing_its_connection(harness):
         wait_for(lambda: database["effects"].find_one({"event_id": during["id"]}), what="the event kept while away")
     finally:
         proxy.close()
+
+
+def test_an_event_no_queue_is_bound_for_waits_and_arrives_once_one_is(harness):
+    settings = harness.settings("producer")
+    database = Database(settings.mongo_url, settings.database)
+    clock = FixedClock(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))
+    publisher = Publisher(harness.amqp_url, harness.exchange)
+    relay = Relay(database, publisher, clock=clock)
+    event = achieved()
+    insert_once(database["records"], with_events({"_id": "r-1"}, [event], clock.now()))
+    try:
+        assert relay.run_once() == 0  # nobody listens yet: kept, not dropped
+        assert pending_count(database) == 1
+
+        queue = harness.bind_queue(["goal.*"])  # e.g. the notifications worker starts for the first time
+        assert relay.run_once() == 0  # not before its retry time
+        clock.advance(seconds=UNROUTABLE_BACKOFF_SECONDS[0])
+        assert relay.run_once() == 1
+        assert pending_count(database) == 0
+        assert [json.loads(body)["id"] for _, body in harness.drain(queue)] == [event["id"]]
+    finally:
+        publisher.close()
