@@ -7,6 +7,7 @@ the service's settings, database and clock where routes find them (``service_con
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -22,6 +23,8 @@ from shared.events.outbox import pending_count
 from shared.health import health_blueprint, mongodb_check, rabbitmq_check
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
+
+log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
@@ -50,10 +53,16 @@ def _start_request() -> None:
 
 
 def _finish_request(response: Response) -> Response:
+    # The route template, never the path: a path holds client ids, and logs must not collect them.
     route = request.url_rule.rule if request.url_rule is not None else "unmatched"
     started = g.get("started")
+    elapsed = time.perf_counter() - started if started is not None else 0.0
     if started is not None:
-        metrics.HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        metrics.HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+    log.info(
+        "request",
+        extra={"method": request.method, "route": route, "status": response.status_code, "ms": round(elapsed * 1000, 1)},
+    )
     metrics.HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
     if g.get("request_id"):
         response.headers[REQUEST_ID_HEADER] = g.request_id
