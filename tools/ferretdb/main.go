@@ -21,7 +21,8 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (keep it on loopback)")
 	dataDir := flag.String("data", "data/ferretdb", "directory for the SQLite files")
-	level := flag.String("log-level", "warn", "log level: debug, info, warn or error")
+	// FerretDB v1 logs every unsupported command (pymongo's endSessions) as a warning: too chatty.
+	level := flag.String("log-level", "error", "log level: debug, info, warn or error")
 	synchronous := flag.String("synchronous", "normal",
 		"SQLite synchronous pragma: normal (fast; a power cut may lose the last commits) or full")
 	flag.Parse()
@@ -49,7 +50,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger.Warn("FerretDB listening", "address", *listen, "data", *dataDir)
+	log.Printf("FerretDB listening on %s, data in %s", *listen, *dataDir)
 	if err := server.Run(ctx); err != nil && ctx.Err() == nil {
 		log.Fatal(err)
 	}
