@@ -23,7 +23,7 @@ _PLACEHOLDER_SECRET = "openapi-generation-needs-no-real-secret"
 def openapi_document(service: str) -> dict:
     config = importlib.import_module(f"services.{service}.config")
     app_module = importlib.import_module(f"services.{service}.app")
-    settings = load_settings(service, {"JWT_SECRET": _PLACEHOLDER_SECRET}, config.OPTIONS)
+    settings = load_settings(service, {"JWT_SECRET": _PLACEHOLDER_SECRET, "LOG_LEVEL": "WARNING"}, config.OPTIONS)
     return app_module.create_app(settings=settings).test_client().get("/openapi.json").get_json()
 
 

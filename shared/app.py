@@ -20,7 +20,7 @@ from shared.clock import SystemClock
 from shared.config import Settings
 from shared.errors import install_error_handlers
 from shared.events.outbox import pending_count
-from shared.health import health_blueprint, mongodb_check, rabbitmq_check
+from shared.health import mongodb_check, operations_blueprint, rabbitmq_check
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
 
@@ -107,7 +107,9 @@ def create_service_app(
     app.extensions["stepwise"] = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
 
     api = Api(app)
-    for blueprint in blueprints:
+    backlog = metrics.BacklogCollector(lambda: pending_count(database))
+    checks = {"mongodb": mongodb_check(database), "rabbitmq": rabbitmq_check(settings.amqp_url)}
+    for blueprint in (operations_blueprint(checks, [backlog]), *blueprints):
         api.register_blueprint(blueprint)
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app, settings.max_body_bytes)
@@ -115,15 +117,5 @@ def create_service_app(
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_end_request)
-
-    app.register_blueprint(
-        health_blueprint({"mongodb": mongodb_check(database), "rabbitmq": rabbitmq_check(settings.amqp_url)})
-    )
-    backlog = metrics.BacklogCollector(lambda: pending_count(database))
-
-    @app.get("/metrics")
-    def metrics_page() -> Response:
-        body, content_type = metrics.render([backlog])
-        return Response(body, content_type=content_type)
 
     return app
