@@ -59,15 +59,20 @@ class BacklogCollector:
         return [gauge]
 
 
+def registry(extra_collectors: Iterable[object] = ()) -> CollectorRegistry:
+    """What a scrape reads: every process's metrics (multiprocess mode) or this process's, plus extras."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        scraped = CollectorRegistry()
+        multiprocess.MultiProcessCollector(scraped)
+    else:
+        scraped = CollectorRegistry()
+        for collector in list(REGISTRY._collector_to_names):
+            scraped.register(collector)
+    for collector in extra_collectors:
+        scraped.register(collector)
+    return scraped
+
+
 def render(extra_collectors: Iterable[object] = ()) -> tuple[bytes, str]:
     """The metrics page: every process's counters plus ``extra_collectors``."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = CollectorRegistry()
-        for collector in list(REGISTRY._collector_to_names):
-            registry.register(collector)
-    for collector in extra_collectors:
-        registry.register(collector)
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry(extra_collectors)), CONTENT_TYPE_LATEST

@@ -21,11 +21,11 @@ from typing import Callable, Sequence
 from prometheus_client import start_http_server
 from pymongo.errors import PyMongoError
 
-from shared import heartbeat
+from shared import heartbeat, metrics
 from shared.clock import SystemClock
 from shared.config import ConfigError, Settings
 from shared.events.consumer import Consumer, Subscription
-from shared.events.outbox import Relay
+from shared.events.outbox import Relay, pending_count
 from shared.events.publisher import Publisher
 from shared.logs import configure_logging
 from shared.mongo import Database
@@ -122,7 +122,8 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         if self.settings.worker_metrics_port:
-            start_http_server(self.settings.worker_metrics_port)
+            backlog = metrics.BacklogCollector(lambda: pending_count(self.database))
+            start_http_server(self.settings.worker_metrics_port, registry=metrics.registry([backlog]))
         self.start()
         log.info("worker started")
         heartbeat.run(heartbeat.heartbeat_path(), self.stopping)

@@ -112,3 +112,23 @@ def _answers(url: str) -> bool:
     except requests.RequestException:
         time.sleep(0.1)
         return False
+
+
+def test_a_worker_serves_its_metrics_when_asked(harness, tmp_path):
+    port = free_port()
+    process = start(
+        [sys.executable, "-m", "services.goals.worker"],
+        {
+            **harness.env("goals"),
+            "WORKER_HEARTBEAT_FILE": str(tmp_path / "hb"),
+            "WORKER_METRICS_PORT": str(port),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        },
+    )
+    try:
+        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/metrics"), timeout=20, what="the worker's metrics")
+        page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert "stepwise_outbox_backlog 0.0" in page
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(20)
