@@ -5,7 +5,7 @@
 Each role runs in its own process, as in a deployment.
 
 - Stepwise: a producer process (the API) stores N records, each carrying one event (outbox
-  journal: three inserts); a relay process (the producer's worker) publishes them with confirms;
+  journal: two inserts); a relay process (the producer's worker) publishes them with confirms;
   a consumer process (another service's worker, with its own database) takes each one, writes
   its idempotency marks and acks.
 - Raw: a publisher process publishes N messages with pika and publisher confirms; a consumer

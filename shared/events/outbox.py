@@ -2,41 +2,53 @@
 
 A service raises events by inserting the document that records the change with its events
 attached: ``insert_once(collection, with_events(document, [event], now))`` or
-``ScopedCollection.insert_one(...)``. ``shared.journal`` stores the events and the document as
-one change (its docstring says how, with inserts only, which FerretDB v1 does fast and safely).
-A document that carries events is append-only: nobody updates it afterwards, and it keeps its
-events as the history of what it raised.
+``ScopedCollection.insert_one(...)``. ``shared.journal`` stores the record (the atomic change,
+events included) and then a journal entry, with inserts only, which FerretDB v1 does fast and
+safely. A document that carries events is append-only: nobody updates it afterwards, and it keeps
+its events as the history of what it raised.
 
-The relay reads the small journal in order, publishes each confirmed entry's events with
-publisher confirms, and then deletes the entry. It never writes the records, so it cannot race
-the API's writes. When the broker is down, entries stay in the journal and the relay catches up
-when the broker returns. An entry whose writer never confirmed it is published only if its
-record was stored, and only once it is ``settle`` seconds old (the writer may still be busy).
+The relay reads the small journal in order, publishes each entry's events with publisher
+confirms, marks the entry sent (``outbox_sent``) and deletes it from the journal. It never writes
+the records, so it cannot race the API's writes. When the broker is down, entries stay in the
+journal and the relay catches up when the broker returns.
+
+A writer that stops between its two inserts leaves a record whose events were never journalled.
+The relay's repair sweep, at start and then every ``repair_seconds``, reads the records written
+since its last sweep in each declared collection and journals those whose entry is neither in the
+journal nor marked sent.
 
 An event no queue is bound for (``Unroutable``) is not dropped: it moves to
 ``outbox_deferred`` and is tried again with growing delays, because a risk alert raised before
 the notifications worker first declared its queue must still arrive.
 
-Delivery is at least once: a relay that dies between the broker's confirm and deleting the
-entry publishes it again, and consumers drop the duplicate by its ``id``.
+Delivery is at least once: a relay that dies between the broker's confirm and its mark publishes
+the entry again, and consumers drop the duplicate by its ``id``.
 """
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from shared.clock import SystemClock
 from shared.events.publisher import PublishError, Publisher, Unroutable
-from shared.journal import JOURNAL, READY
-from shared.mongo import Database
+from shared.journal import JOURNAL, journal_entry
+from shared.mongo import Database, insert_once
 
 log = logging.getLogger(__name__)
 
 DEFERRED = "outbox_deferred"
+SENT = "outbox_sent"
+STATE = "outbox_state"
+# A record is swept once it is this old, so a writer still between its two inserts is not raced.
+REPAIR_MARGIN = timedelta(seconds=30)
+# On a first start, records written this long ago are swept.
+FIRST_SWEEP_WINDOW = timedelta(days=1)
+# Sent marks older than this (behind the sweep) are no longer needed.
+SENT_KEPT_FOR = timedelta(days=1)
 UNROUTABLE_BACKOFF_SECONDS = (1, 5, 30, 120, 600)
 
 
@@ -63,30 +75,24 @@ class Relay:
         *,
         collections: Sequence[str] = (),
         clock=None,
-        settle_seconds: float = 10.0,
+        repair_seconds: float = 60.0,
     ):
         self.database = database
         self.publisher = publisher
         self.collections = frozenset(collections)
         self.clock = clock or SystemClock()
-        self.settle = timedelta(seconds=settle_seconds)
-
-    def _record_stored(self, entry: Mapping[str, Any]) -> bool:
-        """The slow path, for entries never confirmed: is their record there, from this entry?"""
-        record = self.database[entry["collection"]].find_one({"_id": entry["record_id"]}, {"outbox.entry": 1})
-        return record is not None and (record.get("outbox") or {}).get("entry") == entry["_id"]
+        self.repair_every = timedelta(seconds=repair_seconds)
+        self._next_repair: datetime | None = None
 
     def run_once(self, batch: int = 500) -> int:
-        """Publish what is ready, retry what was deferred; returns the number of events confirmed.
+        """Publish journalled events, retry deferred ones, sweep when due; returns events confirmed.
 
         Raises PublishError when the broker is unreachable; entries confirmed before that are
-        removed from the journal, the rest stay for the next round.
+        marked sent, the rest stay in the journal for the next round.
         """
         now = self.clock.now()
+        self._repair_when_due()
         entries = sorted(self.database[JOURNAL].find(), key=lambda entry: entry["_id"])[:batch]
-        if not entries:
-            return self._retry_deferred(now)
-        ready = {doc["_id"] for doc in self.database[READY].find({}, {"_id": 1})}
         done: list[str] = []
         published = 0
         try:
@@ -95,23 +101,65 @@ class Relay:
                     # Still published: losing an event is worse than a record kept where the
                     # service did not declare it. The log tells the developer to declare it.
                     log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
-                if entry["_id"] not in ready:
-                    if now - entry["at"] < self.settle:
-                        break  # its writer may still be storing the record: keep the order, wait
-                    if not self._record_stored(entry):
-                        log.warning("journal entry without its record dropped", extra={"entry": entry["_id"]})
-                        done.append(entry["_id"])
-                        continue
                 try:
                     published += self._publish_all(entry["events"])
                 except Unroutable as exc:
                     self._defer(entry, now, 0, str(exc))
                 done.append(entry["_id"])
         finally:
-            if done:
-                self.database[JOURNAL].delete_many({"_id": {"$in": done}})
-                self.database[READY].delete_many({"_id": {"$in": done}})
+            self._forget(done)
         return published + self._retry_deferred(now)
+
+    def _forget(self, entry_ids: list[str]) -> None:
+        """Take entries off the journal, marking them first in ``outbox_sent`` (published, or
+        deferred for later): at every moment an entry is in one of the two, which is what the
+        repair sweep relies on."""
+        if not entry_ids:
+            return
+        marked_at = datetime.now(timezone.utc)
+        try:
+            self.database[SENT].insert_many([{"_id": i, "at": marked_at} for i in entry_ids], ordered=False)
+        except BulkWriteError:
+            pass  # another relay replica marked some first
+        self.database[JOURNAL].delete_many({"_id": {"$in": entry_ids}})
+
+    def _repair_when_due(self) -> None:
+        wall_clock = datetime.now(timezone.utc)
+        if self._next_repair is None:
+            for name in sorted(self.collections):
+                self.database[name].create_index([("outbox.written_at", 1)])
+        if self._next_repair is None or wall_clock >= self._next_repair:
+            self.repair(wall_clock)
+            self._next_repair = wall_clock + self.repair_every
+
+    def repair(self, wall_clock: datetime) -> int:
+        """Journal again the records written since the last sweep whose events were never journalled."""
+        state = self.database[STATE].find_one({"_id": "repair"})
+        since = state["swept_until"] if state else wall_clock - FIRST_SWEEP_WINDOW
+        until = wall_clock - REPAIR_MARGIN
+        if until <= since:
+            return 0
+        repaired = 0
+        for name in sorted(self.collections):
+            written = list(
+                self.database[name].find(
+                    {"outbox.written_at": {"$gte": since, "$lt": until}}, {"outbox.entry": 1}
+                )
+            )
+            entries = [record["outbox"]["entry"] for record in written]
+            known = {doc["_id"] for doc in self.database[JOURNAL].find({"_id": {"$in": entries}}, {"_id": 1})}
+            known |= {doc["_id"] for doc in self.database[SENT].find({"_id": {"$in": entries}}, {"_id": 1})}
+            known |= {doc["_id"] for doc in self.database[DEFERRED].find({"_id": {"$in": entries}}, {"_id": 1})}
+            for record in written:
+                if record["outbox"]["entry"] in known:
+                    continue
+                full = self.database[name].find_one({"_id": record["_id"]})
+                if full is not None and insert_once(self.database[JOURNAL], journal_entry(name, full)):
+                    log.warning("event journalled by the repair sweep", extra={"collection": name})
+                    repaired += 1
+        self.database[STATE].replace_one({"_id": "repair"}, {"swept_until": until}, upsert=True)
+        self.database[SENT].delete_many({"at": {"$lt": since - SENT_KEPT_FOR}})
+        return repaired
 
     def _publish_all(self, events: Sequence[Mapping[str, Any]]) -> int:
         """Publish a change's events in order, each confirmed; raises at the first one refused."""

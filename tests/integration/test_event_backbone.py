@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlparse
 
 import pika
@@ -22,6 +22,7 @@ from shared.events.envelope import new_event
 from shared.clock import FixedClock
 from shared.events.outbox import UNROUTABLE_BACKOFF_SECONDS, Relay, pending_count, with_events
 from shared.events.publisher import Publisher, Unroutable
+from shared.journal import new_entry_id
 from shared.mongo import Database, insert_once
 from shared.worker import Worker
 from tests.support.harness import wait_for
@@ -318,5 +319,29 @@ def test_an_event_no_queue_is_bound_for_waits_and_arrives_once_one_is(harness):
         assert relay.run_once() == 1
         assert pending_count(database) == 0
         assert [json.loads(body)["id"] for _, body in harness.drain(queue)] == [event["id"]]
+    finally:
+        publisher.close()
+
+
+def test_the_repair_sweep_publishes_a_change_whose_writer_stopped_before_journalling_it(harness):
+    settings = harness.settings("producer")
+    database = Database(settings.mongo_url, settings.database)
+    queue = harness.bind_queue(["goal.*"])
+    publisher = Publisher(harness.amqp_url, harness.exchange)
+    relay = Relay(database, publisher, collections=["records"])
+    written = datetime.now(timezone.utc) - timedelta(minutes=5)
+    lost, normal = achieved("g-lost"), achieved("g-normal")
+    try:
+        # The record as the writer stored it, just before it stopped: its events were never journalled.
+        database["records"].insert_one(
+            {"_id": "r-lost", "outbox": {"events": [lost], "entry": new_entry_id(), "written_at": written}}
+        )
+        insert_once(database["records"], with_events({"_id": "r-normal"}, [normal], written))
+        relay.run_once()  # the first round sweeps (records written up to a day ago), then publishes
+        relay.repair(datetime.now(timezone.utc) + timedelta(minutes=10))  # a later sweep finds nothing new
+        relay.run_once()
+        ids = [json.loads(body)["id"] for _, body in harness.drain(queue)]
+        assert sorted(ids) == sorted([lost["id"], normal["id"]])
+        assert pending_count(database) == 0
     finally:
         publisher.close()
