@@ -268,7 +268,12 @@ def test_a_consumer_killed_mid_message_gets_the_message_back(harness):
     assert database["effects"].count_documents({}) == 0
     harness.start(Worker(settings=settings, database=database, subscriptions=[subscription]))
     wait_for(lambda: database["effects"].find_one({"event_id": event["id"]}), what="the message to come back")
-    assert database[PROCESSED].count_documents({"event_id": event["id"], "state": "handled"}) == 1
+    # The handled mark follows the handler's own write.
+    wait_for(
+        lambda: database[PROCESSED].count_documents({"event_id": event["id"], "state": "handled"}) == 1,
+        what="the handled mark",
+    )
+    assert database["effects"].count_documents({"event_id": event["id"]}) == 1
 
 
 def _bound(harness, queue: str) -> bool:
