@@ -122,7 +122,8 @@ class Story:
         return self.call("GET", f"{self.goals}/v1/goals/{goal_id}", "therapist", self.therapist, 200)
 
 
-def wait_until(condition: Callable[[], object], timeout: float, what: str):
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.05, what: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; raise after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -130,7 +131,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str):
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
+        time.sleep(every)
 
 
 def main() -> int:
@@ -149,19 +150,19 @@ def main() -> int:
     goal = story.set_the_goal(began.date())
     story.assign_phq9(began)
     story.submit_phq9(FIRST_PHQ9, began)
-    alert = wait_until(
+    alert = wait_for(
         lambda: [n for n in story.inbox("therapist", story.therapist) if n["type"] == "risk_alert"],
-        30, "the therapist's urgent alert",
+        timeout=30, what="the therapist's urgent alert",
     )[0]
     story.say(f"therapist inbox: [{alert['priority']}] {alert['title']}")
     for weeks, answers in enumerate(LATER_PHQ9, start=2):
         story.submit_phq9(answers, min(began + timedelta(weeks=weeks), datetime.now(timezone.utc)))
-    achieved = wait_until(lambda: story.goal(goal["id"])["status"] == "achieved" and story.goal(goal["id"]),
-                          30, "the goal to be achieved")
+    achieved = wait_for(lambda: story.goal(goal["id"])["status"] == "achieved" and story.goal(goal["id"]),
+                      timeout=30, what="the goal to be achieved")
     story.say(f"goal is {achieved['status']}: progress {achieved['progress']}")
     for role, user in (("client", story.client), ("therapist", story.therapist)):
-        note = wait_until(lambda: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
-                          30, f"the {role}'s note")[0]
+        note = wait_for(lambda: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
+                        timeout=30, what=f"the {role}'s note")[0]
         story.say(f"{role} inbox: {note['title']}")
     story.say("emails went to the stack's SMTP server: see .local/logs/smtp.log (or Mailpit, with Docker)")
     return 0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import Callable
 
@@ -15,19 +14,8 @@ from werkzeug.serving import make_server
 from shared.config import Settings, load_settings
 from shared.events import amqp
 from shared.events.consumer import queue_name
+from scripts.demo import wait_for  # noqa: F401  (one polling helper, for the demo and the tests)
 from shared.worker import Worker
-
-
-def wait_for(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.05, what: str = "condition"):
-    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(every)
 
 
 class Harness:
