@@ -38,7 +38,14 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            upstream.settimeout(None)  # the 5 s was for connecting; an idle AMQP link is normal
             with self._lock:
+                # Checked again under the lock: a cut that came while this connection was being
+                # made must drop it too, or it would outlive the outage.
+                if not self._up.is_set():
+                    client.close()
+                    upstream.close()
+                    continue
                 self._sockets.update((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
@@ -61,8 +68,8 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Drop every open connection and refuse new ones until ``restore``."""
-        self._up.clear()
         with self._lock:
+            self._up.clear()
             sockets, self._sockets = self._sockets, set()
         for sock in sockets:
             try:
