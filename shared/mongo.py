@@ -26,24 +26,33 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pymongo
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from shared.journal import insert_document
 
 log = logging.getLogger(__name__)
 
 
+NOT_IMPLEMENTED = 238
+
+
 @dataclass(frozen=True)
 class Index:
+    """An index a service declares; ``expire_after_seconds`` makes it a TTL index where the
+    server has them (``shared.retention`` deletes expired documents where it has not)."""
+
     collection: str
     keys: Sequence[tuple[str, int]]
     unique: bool = False
     name: str | None = None
+    expire_after_seconds: int | None = None
 
-    def model(self) -> pymongo.IndexModel:
+    def model(self, ttl: bool = True) -> pymongo.IndexModel:
         options: dict[str, Any] = {"unique": self.unique}
         if self.name:
             options["name"] = self.name
+        if ttl and self.expire_after_seconds is not None:
+            options["expireAfterSeconds"] = self.expire_after_seconds
         return pymongo.IndexModel(list(self.keys), **options)
 
 
@@ -86,7 +95,16 @@ class Database:
         for index in self.indexes:
             # One index per command: FerretDB v1 drops the connection when one createIndexes
             # command names several indexes that all exist already, i.e. on every restart.
-            database[index.collection].create_indexes([index.model()])
+            try:
+                database[index.collection].create_indexes([index.model()])
+            except OperationFailure as exc:
+                if exc.code != NOT_IMPLEMENTED or index.expire_after_seconds is None:
+                    raise
+                # A server without TTL indexes (FerretDB v1): a plain index serves the lookups,
+                # and the retention job deletes what has expired.
+                log.info("server has no TTL indexes; expired documents are purged by the worker",
+                         extra={"collection": index.collection})
+                database[index.collection].create_indexes([index.model(ttl=False)])
         self._indexed = True
 
     def ping(self) -> None:
