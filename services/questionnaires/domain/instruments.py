@@ -59,11 +59,23 @@ from .model import (
 # The built-in definitions are shared data: the goals service reads their score ranges too.
 BUILTIN_DIR = INSTRUMENTS_DIR
 
+
+class Matches(Regexp):
+    """The whole string must match the pattern. ``Regexp`` uses ``re.match``, and "$" also
+    matches before a final newline, so "phq9\\n" would pass ``Regexp(r"^[a-z0-9]+$")``.
+    Patterns keep their "^" and "$" so that the OpenAPI document shows them anchored."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 # Names end up in error keys ("answers.<id>"), URLs (/v1/instruments/<code>) and JSON keys of
 # scores, so they are kept to plain characters.
-CODE = Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$", error="must be lower-case letters, digits, - or _")
-ITEM_ID = Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="must be letters, digits, . - or _")
-NAME = Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="must be snake_case, e.g. moderately_severe")
+CODE = Matches(r"^[a-z0-9][a-z0-9_-]{0,31}$", error="must be lower-case letters, digits, - or _")
+ITEM_ID = Matches(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="must be letters, digits, . - or _")
+NAME = Matches(r"^[a-z][a-z0-9_]{0,63}$", error="must be snake_case, e.g. moderately_severe")
 TEXT = Length(min=1)
 
 
@@ -277,7 +289,7 @@ class ScoringSchema(Schema):
     range = fields.List(Number(), required=True, validate=Length(equal=2, error="must be [min, max]"))
     decimals = _int(load_default=0, validate=Range(min=0, max=4))
     subscales = fields.Dict(
-        keys=Text(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
+        keys=Text(validate=Matches(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
         values=fields.Nested(SubscaleSchema),
     )
     missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))

@@ -306,6 +306,26 @@ def test_a_code_must_be_a_plain_name(definition):
     assert list(errors_of(definition)) == ["code"]
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("code",), "mini\n", "must be lower-case letters, digits, - or _"),
+        (("items", 0, "id"), "1\n", "must be letters, digits, . - or _"),
+        (("bands", 0, "label"), "low\n", "must be snake_case, e.g. moderately_severe"),
+    ],
+)
+def test_a_name_with_a_trailing_newline_is_refused(definition, path, value, message):
+    # A pattern ending in "$" also matches before a final newline; names are matched whole.
+    target = definition
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    errors = errors_of(definition)
+    for key in path:
+        errors = errors[str(key)]
+    assert errors == [message]
+
+
 def test_every_problem_is_reported_at_once(definition):
     definition["bands"][1]["min"] = 3
     definition["critical_items"] = [{"item": "9", "above": 0, "flag": "risk", "source": "test"}]
