@@ -78,17 +78,54 @@ def test_declared_ranges_match_the_publications(builtins):
     assert {code: tuple(i.scoring.range) for code, i in builtins.items()} == published
 
 
-def test_published_change_rules(builtins):
-    phq9, gad7 = builtins["phq9"].change, builtins["gad7"].change
-    # NHS Talking Therapies: reliable change 6 / 4 points; caseness >= 10 / >= 8; remission < 5.
-    assert (phq9.reliable_change.threshold, phq9.caseness.at_or_above, phq9.remission.below) == (6, 10, 5)
-    assert (gad7.reliable_change.threshold, gad7.caseness.at_or_above, gad7.remission.below) == (4, 8, 5)
-    assert phq9.response.fraction == gad7.response.fraction == 0.5
+# Typed in from the publications, independently of the JSON files: (direction, reliable change
+# points, caseness, remission, response fraction); a cut-off is (">=", x) or ("<", x).
+PUBLISHED_CHANGE_RULES = {
+    # NHS Talking Therapies: reliable change 6, case >= 10; NCQA HEDIS: remission < 5, response 50%.
+    "phq9": ("higher_is_worse", 6, (">=", 10), ("<", 5), 0.5),
+    # NHS Talking Therapies: reliable change 4, case >= 8; remission < 5 is the contract's analogue.
+    "gad7": ("higher_is_worse", 4, (">=", 8), ("<", 5), 0.5),
+    # Kroenke et al. 2003 (PHQ-2) and 2010 (PHQ-2, GAD-2): positive screen at 3 or more.
+    "phq2": ("higher_is_worse", None, (">=", 3), None, None),
+    "gad2": ("higher_is_worse", None, (">=", 3), None, None),
+    # WHO-5 scoring instructions: a 10% change (2.5 raw points) is significant; below 13 is poor.
+    "who5": ("higher_is_better", 2.5, ("<", 13), None, None),
+    # Marx et al. 2022 sample 1: reliable change 15; Bovin et al. 2016: probable PTSD at 33.
+    "pcl5": ("higher_is_worse", 15, (">=", 33), None, None),
+    # WHO AUDIT manual: 8 or more is hazardous and harmful use.
+    "audit": ("higher_is_worse", None, (">=", 8), None, None),
+}
+# No published rule could be confirmed (AUDIT-C's cut-off depends on sex).
+WITHOUT_CHANGE_RULES = {"phq15", "k10", "auditc", "wsas"}
 
 
-def test_instruments_without_published_change_rules_have_none(builtins):
-    for code in ("phq2", "gad2", "phq15", "k10", "audit", "auditc", "wsas"):
-        assert builtins[code].change is None, code
+def _cut_off(threshold):
+    if threshold is None:
+        return None
+    return (">=", threshold.at_or_above) if threshold.at_or_above is not None else ("<", threshold.below)
+
+
+def test_the_change_tables_cover_every_instrument(builtins):
+    assert set(PUBLISHED_CHANGE_RULES) | WITHOUT_CHANGE_RULES == set(builtins)
+    assert not set(PUBLISHED_CHANGE_RULES) & WITHOUT_CHANGE_RULES
+
+
+@pytest.mark.parametrize("code", sorted(PUBLISHED_CHANGE_RULES))
+def test_published_change_rules(builtins, code):
+    rules = builtins[code].change
+    found = (
+        rules.direction,
+        rules.reliable_change.threshold if rules.reliable_change else None,
+        _cut_off(rules.caseness),
+        _cut_off(rules.remission),
+        rules.response.fraction if rules.response else None,
+    )
+    assert found == PUBLISHED_CHANGE_RULES[code]
+
+
+@pytest.mark.parametrize("code", sorted(WITHOUT_CHANGE_RULES))
+def test_instruments_without_published_change_rules_have_none(builtins, code):
+    assert builtins[code].change is None
 
 
 def test_pcl5_clusters_follow_dsm5(builtins):
