@@ -98,6 +98,12 @@ def test_a_screener_has_caseness_but_no_reliable_change(builtins):
     assert change.reliable_change is None and change.response is None
 
 
+def test_an_alliance_measure_has_a_direction_and_no_thresholds(builtins):
+    change = assess_change(builtins["waisr"], 30, baseline_total=50)
+    assert change.delta == -20
+    assert change.reliable_change is None and change.case is None and change.clinically_significant is None
+
+
 def test_jacobson_truax_threshold_from_reliability_and_sd():
     inst = parse_instrument(
         {

@@ -27,6 +27,7 @@ PANEL_AND_TOTAL = {
     "who5": (STEPWISE_INSTRUMENTS, "who5", "who5-total"),
     "k10": (STEPWISE_INSTRUMENTS, "k10", "k10-total"),
     "wsas": (STEPWISE_INSTRUMENTS, "wsas", "wsas-total"),
+    "waisr": (STEPWISE_INSTRUMENTS, "waisr", "waisr-total"),
 }
 
 # LOINC item codes, in item order, where the instrument's items are LOINC's questions.

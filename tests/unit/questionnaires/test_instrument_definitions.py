@@ -9,7 +9,7 @@ import pytest
 from services.questionnaires.domain import InstrumentDefinitionError, InstrumentError, parse_instrument
 from services.questionnaires.domain.instruments import load_instruments
 
-EXPECTED_CODES = {"phq9", "phq2", "gad7", "gad2", "phq15", "who5", "pcl5", "k10", "audit", "auditc", "wsas"}
+EXPECTED_CODES = {"phq9", "phq2", "gad7", "gad2", "phq15", "who5", "pcl5", "k10", "audit", "auditc", "wsas", "waisr"}
 
 
 def errors_of(data):
@@ -73,7 +73,7 @@ def test_declared_ranges_match_the_publications(builtins):
     published = {
         "phq9": (0, 27), "phq2": (0, 6), "gad7": (0, 21), "gad2": (0, 6), "phq15": (0, 30),
         "who5": (0, 25), "pcl5": (0, 80), "k10": (10, 50), "audit": (0, 40), "auditc": (0, 12),
-        "wsas": (0, 40),
+        "wsas": (0, 40), "waisr": (12, 60),
     }
     assert {code: tuple(i.scoring.range) for code, i in builtins.items()} == published
 
@@ -94,6 +94,8 @@ PUBLISHED_CHANGE_RULES = {
     "pcl5": ("higher_is_worse", 15, (">=", 33), None, None),
     # WHO AUDIT manual: 8 or more is hazardous and harmful use.
     "audit": ("higher_is_worse", None, (">=", 8), None, None),
+    # Higher is a stronger alliance; no published thresholds.
+    "waisr": ("higher_is_better", None, None, None, None),
 }
 # No published rule could be confirmed (AUDIT-C's cut-off depends on sex).
 WITHOUT_CHANGE_RULES = {"phq15", "k10", "auditc", "wsas"}

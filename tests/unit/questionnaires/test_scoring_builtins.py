@@ -255,3 +255,22 @@ def test_reliable_change_at_the_published_threshold(builtins, code, baseline, im
     worse = baseline - (improved - baseline)
     assert assess_change(instrument, worse, baseline_total=baseline).reliable_change == "deteriorated"
 
+
+# --- WAI-SR ------------------------------------------------------------------------------------
+
+
+def test_waisr_subscales_follow_the_published_key(builtins):
+    # Hatcher & Gillaspy 2006: Task items 1, 2, 10, 12; Bond 3, 5, 7, 9; Goal 4, 6, 8, 11; each 1-5.
+    answers = {str(i): 1 for i in range(1, 13)}
+    answers.update({"1": 5, "2": 5, "10": 5, "12": 5, "3": 3, "5": 3, "7": 3, "9": 3})
+    result = score(builtins["waisr"], answers)
+    assert result.subscales == {"task": 20, "bond": 12, "goal": 4}
+    assert (result.total, result.severity) == (36, None)
+
+
+def test_waisr_range_is_twelve_to_sixty(builtins):
+    assert score(builtins["waisr"], [1] * 12).total == 12
+    assert score(builtins["waisr"], [5] * 12).total == 60
+    with pytest.raises(AnswerError) as caught:
+        score(builtins["waisr"], [0] + [1] * 11)
+    assert caught.value.errors == {"answers.1": ["must be between 1 and 5"]}
