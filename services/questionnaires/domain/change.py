@@ -4,11 +4,11 @@ Every rule reads the instrument's own ``change`` block, so a rule an instrument 
 publish comes back as ``None`` ("not known"), never as a guessed ``False``.
 
 NHS Talking Therapies terms, as in the NHS Talking Therapies for Anxiety and Depression
-Manual (National Collaborating Centre for Mental Health, version 7, 2024) and NHS England's
-published outcome measures: a *case* scores at or above the clinical cut-off (PHQ-9 >= 10,
-GAD-7 >= 8); *reliable* change is a change at least as large as the measure's reliable change
-index (PHQ-9 6 points, GAD-7 4); *recovery* is moving from caseness to non-caseness;
-*reliable recovery* is recovery together with reliable improvement.
+Manual (National Collaborating Centre for Mental Health for NHS England; formerly the IAPT
+Manual) and NHS England's published outcome measures: a *case* scores at or above the
+clinical cut-off (PHQ-9 >= 10, GAD-7 >= 8); *reliable* change is a change at least as large
+as the measure's reliable change index (PHQ-9 6 points, GAD-7 4); *recovery* is moving from
+caseness to non-caseness; *reliable recovery* is recovery together with reliable improvement.
 """
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ DETERIORATED = "deteriorated"
 NO_RELIABLE_CHANGE = "none"
 
 RECOVERY_SOURCE = (
-    "NHS Talking Therapies for Anxiety and Depression Manual, version 7 (National Collaborating "
-    "Centre for Mental Health, 2024): caseness, reliable improvement/deterioration, recovery and "
-    "reliable recovery over the paired depression (PHQ-9) and anxiety (GAD-7 or other ADSM) measures"
+    "NHS Talking Therapies for Anxiety and Depression Manual (National Collaborating Centre for "
+    "Mental Health for NHS England; formerly the IAPT Manual): caseness, reliable "
+    "improvement/deterioration, recovery and reliable recovery over the paired depression (PHQ-9) "
+    "and anxiety (GAD-7 or other ADSM) measures"
 )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from .codes import item_of
 from .model import ChangeRules, Scoring
 
 
@@ -155,3 +156,16 @@ def check_change(change: ChangeRules, scoring: Scoring, errors: Errors) -> None:
         errors.add(("change", "reliable_change"), message)
 
 
+
+
+def check_codes(codings, by_id, errors: Errors) -> None:
+    # One code per system and role: two LOINC codes for the same total would leave a reader
+    # to guess which one the instrument means.
+    seen = set()
+    for index, coding in enumerate(codings):
+        item_id = item_of(coding.role)
+        if item_id is not None and item_id not in by_id:
+            errors.add(("codes", index, "role"), f"unknown item {item_id}")
+        if (coding.system, coding.role) in seen:
+            errors.add(("codes", index, "role"), f"a second {coding.system} code for {coding.role}")
+        seen.add((coding.system, coding.role))

@@ -25,10 +25,12 @@ from marshmallow.validate import Length, OneOf, Range, Regexp
 from shared.instrument_ranges import INSTRUMENTS_DIR
 from shared.schemas import Text
 
+from . import codes
 from .definition_checks import (
     Errors,
     check_bands,
     check_change,
+    check_codes,
     check_critical_items,
     check_extras,
     check_missing,
@@ -40,6 +42,7 @@ from .model import (
     HIGHER_IS_WORSE,
     Band,
     ChangeRules,
+    Coding,
     CriticalItem,
     Derived,
     Indicator,
@@ -59,11 +62,23 @@ from .model import (
 # The built-in definitions are shared data: the goals service reads their score ranges too.
 BUILTIN_DIR = INSTRUMENTS_DIR
 
+
+class Matches(Regexp):
+    """The whole string must match the pattern. ``Regexp`` uses ``re.match``, and "$" also
+    matches before a final newline, so "phq9\\n" would pass ``Regexp(r"^[a-z0-9]+$")``.
+    Patterns keep their "^" and "$" so that the OpenAPI document shows them anchored."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 # Names end up in error keys ("answers.<id>"), URLs (/v1/instruments/<code>) and JSON keys of
 # scores, so they are kept to plain characters.
-CODE = Regexp(r"^[a-z0-9][a-z0-9_-]{0,31}$", error="must be lower-case letters, digits, - or _")
-ITEM_ID = Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="must be letters, digits, . - or _")
-NAME = Regexp(r"^[a-z][a-z0-9_]{0,63}$", error="must be snake_case, e.g. moderately_severe")
+CODE = Matches(r"^[a-z0-9][a-z0-9_-]{0,31}$", error="must be lower-case letters, digits, - or _")
+ITEM_ID = Matches(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="must be letters, digits, . - or _")
+NAME = Matches(r"^[a-z][a-z0-9_]{0,63}$", error="must be snake_case, e.g. moderately_severe")
 TEXT = Length(min=1)
 
 
@@ -277,7 +292,7 @@ class ScoringSchema(Schema):
     range = fields.List(Number(), required=True, validate=Length(equal=2, error="must be [min, max]"))
     decimals = _int(load_default=0, validate=Range(min=0, max=4))
     subscales = fields.Dict(
-        keys=Text(validate=Regexp(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
+        keys=Text(validate=Matches(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
         values=fields.Nested(SubscaleSchema),
     )
     missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))
@@ -398,6 +413,45 @@ class ChangeSchema(Schema):
         return ChangeRules(**data)
 
 
+class CodingSchema(Schema):
+    """A code for the instrument, its total or an item (``domain/codes.py``)."""
+
+    system = Text(
+        required=True,
+        validate=[Length(max=255), Matches(codes.URI, error="must be an absolute URI, e.g. http://loinc.org")],
+        metadata={"description": "the code system, e.g. http://loinc.org"},
+    )
+    code = Text(
+        required=True,
+        validate=[
+            Length(min=1, max=64),
+            Matches(codes.CODE, error="must have no control characters and no spaces at either end"),
+        ],
+        metadata={"description": "the code; a LOINC code must have its right check digit"},
+    )
+    display = Text(
+        validate=[Length(min=1, max=500), Matches(codes.NO_CONTROL, error="must have no control characters")],
+        metadata={"description": "the code's name in its system"},
+    )
+    role = Text(
+        required=True,
+        validate=Matches(codes.ROLE, error="must be panel, total or item:<item id>"),
+        metadata={"description": "what is coded: panel (the questionnaire), total (its total score) or item:<item id>"},
+    )
+    source = Text(validate=TEXT, metadata={"description": "where the code was confirmed"})
+
+    @validates_schema
+    def check(self, data, **kwargs):
+        if data["system"] == codes.LOINC:
+            problem = codes.loinc_problem(data["code"])
+            if problem is not None:
+                raise ValidationError({"code": [problem]})
+
+    @post_load
+    def build(self, data, **kwargs):
+        return Coding(**data)
+
+
 class SourceSchema(Schema):
     id = Text(required=True, validate=TEXT)
     citation = Text(required=True, validate=TEXT)
@@ -430,6 +484,12 @@ class InstrumentSchema(Schema):
     bands = fields.List(fields.Nested(BandSchema), load_default=())
     critical_items = fields.List(fields.Nested(CriticalItemSchema), load_default=())
     change = fields.Nested(ChangeSchema)
+    codes = fields.List(
+        fields.Nested(CodingSchema),
+        load_default=(),
+        validate=Length(max=1000),
+        metadata={"description": "codes for the instrument (role panel), its total (total) and its items (item:<id>)"},
+    )
     sources = fields.List(fields.Nested(SourceSchema), required=True, validate=Length(min=1))
     licence = fields.Nested(LicenceSchema, required=True)
     notes = Text(validate=TEXT)
@@ -451,13 +511,14 @@ class InstrumentSchema(Schema):
         check_extras(scoring, by_id, errors)
         check_bands(data["bands"], scoring, errors)
         check_critical_items(data["critical_items"], by_id, errors)
+        check_codes(data["codes"], by_id, errors)
         if data.get("change") is not None:
             check_change(data["change"], scoring, errors)
         errors.raise_if_any()
 
     @post_load
     def build(self, data, **kwargs):
-        for name in ("items", "bands", "critical_items", "sources"):
+        for name in ("items", "bands", "critical_items", "codes", "sources"):
             data[name] = tuple(data[name])
         # Bands are kept in score order so band lookup can read them as lower bounds.
         data["bands"] = tuple(sorted(data["bands"], key=lambda band: band.min))

@@ -208,6 +208,21 @@ class ChangeRules:
 
 
 @dataclass(frozen=True)
+class Coding:
+    """A code that names the instrument, its total or one of its items in a code system, for
+    systems that speak FHIR (``Questionnaire.code``, ``Observation.code``).
+
+    ``role`` says what is coded: ``panel`` (the questionnaire), ``total`` (its total score) or
+    ``item:<item id>``. ``source`` says where the code was confirmed."""
+
+    system: str
+    code: str
+    role: str
+    display: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Source:
     id: str
     citation: str
@@ -234,6 +249,7 @@ class Instrument:
     bands: tuple[Band, ...] = ()
     critical_items: tuple[CriticalItem, ...] = ()
     change: ChangeRules | None = None
+    codes: tuple[Coding, ...] = ()
     notes: str | None = None
 
     def item(self, item_id: str) -> Item | None:

@@ -39,6 +39,9 @@ def test_the_built_in_library_is_listed_with_sources_and_licences(service):
     assert phq9["change"]["reliable_change"]["points"] == 6
     assert phq9["licence"]["redistribute_items"] is True
     assert phq9["sources"] and phq9["scoring"]["range"] == [0, 27]
+    codes = {coding["role"]: (coding["system"], coding["code"]) for coding in phq9["codes"]}
+    assert codes["panel"] == ("http://loinc.org", "44249-1") and codes["total"] == ("http://loinc.org", "44261-6")
+    assert codes["item:9"] == ("http://loinc.org", "44260-8")
 
 
 def test_the_library_pages_by_code(service):
@@ -106,6 +109,12 @@ def test_a_code_in_use_is_409_and_the_same_definition_again_is_a_replay(service)
         (lambda d: d.update(colour="blue"), "colour"),
         (lambda d: d["items"][0].update(max=10**19), "items.0.max"),  # beyond what can be stored
         (lambda d: d["items"][0].update(max=10**6), "items.0.max"),  # a scale too long to enumerate
+        (lambda d: d.update(codes=[{"system": "not a uri", "code": "A", "role": "panel"}]), "codes.0.system"),
+        (lambda d: d.update(codes=[{"system": "http://loinc.org", "code": "44249-2", "role": "panel"}]), "codes.0.code"),
+        (lambda d: d.update(codes=[{"system": "urn:clinic", "code": "A\u0000B", "role": "panel"}]), "codes.0.code"),
+        (lambda d: d.update(codes=[{"system": "urn:clinic", "code": "A", "role": "item:a9"}]), "codes.0.role"),
+        (lambda d: d.update(codes=[{"system": "urn:clinic", "code": "\ud800", "role": "panel"}]), "codes.0.code"),
+        (lambda d: d.update(codes={"panel": "A"}), "codes"),
     ],
 )
 def test_a_bad_definition_is_422_naming_what_is_wrong(service, breakage, field):
@@ -129,3 +138,27 @@ def test_item_ids_with_dots_are_stored_and_shown(service):
     assert response["answers"] == {"part.1": 1, "part.2": 2, "part.3": 3, "part.4": 4}
     assert response["score"]["flags"] == [{"code": "rupture", "item": "part.4", "value": 4}]
     assert service.get(f"/v1/responses/{response['id']}").json()["answers"] == response["answers"]
+
+
+def test_a_clinic_instrument_keeps_its_codes(service):
+    """Codes a clinic gives its instrument are stored and shown as given, in the one instrument
+    and in the list, for the FHIR answers that will carry them."""
+    coded = copy.deepcopy(ALLIANCE)
+    coded["code"] = "coded-alliance"
+    coded["codes"] = [
+        {"system": "https://clinic-a.example/fhir/CodeSystem/measures", "code": "ALLY-4", "role": "panel",
+         "display": "Session alliance check", "source": "clinic catalogue"},
+        {"system": "https://clinic-a.example/fhir/CodeSystem/measures", "code": "ALLY-4-T", "role": "total"},
+        {"system": "https://clinic-a.example/fhir/CodeSystem/measures", "code": "ALLY-4.4", "role": "item:a4"},
+        {"system": "http://loinc.org", "code": "44261-6", "role": "total"},
+    ]
+    added = service.post("/v1/instruments", coded, role="admin")
+    assert added.status_code == 201, added.text
+    assert added.json()["codes"] == coded["codes"]
+    assert service.get("/v1/instruments/coded-alliance").json()["codes"] == coded["codes"]
+    listed = {item["code"]: item for item in service.get("/v1/instruments", params={"limit": 200}).json()["items"]}
+    assert listed["coded-alliance"]["codes"] == coded["codes"]
+    # The same definition again is a replay, codes and all; other codes under the code are a clash.
+    assert service.post("/v1/instruments", coded, role="admin").headers["Idempotent-Replayed"] == "true"
+    recoded = {**coded, "codes": coded["codes"][:1]}
+    assert service.post("/v1/instruments", recoded, role="admin").status_code == 409

@@ -43,6 +43,10 @@ def test_every_route_is_documented_with_its_schemas(service):
     answers = schemas["ResponseIn"]["properties"]["answers"]
     assert {option["type"] for option in answers["oneOf"]} == {"array", "object"}
     assert "score" in schemas["ScoredResponse"]["properties"] and "change" in schemas["ScoredResponse"]["properties"]
+    codes = schemas["Instrument"]["properties"]["codes"]
+    assert codes["type"] == "array" and codes["items"]["$ref"].endswith("/Coding")
+    assert set(schemas["Coding"]["required"]) == {"system", "code", "role"}
+    assert "codes" in schemas["InstrumentView"]["properties"]
     parameters = {p["name"] for p in spec["paths"]["/v1/responses"]["get"]["parameters"]}
     assert {"client_id", "instrument", "limit", "cursor"} <= parameters
 

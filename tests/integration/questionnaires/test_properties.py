@@ -164,3 +164,36 @@ def test_any_instrument_definition_gets_201_or_a_4xx_never_a_5xx(harness, auth):
         assert answer.status_code in (201, 409, 422), (definition, answer.status_code, answer.get_json())
 
     check()
+
+
+# Code-like strings: URIs, LOINC-shaped codes, control characters, surrogates and plain text.
+CODE_TEXT = (
+    st.sampled_from(["http://loinc.org", "urn:oid:2.16.840.1", "44249-1", "44249-2", "panel", "total", "item:1", "item:99"])
+    | st.text(st.characters(min_codepoint=0, max_codepoint=0x9f), max_size=6)
+    | TEXT
+)
+
+
+@st.composite
+def coded_definitions(draw):
+    """A valid clinic definition whose codes are any mixture of good and bad codings."""
+    definition = {**INSTRUMENTS["gad7"].to_dict(), "code": "coded"}
+    field = CODE_TEXT | JSON
+    codings = st.dictionaries(st.sampled_from(["system", "code", "role", "display", "source", "x"]), field, max_size=6)
+    definition["codes"] = draw(st.lists(codings | JSON, max_size=4) | JSON)
+    return definition
+
+
+def test_any_codes_get_201_or_422_never_a_5xx(harness, auth):
+    client = create_app(settings=harness.settings(config.SERVICE, config.OPTIONS)).test_client()
+    headers = auth("admin", "admin-1", "clinic-a")
+
+    @PROPERTY
+    @given(definition=coded_definitions())
+    def check(definition):
+        answer = client.post("/v1/instruments", headers=headers, json=definition)
+        assert answer.status_code in (201, 409, 422), (definition, answer.status_code, answer.get_json())
+        if answer.status_code == 422:
+            assert any(key == "codes" or key.startswith("codes.") for key in answer.get_json()["errors"])
+
+    check()

@@ -84,10 +84,24 @@ def test_higher_is_better(builtins):
 
 
 def test_no_published_rules_means_none_not_false(builtins):
-    change = assess_change(builtins["phq2"], 0, baseline_total=6)
-    assert change.delta == -6
+    change = assess_change(builtins["k10"], 10, baseline_total=50)
+    assert change.delta == -40
     assert change.reliable_change is None and change.reliable_change_threshold is None
-    assert change.clinically_significant is None and change.response is None and change.remission is None
+    assert change.case is None and change.clinically_significant is None
+    assert change.response is None and change.remission is None
+
+
+def test_a_screener_has_caseness_but_no_reliable_change(builtins):
+    # Kroenke et al. 2003: a PHQ-2 of 3 or more is a positive screen; no reliable change is published.
+    change = assess_change(builtins["phq2"], 2, baseline_total=3)
+    assert (change.baseline_case, change.case, change.clinically_significant) == (True, False, True)
+    assert change.reliable_change is None and change.response is None
+
+
+def test_an_alliance_measure_has_a_direction_and_no_thresholds(builtins):
+    change = assess_change(builtins["waisr"], 30, baseline_total=50)
+    assert change.delta == -20
+    assert change.reliable_change is None and change.case is None and change.clinically_significant is None
 
 
 def test_jacobson_truax_threshold_from_reliability_and_sd():

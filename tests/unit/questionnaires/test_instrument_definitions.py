@@ -9,7 +9,7 @@ import pytest
 from services.questionnaires.domain import InstrumentDefinitionError, InstrumentError, parse_instrument
 from services.questionnaires.domain.instruments import load_instruments
 
-EXPECTED_CODES = {"phq9", "phq2", "gad7", "gad2", "phq15", "who5", "pcl5", "k10", "audit", "auditc", "wsas"}
+EXPECTED_CODES = {"phq9", "phq2", "gad7", "gad2", "phq15", "who5", "pcl5", "k10", "audit", "auditc", "wsas", "waisr"}
 
 
 def errors_of(data):
@@ -73,22 +73,61 @@ def test_declared_ranges_match_the_publications(builtins):
     published = {
         "phq9": (0, 27), "phq2": (0, 6), "gad7": (0, 21), "gad2": (0, 6), "phq15": (0, 30),
         "who5": (0, 25), "pcl5": (0, 80), "k10": (10, 50), "audit": (0, 40), "auditc": (0, 12),
-        "wsas": (0, 40),
+        "wsas": (0, 40), "waisr": (12, 60),
     }
     assert {code: tuple(i.scoring.range) for code, i in builtins.items()} == published
 
 
-def test_published_change_rules(builtins):
-    phq9, gad7 = builtins["phq9"].change, builtins["gad7"].change
-    # NHS Talking Therapies: reliable change 6 / 4 points; caseness >= 10 / >= 8; remission < 5.
-    assert (phq9.reliable_change.threshold, phq9.caseness.at_or_above, phq9.remission.below) == (6, 10, 5)
-    assert (gad7.reliable_change.threshold, gad7.caseness.at_or_above, gad7.remission.below) == (4, 8, 5)
-    assert phq9.response.fraction == gad7.response.fraction == 0.5
+# Typed in from the publications, independently of the JSON files: (direction, reliable change
+# points, caseness, remission, response fraction); a cut-off is (">=", x) or ("<", x).
+PUBLISHED_CHANGE_RULES = {
+    # NHS Talking Therapies: reliable change 6, case >= 10; NCQA HEDIS: remission < 5, response 50%.
+    "phq9": ("higher_is_worse", 6, (">=", 10), ("<", 5), 0.5),
+    # NHS Talking Therapies: reliable change 4, case >= 8; remission < 5 is the contract's analogue.
+    "gad7": ("higher_is_worse", 4, (">=", 8), ("<", 5), 0.5),
+    # Kroenke et al. 2003 (PHQ-2) and 2010 (PHQ-2, GAD-2): positive screen at 3 or more.
+    "phq2": ("higher_is_worse", None, (">=", 3), None, None),
+    "gad2": ("higher_is_worse", None, (">=", 3), None, None),
+    # WHO-5 scoring instructions: a 10% change (2.5 raw points) is significant; below 13 is poor.
+    "who5": ("higher_is_better", 2.5, ("<", 13), None, None),
+    # Marx et al. 2022 sample 1: reliable change 15; Bovin et al. 2016: probable PTSD at 33.
+    "pcl5": ("higher_is_worse", 15, (">=", 33), None, None),
+    # WHO AUDIT manual: 8 or more is hazardous and harmful use.
+    "audit": ("higher_is_worse", None, (">=", 8), None, None),
+    # Higher is a stronger alliance; no published thresholds.
+    "waisr": ("higher_is_better", None, None, None, None),
+}
+# No published rule could be confirmed (AUDIT-C's cut-off depends on sex).
+WITHOUT_CHANGE_RULES = {"phq15", "k10", "auditc", "wsas"}
 
 
-def test_instruments_without_published_change_rules_have_none(builtins):
-    for code in ("phq2", "gad2", "phq15", "k10", "audit", "auditc", "wsas"):
-        assert builtins[code].change is None, code
+def _cut_off(threshold):
+    if threshold is None:
+        return None
+    return (">=", threshold.at_or_above) if threshold.at_or_above is not None else ("<", threshold.below)
+
+
+def test_the_change_tables_cover_every_instrument(builtins):
+    assert set(PUBLISHED_CHANGE_RULES) | WITHOUT_CHANGE_RULES == set(builtins)
+    assert not set(PUBLISHED_CHANGE_RULES) & WITHOUT_CHANGE_RULES
+
+
+@pytest.mark.parametrize("code", sorted(PUBLISHED_CHANGE_RULES))
+def test_published_change_rules(builtins, code):
+    rules = builtins[code].change
+    found = (
+        rules.direction,
+        rules.reliable_change.threshold if rules.reliable_change else None,
+        _cut_off(rules.caseness),
+        _cut_off(rules.remission),
+        rules.response.fraction if rules.response else None,
+    )
+    assert found == PUBLISHED_CHANGE_RULES[code]
+
+
+@pytest.mark.parametrize("code", sorted(WITHOUT_CHANGE_RULES))
+def test_instruments_without_published_change_rules_have_none(builtins, code):
+    assert builtins[code].change is None
 
 
 def test_pcl5_clusters_follow_dsm5(builtins):
@@ -304,6 +343,26 @@ def test_licence_flag_must_be_a_boolean(definition):
 def test_a_code_must_be_a_plain_name(definition):
     definition["code"] = "PHQ 9!"
     assert list(errors_of(definition)) == ["code"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("code",), "mini\n", "must be lower-case letters, digits, - or _"),
+        (("items", 0, "id"), "1\n", "must be letters, digits, . - or _"),
+        (("bands", 0, "label"), "low\n", "must be snake_case, e.g. moderately_severe"),
+    ],
+)
+def test_a_name_with_a_trailing_newline_is_refused(definition, path, value, message):
+    # A pattern ending in "$" also matches before a final newline; names are matched whole.
+    target = definition
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    errors = errors_of(definition)
+    for key in path:
+        errors = errors[str(key)]
+    assert errors == [message]
 
 
 def test_every_problem_is_reported_at_once(definition):

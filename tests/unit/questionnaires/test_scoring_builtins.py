@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.questionnaires.domain import AnswerError, score
+from services.questionnaires.domain import AnswerError, assess_change, score
 
 PUBLISHED_BANDS = {
     # Kroenke, Spitzer & Williams 2001, J Gen Intern Med 16:606-613.
@@ -217,4 +217,60 @@ def test_k10_scores_one_to_five(builtins):
     assert score(builtins["k10"], [1] * 10).total == 10
     with pytest.raises(AnswerError) as caught:
         score(builtins["k10"], [0] + [1] * 9)
+    assert caught.value.errors == {"answers.1": ["must be between 1 and 5"]}
+
+
+# --- Change rules against the published tables -------------------------------------------------
+# Typed in from the publications (see test_instrument_definitions.PUBLISHED_CHANGE_RULES for the
+# sources): each cut-off is tested on both sides, through scoring, so a total the answers can
+# really give lands on the right side; each reliable change at the threshold and just short of it.
+
+CASENESS_EDGES = [
+    # (instrument, last total that is not a case, first total that is a case)
+    ("phq9", 9, 10), ("gad7", 7, 8), ("phq2", 2, 3), ("gad2", 2, 3), ("pcl5", 32, 33), ("audit", 7, 8),
+    ("who5", 13, 12),  # higher is better: below 13 is a case
+]
+
+
+@pytest.mark.parametrize(("code", "not_case", "case"), CASENESS_EDGES)
+def test_caseness_at_the_published_cut_off(builtins, answers_for, code, not_case, case):
+    instrument = builtins[code]
+    for total, expected in ((not_case, False), (case, True)):
+        scored = score(instrument, answers_for(instrument, total))
+        assert assess_change(instrument, scored.total).case is expected, (code, total)
+
+
+RELIABLE_CHANGE_EDGES = [
+    # (instrument, baseline, a total reliably better, a total just short of it)
+    ("phq9", 20, 14, 15), ("gad7", 15, 11, 12), ("pcl5", 50, 35, 36), ("who5", 10, 13, 12),
+]
+
+
+@pytest.mark.parametrize(("code", "baseline", "improved", "short"), RELIABLE_CHANGE_EDGES)
+def test_reliable_change_at_the_published_threshold(builtins, code, baseline, improved, short):
+    instrument = builtins[code]
+    assert assess_change(instrument, improved, baseline_total=baseline).reliable_change == "improved"
+    assert assess_change(instrument, short, baseline_total=baseline).reliable_change == "none"
+    # The same distance the other way is reliable deterioration.
+    worse = baseline - (improved - baseline)
+    assert assess_change(instrument, worse, baseline_total=baseline).reliable_change == "deteriorated"
+
+
+# --- WAI-SR ------------------------------------------------------------------------------------
+
+
+def test_waisr_subscales_follow_the_published_key(builtins):
+    # Hatcher & Gillaspy 2006: Task items 1, 2, 10, 12; Bond 3, 5, 7, 9; Goal 4, 6, 8, 11; each 1-5.
+    answers = {str(i): 1 for i in range(1, 13)}
+    answers.update({"1": 5, "2": 5, "10": 5, "12": 5, "3": 3, "5": 3, "7": 3, "9": 3})
+    result = score(builtins["waisr"], answers)
+    assert result.subscales == {"task": 20, "bond": 12, "goal": 4}
+    assert (result.total, result.severity) == (36, None)
+
+
+def test_waisr_range_is_twelve_to_sixty(builtins):
+    assert score(builtins["waisr"], [1] * 12).total == 12
+    assert score(builtins["waisr"], [5] * 12).total == 60
+    with pytest.raises(AnswerError) as caught:
+        score(builtins["waisr"], [0] + [1] * 11)
     assert caught.value.errors == {"answers.1": ["must be between 1 and 5"]}
