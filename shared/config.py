@@ -92,6 +92,7 @@ class Settings:
     retry_delays: tuple[float, ...]
     prefetch: int
     worker_metrics_port: int | None
+    retention_days: int
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, env: str) -> Any:
@@ -139,5 +140,6 @@ def load_settings(
         retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
         prefetch=_read(env, "PREFETCH", positive_int, 32),
         worker_metrics_port=_read(env, "WORKER_METRICS_PORT", positive_int, None),
+        retention_days=_read(env, "BOOKKEEPING_RETENTION_DAYS", positive_int, 14),
         extra={opt.env: _read(env, opt.env, opt.parse, opt.default) for opt in options},
     )

@@ -1,32 +1,42 @@
 """The outbox journal: how an insert and the events it raises are stored as one change.
 
-FerretDB v1, the MongoDB-compatible server the tests run on, has no multi-document
-transactions, and it answers every query by scanning the collection (only an insert's unique-key
-check is cheap). So the outbox costs the writer one extra insert, into a small collection:
+Neither MongoDB without transactions nor FerretDB v1 can insert into two collections atomically,
+so the outbox costs the writer one extra insert:
 
 1. the record is inserted with its events in it (``outbox.events``), stamped with a journal entry
-   id and the time it was written: this single insert is the atomic change;
-2. a journal entry ``{_id: <entry id>, events, collection, record_id}`` is inserted into
-   ``outbox_journal``, which stays small because the relay deletes what it has published.
+   id, the time it was written and that time's window (``outbox_slot``, top-level so the repair
+   sweep finds it by equality): this single insert is the atomic change;
+2. a journal entry ``{_id: <entry id>, partition, slot, events, collection, record_id}`` is
+   inserted into ``outbox_journal``, which holds only what is not yet published: the relay deletes
+   entries once the broker has confirmed them.
 
-The relay publishes journal entries in order. If a writer stops between the two inserts, the
-record holds the only copy of its events: the relay's repair sweep (``shared.events.outbox``)
-finds records written since its last sweep whose entry is neither in the journal nor marked
-sent, and journals them again. Entry ids start with the time, so the relay publishes in the
-order the changes were made.
+Entry ids start with the time, so a partition's entries in id order are its changes in the order
+they were made. The partition is a hash of the change's ordering key (by default the subject of
+its first event: one goal, one response), so the events of one subject stay in one partition and
+keep their order, while relay replicas share the partitions (``shared.events.outbox``).
+
+If a writer stops between the two inserts, the record holds the only copy of its events: the
+relay's repair sweep finds records whose entry is neither in the journal nor marked sent, by the
+window they were written in, and journals them again.
 """
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+import zlib
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from pymongo.collection import Collection
 from pymongo.errors import PyMongoError
 
+from shared.periods import slot_of
+
 JOURNAL = "outbox_journal"
+PARTITIONS = 16
+# Width of the windows the repair sweep reads records by.
+SLOT_SECONDS = 60
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +45,17 @@ def new_entry_id() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
 
 
+def partition_of(ordering_key: str) -> int:
+    return zlib.crc32(ordering_key.encode()) % PARTITIONS
+
+
 def journal_entry(collection_name: str, record: Mapping[str, Any]) -> dict:
     """The journal entry of a record that carries events (also how the repair sweep rebuilds one)."""
     outbox = record["outbox"]
     return {
         "_id": outbox["entry"],
+        "partition": partition_of(outbox.get("key") or outbox["events"][0]["subject"]),
+        "slot": record["outbox_slot"],
         "collection": collection_name,
         "record_id": record["_id"],
         "events": list(outbox["events"]),
@@ -60,7 +76,9 @@ def insert_document(collection: Collection, document: Mapping[str, Any]) -> dict
         return stored
     stored.setdefault("_id", str(uuid.uuid4()))
     # Wall-clock time, not a service's (possibly fixed) clock: the repair sweep reads by it.
-    stored["outbox"] = {**outbox, "entry": new_entry_id(), "written_at": datetime.now(timezone.utc)}
+    written_at = datetime.now(timezone.utc)
+    stored["outbox"] = {**outbox, "entry": new_entry_id(), "written_at": written_at}
+    stored["outbox_slot"] = slot_of(written_at, SLOT_SECONDS)
     collection.insert_one(stored)
     try:
         collection.database[JOURNAL].insert_one(journal_entry(collection.name, stored))

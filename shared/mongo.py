@@ -91,8 +91,13 @@ class Database:
         return self.db[collection]
 
     def ensure_indexes(self) -> None:
+        self.ensure(self.indexes)
+        self._indexed = True
+
+    def ensure(self, indexes: Iterable[Index]) -> None:
+        """Create ``indexes`` unless they exist (the declared ones, or a shared component's own)."""
         database = self.client[self.name]
-        for index in self.indexes:
+        for index in indexes:
             # One index per command: FerretDB v1 drops the connection when one createIndexes
             # command names several indexes that all exist already, i.e. on every restart.
             try:
@@ -105,7 +110,6 @@ class Database:
                 log.info("server has no TTL indexes; expired documents are purged by the worker",
                          extra={"collection": index.collection})
                 database[index.collection].create_indexes([index.model(ttl=False)])
-        self._indexed = True
 
     def ping(self) -> None:
         self.client.admin.command("ping")

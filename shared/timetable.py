@@ -45,13 +45,11 @@ class Timetable:
         *,
         slot_seconds: int = 60,
         overlap: timedelta = timedelta(minutes=5),
-        first_look_back: timedelta = timedelta(days=1),
     ):
         self.database = database
         self.collection = collection
         self.slot_seconds = slot_seconds
         self.overlap = overlap
-        self.first_look_back = first_look_back
 
     @staticmethod
     def indexes(collection: str) -> list[Index]:
@@ -88,7 +86,7 @@ class Timetable:
         once the generator is exhausted (call ``run`` unless you need the entries themselves)."""
         cursors = self.database[CURSORS]
         state = cursors.find_one({"_id": self.collection})
-        start = state["slot"] if state else self.slot(now - self.first_look_back)
+        start = state["slot"] if state else self._first_start(now)
         keep_from = self.slot(now - self.overlap)
         first_given: int | None = None
         given = 0
@@ -113,6 +111,12 @@ class Timetable:
                 cursors.replace_one({"_id": self.collection}, {"slot": keep_from}, upsert=True)
             except DuplicateKeyError:
                 pass  # another replica wrote its cursor first; either is right
+
+    def _first_start(self, now: datetime) -> int:
+        """Where a job's first round starts: at the earliest entry, put before any job ran (the
+        timetable holds only pending work, so reading it once, on the first round, is cheap)."""
+        slots = [entry["slot"] for entry in self.entries.find({}, {"slot": 1})]
+        return min([*slots, self.slot(now - self.overlap)])
 
     def _first_occupied(self, start: int, stop: int) -> int:
         for slot in range(start, stop):

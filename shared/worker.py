@@ -3,8 +3,10 @@
     python -m services.<name>.worker
 
 Each part runs in its own thread with its own connections (pika connections are not
-thread-safe). SIGTERM or SIGINT stops them cleanly: the consumer finishes the message in hand,
-unacknowledged messages go back to the queue, and the relay leaves unsent events pending.
+thread-safe): one consumer per subscription, so no subscription waits behind another, the relay,
+each periodic job, and the retention job that deletes expired bookkeeping. SIGTERM or SIGINT stops
+them cleanly: a consumer finishes the batch in hand, unacknowledged messages go back to the
+queue, and the relay waits briefly for outstanding confirms and leaves unsent events pending.
 
 Periodic jobs (reminders, deadlines, escalations) may run in several replicas at once; they
 must make their effects exactly-once through claims (``insert_once``), not through the
@@ -16,21 +18,24 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable, Sequence
 
 from prometheus_client import start_http_server
 from pymongo.errors import PyMongoError
 
-from shared import heartbeat, metrics
+from shared import heartbeat, metrics, retention
 from shared.clock import SystemClock
 from shared.config import ConfigError, Settings
-from shared.events.consumer import Consumer, Subscription
-from shared.events.outbox import Relay, pending_count
-from shared.events.publisher import Publisher
+from shared.events.consumer import PROCESSED, Consumer, Subscription, processed_indexes
+from shared.events.outbox import SENT, Relay, pending_count
 from shared.logs import configure_logging
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
+
+# How often expired bookkeeping (processed and sent marks) is deleted.
+RETENTION_CHECK_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -54,32 +59,50 @@ class Worker:
         self.settings = settings
         self.database = database
         self.clock = clock or SystemClock()
-        self.jobs = tuple(jobs)
-        self.stopping = threading.Event()
-        self.consumer = (
+        kept_for = timedelta(days=settings.retention_days)
+        self.consumers = tuple(
             Consumer(
                 amqp_url=settings.amqp_url,
                 exchange=settings.exchange,
                 queue_prefix=settings.queue_prefix,
                 database=database,
-                subscriptions=subscriptions,
+                subscription=subscription,
                 prefetch=settings.prefetch,
                 retry_delays=settings.retry_delays,
+                marks_kept_for=kept_for,
             )
-            if subscriptions
-            else None
+            for subscription in subscriptions
         )
         self.relay = (
             Relay(
                 database,
-                Publisher(settings.amqp_url, settings.exchange),
+                settings.amqp_url,
+                settings.exchange,
                 collections=outbox_collections,
                 clock=self.clock,
+                sent_kept_for=kept_for,
             )
             if outbox_collections
             else None
         )
+        bookkeeping = [*((PROCESSED,) if self.consumers else ()), *((SENT,) if self.relay else ())]
+        retention_job = (
+            [PeriodicJob("retention", RETENTION_CHECK_SECONDS, lambda: retention.purge(database, bookkeeping, self.clock.now()))]
+            if bookkeeping
+            else []
+        )
+        self.jobs = (*jobs, *retention_job)
+        self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    def declare(self) -> None:
+        """Declare every consumer's queues (so the broker keeps what is published before they run)."""
+        for consumer in self.consumers:
+            consumer.declare()
+
+    def ready(self, timeout: float) -> bool:
+        """Whether every consumer is connected and bound, waiting up to ``timeout`` seconds."""
+        return all(consumer.ready.wait(timeout) for consumer in self.consumers)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=f"{self.settings.service}-{name}", daemon=True)
@@ -98,10 +121,13 @@ class Worker:
 
     def start(self) -> "Worker":
         self.database.ensure_indexes()
-        if self.consumer is not None:
-            self._spawn("consumer", self.consumer.run)
+        if self.consumers:
+            self.database.ensure(processed_indexes())
+        for consumer in self.consumers:
+            self._spawn(f"consumer-{consumer.subscription.consumer}", consumer.run)
         if self.relay is not None:
             relay = self.relay
+            relay.ensure_indexes()
             self._spawn("relay", lambda: relay.run(self.stopping, self.settings.outbox_poll_seconds))
         for job in self.jobs:
             self._spawn(job.name, lambda job=job: self._run_job(job))
@@ -109,12 +135,10 @@ class Worker:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
-        if self.consumer is not None:
-            self.consumer.stop()
+        for consumer in self.consumers:
+            consumer.stop()
         for thread in self._threads:
             thread.join(timeout)
-        if self.relay is not None:
-            self.relay.publisher.close()
         self._threads.clear()
 
     def run_forever(self) -> None:

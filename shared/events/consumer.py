@@ -14,6 +14,14 @@ For each message it:
 5. on a database outage, puts the message back without counting a try: the event is fine,
    the store is not, and burning retries would send good events to dead letters.
 
+Messages are taken a batch at a time (up to the prefetch): the marks of a batch are one insert
+each way, and the batch is acknowledged with one ``basic.ack`` (``multiple``) once every message
+in it is settled. Marks expire after ``BOOKKEEPING_RETENTION_DAYS`` (``shared.retention``).
+
+Each subscription has its own queue, connection and thread (``Worker`` runs one ``Consumer`` per
+subscription), so a slow or busy subscription never holds up another: risk alerts never wait
+behind routine notifications.
+
 Handlers must make their own writes idempotent (deterministic ids, ``insert_once``), since a
 crash between a handler's write and the processed mark runs the handler again.
 """
@@ -23,18 +31,19 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
 
 import pika
 import pika.exceptions
-from pymongo.errors import BulkWriteError, ConnectionFailure
+from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
+from shared import retention
 from shared.events import amqp
 from shared.events.envelope import parse_event
 from shared.events.publisher import PublishError, Publisher, with_headers
 from shared.logs import correlation_id
-from shared.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.metrics import EVENT_AGE, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
 from shared.mongo import Database, Index
 
 log = logging.getLogger(__name__)
@@ -46,6 +55,8 @@ QUEUE_HEADER = "x-stepwise-queue"
 FAILED_AT_HEADER = "x-stepwise-failed-at"
 DATABASE_OUTAGE_PAUSE_SECONDS = 2.0
 DUPLICATE_KEY = 11000
+ACK = "ack"
+REQUEUE = "requeue"
 
 Handler = Callable[[dict], None]
 
@@ -60,7 +71,7 @@ class Subscription:
 
 
 def processed_indexes() -> list[Index]:
-    return [Index(PROCESSED, [("event_id", 1)])]
+    return retention.indexes(PROCESSED)
 
 
 def queue_name(prefix: str, consumer: str) -> str:
@@ -77,6 +88,9 @@ def error_summary(exc: BaseException) -> str:
 
 
 class Consumer:
+    """Takes one subscription's events off its own queue, on its own connection and thread, so
+    that no subscription's events ever wait behind another's (risk alerts have their own)."""
+
     def __init__(
         self,
         *,
@@ -84,32 +98,32 @@ class Consumer:
         exchange: str,
         queue_prefix: str,
         database: Database,
-        subscriptions: Sequence[Subscription],
+        subscription: Subscription,
         prefetch: int = 32,
         retry_delays: Sequence[float] = (1.0, 5.0, 30.0),
+        marks_kept_for: timedelta = timedelta(days=14),
     ):
         self.amqp_url = amqp_url
         self.exchange = exchange
         self.queue_prefix = queue_prefix
         self.database = database
-        self.subscriptions = tuple(subscriptions)
+        self.subscription = subscription
         self.prefetch = prefetch
         self.retry_delays = tuple(retry_delays)
+        self.marks_kept_for = marks_kept_for
         self.ready = threading.Event()
         self._stop = threading.Event()
 
-    def topology(self, subscription: Subscription) -> amqp.QueueTopology:
-        return amqp.QueueTopology(
-            queue_name(self.queue_prefix, subscription.consumer), subscription.patterns, self.retry_delays
-        )
+    @property
+    def topology(self) -> amqp.QueueTopology:
+        return amqp.QueueTopology(queue_name(self.queue_prefix, self.subscription.consumer),
+                                  self.subscription.patterns, self.retry_delays)
 
     def declare(self) -> None:
-        """Declare every queue and binding once, e.g. before events are raised in a test."""
+        """Declare the queues and bindings, e.g. before events are raised in a test."""
         connection = amqp.connect(self.amqp_url)
         try:
-            channel = connection.channel()
-            for subscription in self.subscriptions:
-                self.topology(subscription).declare(channel, self.exchange)
+            self.topology.declare(connection.channel(), self.exchange)
         finally:
             connection.close()
 
@@ -123,9 +137,10 @@ class Consumer:
             try:
                 self._consume()
                 pause = 0.5
-            except (pika.exceptions.AMQPError, OSError, PublishError) as exc:
+            except (pika.exceptions.AMQPError, OSError, PublishError, PyMongoError) as exc:
+                # Unacknowledged messages go back to the queue with the connection.
                 self.ready.clear()
-                log.warning("consumer connection lost, reconnecting: %s", exc.__class__.__name__)
+                log.warning("consumer stopped, reconnecting: %s", exc.__class__.__name__)
                 self._stop.wait(pause)
                 pause = min(pause * 2, 10.0)
 
@@ -136,10 +151,9 @@ class Consumer:
         try:
             channel = connection.channel()
             channel.basic_qos(prefetch_count=self.prefetch)
-            for subscription in self.subscriptions:
-                topology = self.topology(subscription)
-                topology.declare(channel, self.exchange)
-                channel.basic_consume(topology.queue, on_message_callback=_collector(batch, subscription, topology.queue))
+            topology = self.topology
+            topology.declare(channel, self.exchange)
+            channel.basic_consume(topology.queue, on_message_callback=_collector(batch, self.subscription, topology.queue))
             self.ready.set()
             while not self._stop.is_set():
                 # Take what has arrived (up to the prefetch) and handle it as one batch, so the
@@ -158,21 +172,28 @@ class Consumer:
                     log.debug("closing a broken connection failed", exc_info=True)
 
     def handle_batch(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
-        """Handle deliveries in order; each is acked only after its handler's work is stored."""
+        """Handle deliveries in order, then acknowledge them together: none is acked before its
+        handler's work and its handled mark are stored."""
+        try:
+            self._handle(batch, publisher)
+        finally:
+            _settle(batch)
+
+    def _handle(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
         parsed: list[_Delivery] = []
         for delivery in batch:
             try:
                 delivery.event = parse_event(delivery.body)
                 parsed.append(delivery)
             except ValueError as exc:
-                log.error("malformed event dead-lettered", extra={"consumer": delivery.subscription.consumer})
+                log.error("malformed event dead-lettered", extra={"consumer": self.subscription.consumer})
                 self._dead_letter(delivery, publisher, str(exc))
-                delivery.ack()
+                delivery.outcome = ACK
         if not parsed:
             return
         processed = self.database[PROCESSED]
         try:
-            # Inserts, not lookups: FerretDB checks a unique key without scanning the collection.
+            # Inserts, not lookups: one round trip for the batch, and the unique id decides.
             repeats = _insert_marks(processed, [self._mark(d, "received") for d in parsed])
             fresh = [
                 delivery
@@ -184,13 +205,14 @@ class Consumer:
             return
         for delivery in parsed:
             if delivery not in fresh:
-                EVENTS_CONSUMED.labels(delivery.subscription.consumer, "duplicate").inc()
-                delivery.ack()
+                EVENTS_CONSUMED.labels(self.subscription.consumer, "duplicate").inc()
+                delivery.outcome = ACK
         handled: list[_Delivery] = []
         for position, delivery in enumerate(fresh):
+            _observe_age(self.subscription.consumer, delivery.event)
             token = correlation_id.set(delivery.event.get("correlationid"))
             try:
-                delivery.subscription.handler(delivery.event)
+                self.subscription.handler(delivery.event)
                 handled.append(delivery)
             except ConnectionFailure:
                 self._finish(handled)
@@ -200,14 +222,14 @@ class Consumer:
                 log.warning(
                     "handler failed",
                     extra={
-                        "consumer": delivery.subscription.consumer,
+                        "consumer": self.subscription.consumer,
                         "event_id": delivery.event["id"],
                         "attempt": delivery.attempt + 1,
                     },
                     exc_info=True,
                 )
                 self._retry_or_dead_letter(delivery, publisher, exc)
-                delivery.ack()
+                delivery.outcome = ACK
             finally:
                 correlation_id.reset(token)
         self._finish(handled)
@@ -222,27 +244,28 @@ class Consumer:
             self._put_back(handled)
             return
         for delivery in handled:
-            EVENTS_CONSUMED.labels(delivery.subscription.consumer, "handled").inc()
-            delivery.ack()
+            EVENTS_CONSUMED.labels(self.subscription.consumer, "handled").inc()
+            delivery.outcome = ACK
 
     def _put_back(self, deliveries: Sequence["_Delivery"]) -> None:
         """The database is unreachable: return the messages without counting a try."""
         log.warning("database unreachable; events put back", extra={"count": len(deliveries)})
         time.sleep(DATABASE_OUTAGE_PAUSE_SECONDS)
         for delivery in deliveries:
-            delivery.channel.basic_nack(delivery.method.delivery_tag, requeue=True)
+            delivery.outcome = REQUEUE
 
-    @staticmethod
-    def _mark(delivery: "_Delivery", state: str) -> dict:
+    def _mark(self, delivery: "_Delivery", state: str) -> dict:
         event = delivery.event
+        now = datetime.now(timezone.utc)
         return {
             "_id": delivery.marker if state == "received" else f"{delivery.marker}:done",
             "state": state,
-            "consumer": delivery.subscription.consumer,
+            "consumer": self.subscription.consumer,
             "event_id": event["id"],
             "type": event["type"],
             "tenant": event["tenantid"],
-            "at": datetime.now(timezone.utc),
+            "at": now,
+            **retention.expiry(now, self.marks_kept_for),
         }
 
     def _retry_or_dead_letter(self, delivery: "_Delivery", publisher: Publisher, exc: BaseException) -> None:
@@ -251,7 +274,7 @@ class Consumer:
             delay = self.retry_delays[delivery.attempt]
             queue = amqp.retry_queue(delivery.queue, delay)
             publisher.send("", queue, delivery.body, with_headers(delivery.properties, headers))
-            EVENTS_RETRIED.labels(delivery.subscription.consumer).inc()
+            EVENTS_RETRIED.labels(self.subscription.consumer).inc()
         else:
             self._dead_letter(delivery, publisher, error_summary(exc))
 
@@ -266,7 +289,7 @@ class Consumer:
             },
         )
         publisher.send("", amqp.dead_letter_queue(delivery.queue), delivery.body, with_headers(delivery.properties, headers))
-        EVENTS_DEAD_LETTERED.labels(delivery.subscription.consumer).inc()
+        EVENTS_DEAD_LETTERED.labels(self.subscription.consumer).inc()
 
 
 @dataclass
@@ -278,6 +301,7 @@ class _Delivery:
     properties: pika.BasicProperties
     body: bytes
     event: dict = field(default_factory=dict)
+    outcome: str | None = None  # ACK or REQUEUE once decided
 
     @property
     def attempt(self) -> int:
@@ -287,8 +311,22 @@ class _Delivery:
     def marker(self) -> str:
         return f"{self.subscription.consumer}:{self.event['id']}"
 
-    def ack(self) -> None:
-        self.channel.basic_ack(self.method.delivery_tag)
+
+
+def _settle(batch: Sequence[_Delivery]) -> None:
+    """Acknowledge a batch: one ack with ``multiple`` for the run of acked deliveries it starts
+    with, then each of the rest; a delivery left undecided (an error escaped) goes back to the
+    queue."""
+    run = 0
+    while run < len(batch) and batch[run].outcome == ACK:
+        run += 1
+    if run:
+        batch[run - 1].channel.basic_ack(batch[run - 1].method.delivery_tag, multiple=True)
+    for delivery in batch[run:]:
+        if delivery.outcome == ACK:
+            delivery.channel.basic_ack(delivery.method.delivery_tag)
+        else:
+            delivery.channel.basic_nack(delivery.method.delivery_tag, requeue=True)
 
 
 def _collector(batch: list[_Delivery], subscription: Subscription, queue: str):
@@ -308,6 +346,23 @@ def _insert_marks(collection, marks: list[dict]) -> set[int]:
         if any(error.get("code") != DUPLICATE_KEY for error in errors):
             raise
         return {error["index"] for error in errors}
+
+
+def event_age(event: dict, now: datetime | None = None) -> float | None:
+    """Seconds since the event's ``time`` (None when it cannot be read)."""
+    try:
+        moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    except (KeyError, AttributeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
+
+
+def _observe_age(consumer: str, event: dict) -> None:
+    age = event_age(event)
+    if age is not None:
+        EVENT_AGE.labels(consumer, event["type"]).observe(max(age, 0.0))
 
 
 def _finished(collection, marker: str) -> bool:

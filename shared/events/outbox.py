@@ -3,61 +3,98 @@
 A service raises events by inserting the document that records the change with its events
 attached: ``insert_once(collection, with_events(document, [event], now))`` or
 ``ScopedCollection.insert_one(...)``. ``shared.journal`` stores the record (the atomic change,
-events included) and then a journal entry, with inserts only, which FerretDB v1 does fast and
-safely. A document that carries events is append-only: nobody updates it afterwards, and it keeps
-its events as the history of what it raised.
+events included) and then a journal entry, with inserts only. A document that carries events is
+append-only: nobody updates it afterwards, and it keeps its events as the history of what it
+raised.
 
-The relay reads the small journal in order, publishes each entry's events with publisher
-confirms, marks the entry sent (``outbox_sent``) and deletes it from the journal. It never writes
-the records, so it cannot race the API's writes. When the broker is down, entries stay in the
-journal and the relay catches up when the broker returns.
+The relay publishes journal entries with many confirms in flight (``shared.events.pipeline``):
+each round it reads, for each partition it owns, the oldest entries by an equality lookup on the
+partition, publishes their events in id order on one channel (so a subject's events keep their
+order), and, as the broker confirms them, marks the entries sent (``outbox_sent``) and deletes them
+from the journal. An entry is marked sent only when the broker confirmed every one of its events;
+one nacked, or still unconfirmed when the connection drops, stays in the journal and is published
+again. It never writes the records, so it cannot race the API's writes. When the broker is down,
+entries wait in the journal and the relay catches up when it returns.
+
+Several relay replicas (one per worker process of a service) share the partitions through
+``shared.leases``: each partition is published by one replica at a time, so replicas do not
+publish the same events twice in the normal course; after a crash or a clock jump a few events
+may be published twice, which consumers drop by event id (delivery is at least once).
 
 A writer that stops between its two inserts leaves a record whose events were never journalled.
-The relay's repair sweep, at start and then every ``repair_seconds``, reads the records written
-since its last sweep in each declared collection and journals those whose entry is neither in the
-journal nor marked sent.
+The relay's repair sweep, at start and then every ``repair_seconds``, reads the records written in
+each closed window (``outbox_slot``) of each declared collection and journals those whose entry is
+neither in the journal, nor marked sent, nor deferred.
 
-An event no queue is bound for (``Unroutable``) is not dropped: it moves to
-``outbox_deferred`` and is tried again with growing delays, because a risk alert raised before
-the notifications worker first declared its queue must still arrive.
-
-Delivery is at least once: a relay that dies between the broker's confirm and its mark publishes
-the entry again, and consumers drop the duplicate by its ``id``.
+An event no queue is bound for comes back from the broker (``mandatory``). It is not dropped: it
+moves to ``outbox_deferred`` and is tried again with growing delays (a timetable), because a risk
+alert raised before the notifications worker first declared its queue must still arrive.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping, Sequence
 
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from shared import retention
 from shared.clock import SystemClock
-from shared.events.publisher import PublishError, Publisher, Unroutable
-from shared.journal import JOURNAL, journal_entry
-from shared.mongo import Database, insert_once
+from shared.events.pipeline import ACKED, NACKED, RETURNED, ConfirmPipeline, Outcome
+from shared.events.publisher import PublishError
+from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, journal_entry
+from shared.leases import Leases
+from shared.leases import indexes as lease_indexes
+from shared.mongo import Database, Index, insert_once
+from shared.periods import slot_of
+from shared.timetable import Timetable
 
 log = logging.getLogger(__name__)
 
 DEFERRED = "outbox_deferred"
+RETRIES = "outbox_retries"
 SENT = "outbox_sent"
 STATE = "outbox_state"
-# A record is swept once it is this old, so a writer still between its two inserts is not raced.
+LEASE = "outbox"
+# A window is swept once it is this old, so a writer still between its two inserts is not raced.
 REPAIR_MARGIN = timedelta(seconds=30)
-# On a first start, records written this long ago are swept.
-FIRST_SWEEP_WINDOW = timedelta(days=1)
-# Sent marks older than this (behind the sweep) are no longer needed.
-SENT_KEPT_FOR = timedelta(days=1)
+# On a first start, records written this long ago are swept (a writer that stopped between its
+# two inserts before any relay of its service ever ran, longer ago than this, is not repaired).
+FIRST_SWEEP_WINDOW = timedelta(minutes=10)
+# How often deferred events are looked at (they wait seconds to minutes anyway).
+RETRY_CHECK = timedelta(seconds=1)
 UNROUTABLE_BACKOFF_SECONDS = (1, 5, 30, 120, 600)
 
 
-def with_events(document: Mapping[str, Any], events: Sequence[Mapping[str, Any]], now: datetime) -> dict:
-    """The document to insert, carrying ``events`` for the relay (unchanged when there are none)."""
+def with_events(
+    document: Mapping[str, Any], events: Sequence[Mapping[str, Any]], now: datetime, ordering_key: str | None = None
+) -> dict:
+    """The document to insert, carrying ``events`` for the relay (unchanged when there are none).
+
+    ``ordering_key`` names what the events must stay in order with (default: the first event's
+    subject); changes with one key are published in the order they were stored.
+    """
     stored = dict(document)
     if events:
-        stored["outbox"] = {"events": list(events), "at": now}
+        stored["outbox"] = {"events": list(events), "at": now, "key": ordering_key or events[0]["subject"]}
     return stored
+
+
+def outbox_indexes(collections: Sequence[str]) -> list[Index]:
+    """The indexes the outbox needs in a service's database (its event-carrying collections'
+    windows, the journal's partitions and windows, the marks' windows and expiry)."""
+    return [
+        *(Index(name, [("outbox_slot", 1)]) for name in collections),
+        Index(JOURNAL, [("partition", 1), ("_id", 1)]),
+        Index(JOURNAL, [("slot", 1)]),
+        Index(SENT, [("slot", 1)]),
+        Index(DEFERRED, [("slot", 1)]),
+        *retention.indexes(SENT),
+        *Timetable.indexes(RETRIES),
+        *lease_indexes(),
+    ]
 
 
 def pending_count(database: Database) -> int:
@@ -65,141 +102,238 @@ def pending_count(database: Database) -> int:
     return database[JOURNAL].count_documents({}) + database[DEFERRED].count_documents({})
 
 
+@dataclass
+class _InFlight:
+    """A journal entry (or a deferred one) whose events are published and not all confirmed."""
+
+    doc: dict
+    waiting: int
+    retry_id: str | None = None  # set for a deferred entry: its timetable entry
+    returned: list = field(default_factory=list)
+    nacked: bool = False
+
+
 class Relay:
-    """Publishes journalled events in the order they were stored, and catches up after an outage."""
+    """Publishes journalled events with many confirms in flight, on the partitions it owns."""
 
     def __init__(
         self,
         database: Database,
-        publisher: Publisher,
+        amqp_url: str,
+        exchange: str,
         *,
         collections: Sequence[str] = (),
         clock=None,
         repair_seconds: float = 60.0,
+        batch: int = 500,
+        max_in_flight: int = 2000,
+        sent_kept_for: timedelta = timedelta(days=14),
+        member_id: str | None = None,
     ):
         self.database = database
-        self.publisher = publisher
+        self.pipeline = ConfirmPipeline(amqp_url, exchange)
         self.collections = frozenset(collections)
         self.clock = clock or SystemClock()
         self.repair_every = timedelta(seconds=repair_seconds)
+        self.batch = batch
+        self.max_in_flight = max_in_flight
+        self.sent_kept_for = sent_kept_for
+        self.leases = Leases(database, LEASE, [str(p) for p in range(PARTITIONS)], member_id=member_id)
+        self.retries = Timetable(database, RETRIES, slot_seconds=10, overlap=timedelta(seconds=30))
+        self.published = 0
+        self._in_flight: dict[str, _InFlight] = {}
         self._next_repair: datetime | None = None
+        self._next_retry_check: datetime | None = None
+        self._next_partition = 0
 
-    def run_once(self, batch: int = 500) -> int:
-        """Publish journalled events, retry deferred ones, sweep when due; returns events confirmed.
-
-        Raises PublishError when the broker is unreachable; entries confirmed before that are
-        marked sent, the rest stay in the journal for the next round.
-        """
-        now = self.clock.now()
-        self._repair_when_due()
-        entries = sorted(self.database[JOURNAL].find(), key=lambda entry: entry["_id"])[:batch]
-        done: list[str] = []
-        published = 0
-        try:
-            for entry in entries:
-                if self.collections and entry["collection"] not in self.collections:
-                    # Still published: losing an event is worse than a record kept where the
-                    # service did not declare it. The log tells the developer to declare it.
-                    log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
-                try:
-                    published += self._publish_all(entry["events"])
-                except Unroutable as exc:
-                    self._defer(entry, now, 0, str(exc))
-                done.append(entry["_id"])
-        finally:
-            self._forget(done)
-        return published + self._retry_deferred(now)
-
-    def _forget(self, entry_ids: list[str]) -> None:
-        """Take entries off the journal, marking them first in ``outbox_sent`` (published, or
-        deferred for later): at every moment an entry is in one of the two, which is what the
-        repair sweep relies on."""
-        if not entry_ids:
-            return
-        marked_at = datetime.now(timezone.utc)
-        try:
-            self.database[SENT].insert_many([{"_id": i, "at": marked_at} for i in entry_ids], ordered=False)
-        except BulkWriteError:
-            pass  # another relay replica marked some first
-        self.database[JOURNAL].delete_many({"_id": {"$in": entry_ids}})
-
-    def _repair_when_due(self) -> None:
-        wall_clock = datetime.now(timezone.utc)
-        if self._next_repair is None:
-            for name in sorted(self.collections):
-                self.database[name].create_index([("outbox.written_at", 1)])
-        if self._next_repair is None or wall_clock >= self._next_repair:
-            self.repair(wall_clock)
-            self._next_repair = wall_clock + self.repair_every
-
-    def repair(self, wall_clock: datetime) -> int:
-        """Journal again the records written since the last sweep whose events were never journalled."""
-        state = self.database[STATE].find_one({"_id": "repair"})
-        since = state["swept_until"] if state else wall_clock - FIRST_SWEEP_WINDOW
-        until = wall_clock - REPAIR_MARGIN
-        if until <= since:
-            return 0
-        repaired = 0
-        for name in sorted(self.collections):
-            written = list(
-                self.database[name].find(
-                    {"outbox.written_at": {"$gte": since, "$lt": until}}, {"outbox.entry": 1}
-                )
-            )
-            entries = [record["outbox"]["entry"] for record in written]
-            known = {doc["_id"] for doc in self.database[JOURNAL].find({"_id": {"$in": entries}}, {"_id": 1})}
-            known |= {doc["_id"] for doc in self.database[SENT].find({"_id": {"$in": entries}}, {"_id": 1})}
-            known |= {doc["_id"] for doc in self.database[DEFERRED].find({"_id": {"$in": entries}}, {"_id": 1})}
-            for record in written:
-                if record["outbox"]["entry"] in known:
-                    continue
-                full = self.database[name].find_one({"_id": record["_id"]})
-                if full is not None and insert_once(self.database[JOURNAL], journal_entry(name, full)):
-                    log.warning("event journalled by the repair sweep", extra={"collection": name})
-                    repaired += 1
-        self.database[STATE].replace_one({"_id": "repair"}, {"swept_until": until}, upsert=True)
-        self.database[SENT].delete_many({"at": {"$lt": since - SENT_KEPT_FOR}})
-        return repaired
-
-    def _publish_all(self, events: Sequence[Mapping[str, Any]]) -> int:
-        """Publish a change's events in order, each confirmed; raises at the first one refused."""
-        for event in events:
-            self.publisher.publish(event)
-        return len(events)
-
-    def _defer(self, entry: Mapping[str, Any], now: datetime, attempts: int, why: str) -> None:
-        delay = UNROUTABLE_BACKOFF_SECONDS[min(attempts, len(UNROUTABLE_BACKOFF_SECONDS) - 1)]
-        log.warning("event kept for later: %s", why, extra={"entry": entry["_id"], "retry_in_s": delay})
-        deferred = {
-            "events": entry["events"],
-            "retry_at": now + timedelta(seconds=delay),
-            "attempts": attempts + 1,
-        }
-        self.database[DEFERRED].replace_one({"_id": entry["_id"]}, deferred, upsert=True)
-
-    def _retry_deferred(self, now: datetime) -> int:
-        published = 0
-        for deferred in self.database[DEFERRED].find():
-            if deferred["retry_at"] > now:
-                continue
-            try:
-                published += self._publish_all(deferred["events"])
-            except Unroutable as exc:
-                self._defer(deferred, now, deferred["attempts"], str(exc))
-                continue
-            self.database[DEFERRED].delete_one({"_id": deferred["_id"]})
-        return published
+    # -- running ---------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, poll_seconds: float) -> None:
         """Relay until ``stop`` is set; after a failure wait a little longer each time (max 10 s)."""
         failures = 0
         while not stop.is_set():
             try:
-                published = self.run_once()
+                self._connect(stop, poll_seconds)
                 failures = 0
-                if published:
-                    continue
             except (PublishError, PyMongoError) as exc:
                 failures += 1
                 log.warning("outbox relay paused: %s", exc.__class__.__name__, extra={"failures": failures})
-            stop.wait(min(poll_seconds * (2**failures), 10.0) if failures else poll_seconds)
+                stop.wait(min(poll_seconds * (2**failures), 10.0))
+
+    def run_once(self) -> int:
+        """One round on a connection of its own, waiting for its confirms; returns the events the
+        broker confirmed (tests and tools; ``run`` is the worker's loop)."""
+        before = self.published
+        self._next_retry_check = None
+        stop = threading.Event()
+        ticks = iter([self.round, stop.set])
+        self.pipeline.run(lambda: next(ticks, lambda: None)(), self._settle, stop, 0.01)
+        self._in_flight.clear()
+        return self.published - before
+
+    def ensure_indexes(self) -> None:
+        self.database.ensure(outbox_indexes(sorted(self.collections)))
+
+    def _connect(self, stop: threading.Event, poll_seconds: float) -> None:
+        try:
+            self.pipeline.run(self.round, self._settle, stop, poll_seconds)
+        finally:
+            # Whatever the broker did not confirm on that connection is published again.
+            self._in_flight.clear()
+
+    # -- one round -------------------------------------------------------------------------
+
+    def round(self) -> None:
+        """Sweep when due, then publish what is waiting in the partitions this replica owns."""
+        wall_clock = datetime.now(timezone.utc)
+        self._repair_when_due(wall_clock)
+        owned = self.leases.owned(wall_clock)
+        self._release_finished_partitions(wall_clock)
+        if self._next_retry_check is None or wall_clock >= self._next_retry_check:
+            self._publish_due_retries()
+            self._next_retry_check = wall_clock + RETRY_CHECK
+        if not owned or self.database[JOURNAL].find_one({}, {"_id": 1}) is None:
+            return
+        partitions = sorted(int(p) for p in owned)
+        start = self._next_partition % len(partitions)
+        self._next_partition += 1
+        for partition in partitions[start:] + partitions[:start]:
+            if self.pipeline.outstanding >= self.max_in_flight:
+                return
+            # A round can outlast the lease: ask again before each partition.
+            if str(partition) not in self.leases.owned(datetime.now(timezone.utc)):
+                continue
+            entries = self.database[JOURNAL].find({"partition": partition}).sort("_id", 1).limit(self.batch)
+            for entry in entries:
+                if entry["_id"] in self._in_flight:
+                    continue
+                if self.collections and entry["collection"] not in self.collections:
+                    # Still published: losing an event is worse than a record kept where the
+                    # service did not declare it. The log tells the developer to declare it.
+                    log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
+                self._publish(entry)
+
+    def _release_finished_partitions(self, wall_clock: datetime) -> None:
+        """Hand over partitions this replica no longer owns once none of their events is in flight."""
+        leaving = self.leases.to_release(wall_clock)
+        if not leaving:
+            return
+        busy = {pending.doc["partition"] for pending in self._in_flight.values()}
+        for piece, window in leaving:
+            if int(piece) not in busy:
+                self.leases.release(piece, window)
+
+    def _publish(self, doc: dict, retry_id: str | None = None) -> None:
+        self._in_flight[doc["_id"]] = _InFlight(doc, waiting=len(doc["events"]), retry_id=retry_id)
+        for event in doc["events"]:
+            self.pipeline.publish(doc["_id"], event)
+
+    def _settle(self, outcomes: Sequence[Outcome]) -> None:
+        """Record what the broker confirmed: entries whose events were all acked are marked sent
+        and leave the journal; returned events are deferred; nacked entries are published again."""
+        finished: list[_InFlight] = []
+        for entry_id, event, result in outcomes:
+            pending = self._in_flight.get(entry_id)
+            if pending is None:
+                continue
+            pending.waiting -= 1
+            if result == RETURNED:
+                pending.returned.append(event)
+            elif result == NACKED:
+                pending.nacked = True
+            else:
+                assert result == ACKED
+                self.published += 1
+            if pending.waiting == 0:
+                finished.append(pending)
+        for pending in finished:
+            del self._in_flight[pending.doc["_id"]]
+        done = [p for p in finished if not p.nacked]
+        if not done:
+            return  # nacked: still in the journal (or still due in the retry timetable)
+        now = self.clock.now()
+        for pending in done:
+            if pending.returned:
+                self._defer(pending, now)
+            elif pending.retry_id is not None:
+                self.database[DEFERRED].delete_one({"_id": pending.doc["_id"]})
+            if pending.retry_id is not None:
+                self.retries.done(pending.retry_id)
+        self._forget([p.doc for p in done if p.retry_id is None])
+
+    def _forget(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Take entries off the journal, marking them first in ``outbox_sent`` (published, or
+        deferred for later): at every moment an entry is in one of the journal, the sent marks or
+        the deferred entries, which is what the repair sweep relies on."""
+        if not entries:
+            return
+        marked_at = datetime.now(timezone.utc)
+        keep = retention.expiry(marked_at, self.sent_kept_for)
+        marks = [{"_id": e["_id"], "slot": e["slot"], "at": marked_at, **keep} for e in entries]
+        try:
+            self.database[SENT].insert_many(marks, ordered=False)
+        except BulkWriteError:
+            pass  # another relay replica marked some first (after a lease changed hands)
+        by_partition: dict[int, list[str]] = {}
+        for entry in entries:
+            by_partition.setdefault(entry["partition"], []).append(entry["_id"])
+        for partition, ids in by_partition.items():
+            # The partition narrows the lookup to one partition's pending entries.
+            self.database[JOURNAL].delete_many({"partition": partition, "_id": {"$in": ids}})
+
+    # -- events nobody was listening for ---------------------------------------------------
+
+    def _defer(self, pending: _InFlight, now: datetime) -> None:
+        doc = pending.doc
+        attempts = doc.get("attempts", 0)
+        delay = UNROUTABLE_BACKOFF_SECONDS[min(attempts, len(UNROUTABLE_BACKOFF_SECONDS) - 1)]
+        log.warning("event kept for later: no queue is bound for it", extra={"entry": doc["_id"], "retry_in_s": delay})
+        deferred = {"_id": doc["_id"], "slot": doc["slot"], "partition": doc["partition"],
+                    "events": pending.returned, "attempts": attempts + 1}
+        self.database[DEFERRED].replace_one({"_id": doc["_id"]}, deferred, upsert=True)
+        self.retries.put(f"{doc['_id']}:{attempts + 1}", now + timedelta(seconds=delay), now, entry=doc["_id"])
+
+    def _publish_due_retries(self) -> None:
+        if self.database[DEFERRED].find_one({}, {"_id": 1}) is None:
+            return
+        now = self.clock.now()
+        for due in self.retries.due(now, 100):
+            if due["entry"] in self._in_flight:
+                continue
+            deferred = self.database[DEFERRED].find_one({"_id": due["entry"]})
+            if deferred is None:
+                self.retries.done(due["_id"])  # published meanwhile (by another replica)
+            else:
+                self._publish(deferred, retry_id=due["_id"])
+
+    # -- the repair sweep ------------------------------------------------------------------
+
+    def _repair_when_due(self, wall_clock: datetime) -> None:
+        if self._next_repair is None or wall_clock >= self._next_repair:
+            self.repair(wall_clock)
+            self._next_repair = wall_clock + self.repair_every
+
+    def repair(self, wall_clock: datetime) -> int:
+        """Journal again the records of closed windows whose events were never journalled."""
+        state = self.database[STATE].find_one({"_id": "repair"})
+        start = state["slot"] if state else slot_of(wall_clock - FIRST_SWEEP_WINDOW, SLOT_SECONDS)
+        until = slot_of(wall_clock - REPAIR_MARGIN, SLOT_SECONDS)
+        repaired = 0
+        for slot in range(start, until):
+            known = set()
+            for name in (JOURNAL, SENT, DEFERRED):
+                known |= {doc["_id"] for doc in self.database[name].find({"slot": slot}, {"_id": 1})}
+            for name in sorted(self.collections):
+                for record in self.database[name].find({"outbox_slot": slot}, {"outbox.entry": 1}):
+                    if record["outbox"]["entry"] in known:
+                        continue
+                    full = self.database[name].find_one({"_id": record["_id"]})
+                    if full is not None and insert_once(self.database[JOURNAL], journal_entry(name, full)):
+                        log.warning("event journalled by the repair sweep", extra={"collection": name})
+                        repaired += 1
+        if until > start:
+            try:
+                self.database[STATE].replace_one({"_id": "repair"}, {"slot": until}, upsert=True)
+            except PyMongoError:
+                pass  # another replica swept the same windows; either cursor is right
+        return repaired

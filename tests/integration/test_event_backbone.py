@@ -22,7 +22,8 @@ from shared.events.envelope import new_event
 from shared.clock import FixedClock
 from shared.events.outbox import UNROUTABLE_BACKOFF_SECONDS, Relay, pending_count, with_events
 from shared.events.publisher import Publisher, Unroutable
-from shared.journal import new_entry_id
+from shared.journal import SLOT_SECONDS, new_entry_id
+from shared.periods import slot_of
 from shared.mongo import Database, insert_once
 from shared.worker import Worker
 from tests.support.harness import wait_for
@@ -239,7 +240,7 @@ CRASHING_CONSUMER = textwrap.dedent(
         time.sleep(120)
 
     Consumer(amqp_url=settings.amqp_url, exchange=settings.exchange, queue_prefix=settings.queue_prefix,
-             database=database, subscriptions=[Subscription("victim", ["goal.#"], slow)],
+             database=database, subscription=Subscription("victim", ["goal.#"], slow),
              retry_delays=settings.retry_delays).run()
     """
 )
@@ -296,11 +297,11 @@ def test_a_consumer_reconnects_after_losing_its_connection(harness):
             Worker(settings=settings, database=database, subscriptions=[Subscription("recorder", ["goal.#"], recording_handler(database))])
         )
         proxy.cut()
-        wait_for(lambda: not worker.consumer.ready.is_set(), what="the consumer to notice the lost connection")
+        wait_for(lambda: not worker.consumers[0].ready.is_set(), what="the consumer to notice the lost connection")
         during = achieved()
         publish_raw(harness.amqp_url, harness.exchange, during)  # the durable queue keeps it
         proxy.restore()
-        wait_for(lambda: worker.consumer.ready.is_set(), timeout=20, what="the consumer to reconnect")
+        wait_for(lambda: worker.consumers[0].ready.is_set(), timeout=20, what="the consumer to reconnect")
         wait_for(lambda: database["effects"].find_one({"event_id": during["id"]}), what="the event kept while away")
     finally:
         proxy.close()
@@ -309,44 +310,39 @@ def test_a_consumer_reconnects_after_losing_its_connection(harness):
 def test_an_event_no_queue_is_bound_for_waits_and_arrives_once_one_is(harness):
     settings = harness.settings("producer")
     database = Database(settings.mongo_url, settings.database)
-    clock = FixedClock(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))
-    publisher = Publisher(harness.amqp_url, harness.exchange)
-    relay = Relay(database, publisher, clock=clock)
+    clock = FixedClock(datetime.now(timezone.utc))
+    relay = Relay(database, harness.amqp_url, harness.exchange, clock=clock)
+    relay.ensure_indexes()
     event = achieved()
     insert_once(database["records"], with_events({"_id": "r-1"}, [event], clock.now()))
-    try:
-        assert relay.run_once() == 0  # nobody listens yet: kept, not dropped
-        assert pending_count(database) == 1
+    assert relay.run_once() == 0  # nobody listens yet: kept, not dropped
+    assert pending_count(database) == 1
 
-        queue = harness.bind_queue(["goal.*"])  # e.g. the notifications worker starts for the first time
-        assert relay.run_once() == 0  # not before its retry time
-        clock.advance(seconds=UNROUTABLE_BACKOFF_SECONDS[0])
-        assert relay.run_once() == 1
-        assert pending_count(database) == 0
-        assert [json.loads(body)["id"] for _, body in harness.drain(queue)] == [event["id"]]
-    finally:
-        publisher.close()
+    queue = harness.bind_queue(["goal.*"])  # e.g. the notifications worker starts for the first time
+    assert relay.run_once() == 0  # not before its retry time
+    clock.advance(seconds=UNROUTABLE_BACKOFF_SECONDS[0])
+    assert relay.run_once() == 1
+    assert pending_count(database) == 0
+    assert [json.loads(body)["id"] for _, body in harness.drain(queue)] == [event["id"]]
 
 
 def test_the_repair_sweep_publishes_a_change_whose_writer_stopped_before_journalling_it(harness):
     settings = harness.settings("producer")
     database = Database(settings.mongo_url, settings.database)
     queue = harness.bind_queue(["goal.*"])
-    publisher = Publisher(harness.amqp_url, harness.exchange)
-    relay = Relay(database, publisher, collections=["records"])
+    relay = Relay(database, harness.amqp_url, harness.exchange, collections=["records"])
+    relay.ensure_indexes()
     written = datetime.now(timezone.utc) - timedelta(minutes=5)
     lost, normal = achieved("g-lost"), achieved("g-normal")
-    try:
-        # The record as the writer stored it, just before it stopped: its events were never journalled.
-        database["records"].insert_one(
-            {"_id": "r-lost", "outbox": {"events": [lost], "entry": new_entry_id(), "written_at": written}}
-        )
-        insert_once(database["records"], with_events({"_id": "r-normal"}, [normal], written))
-        relay.run_once()  # the first round sweeps (records written up to a day ago), then publishes
-        relay.repair(datetime.now(timezone.utc) + timedelta(minutes=10))  # a later sweep finds nothing new
-        relay.run_once()
-        ids = [json.loads(body)["id"] for _, body in harness.drain(queue)]
-        assert sorted(ids) == sorted([lost["id"], normal["id"]])
-        assert pending_count(database) == 0
-    finally:
-        publisher.close()
+    # The record as the writer stored it, just before it stopped: its events were never journalled.
+    database["records"].insert_one(
+        {"_id": "r-lost", "outbox": {"events": [lost], "entry": new_entry_id(), "written_at": written, "key": "g-lost"},
+         "outbox_slot": slot_of(written, SLOT_SECONDS)}
+    )
+    insert_once(database["records"], with_events({"_id": "r-normal"}, [normal], written))
+    relay.run_once()  # the first round sweeps (records written in the last minutes), then publishes
+    relay.repair(datetime.now(timezone.utc) + timedelta(minutes=10))  # a later sweep finds nothing new
+    relay.run_once()
+    ids = [json.loads(body)["id"] for _, body in harness.drain(queue)]
+    assert sorted(ids) == sorted([lost["id"], normal["id"]])
+    assert pending_count(database) == 0

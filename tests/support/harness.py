@@ -13,7 +13,6 @@ from werkzeug.serving import make_server
 
 from shared.config import Settings, load_settings
 from shared.events import amqp
-from shared.events.consumer import queue_name
 from scripts.demo import wait_for  # noqa: F401  (one polling helper, for the demo and the tests)
 from shared.worker import Worker
 
@@ -61,15 +60,12 @@ class Harness:
 
     def start(self, worker: Worker, wait_ready: bool = True) -> Worker:
         """Start a worker's threads; wait until its consumer is bound so no event is missed."""
-        if worker.consumer is not None:
-            for subscription in worker.consumer.subscriptions:
-                self.track_queue(
-                    queue_name(worker.consumer.queue_prefix, subscription.consumer), worker.consumer.retry_delays
-                )
+        for consumer in worker.consumers:
+            self.track_queue(consumer.topology.queue, consumer.retry_delays)
         worker.start()
         self.workers.append(worker)
-        if wait_ready and worker.consumer is not None:
-            assert worker.consumer.ready.wait(15), "the consumer did not connect to RabbitMQ"
+        if wait_ready:
+            assert worker.ready(15), "a consumer did not connect to RabbitMQ"
         return worker
 
     def serve(self, app) -> str:

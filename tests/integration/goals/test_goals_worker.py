@@ -75,7 +75,7 @@ def test_scores_feed_the_clients_instrument_goals_and_achieve_them(api, db, harn
     same_response = scored(12, response_id="response-1")
     publish(harness, first, same_response)
     wait_for(lambda: db["processed_events"].find_one({"event_id": same_response["id"]}), what="the second event handled")
-    queue = worker.consumer.topology(worker.consumer.subscriptions[0]).queue
+    queue = worker.consumers[0].topology.queue
     wait_for(lambda: harness.message_count(queue) == 0, what="the duplicate taken")
     assert counts(db) == before
     assert api.get(f"/v1/goals/{elsewhere['id']}", who=("therapist", "therapist-9", "clinic-b")).json()["progress"]["current"] is None
@@ -97,7 +97,7 @@ def test_a_score_without_a_total_is_dead_lettered(api, harness, start_worker):
     broken = scored(10)
     broken["data"]["score"] = {"severity": "mild"}
     publish(harness, broken)
-    queue = worker.consumer.topology(worker.consumer.subscriptions[0]).queue
+    queue = worker.consumers[0].topology.queue
     wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 1, what="a dead letter")
     assert api.get(f"/v1/goals/{goal['id']}/progress").json()["items"] == []
 

@@ -54,7 +54,7 @@ def test_five_copies_of_a_risk_flag_make_one_alert_one_email_and_one_inbox_entry
 def test_a_risk_flag_raised_while_the_worker_is_down_arrives_when_it_starts(service, auth, mailbox):
     setup_clinic(service, auth, emails={"ther-1": "ther1@clinic.example"})
     stopped = service.restart_worker(start=False)
-    stopped.consumer.declare()  # the queues exist, so the broker keeps what is published meanwhile
+    stopped.declare()  # the queues exist, so the broker keeps what is published meanwhile
     event = risk_flagged()
 
     service.publish(event)
