@@ -1,8 +1,9 @@
 """The outbox journal: how an insert and the events it raises are stored as one change.
 
 FerretDB v1, the MongoDB-compatible server the tests run on, has no multi-document
-transactions, and it answers every query by scanning the collection (only an insert's unique-key
-check is cheap). So the outbox costs the writer one extra insert, into a small collection:
+transactions, and it filters in Go, over every document that the rest of a filter selects, what is
+not a top-level equality on a scalar (a range, say). So the outbox costs the writer one extra
+insert, into a small collection:
 
 1. the record is inserted with its events in it (``outbox.events``), stamped with a journal entry
    id and the time it was written: this single insert is the atomic change;
