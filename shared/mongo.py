@@ -183,9 +183,8 @@ class ScopedCollection:
     def find_by_id(self, record_id: Any) -> dict | None:
         """The record with this ``_id`` if it is in scope, else None (as if it did not exist).
 
-        The query names ``_id`` alone and the scope is checked on the document found: FerretDB
-        v1 hands a lone ``_id`` equality to its storage engine but filters any other query
-        document by document in Go, several times slower. On MongoDB both use the ``_id`` index.
+        The query names ``_id`` alone and the scope is checked on the document found: the lookup
+        reads the ``_id`` index on MongoDB and on FerretDB v1 (on PostgreSQL, docs/STORAGE.md).
         """
         document = self.collection.find_one({"_id": record_id})
         if document is None or document.get("tenant") != self.scope.tenant:
