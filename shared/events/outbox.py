@@ -88,7 +88,6 @@ def outbox_indexes(collections: Sequence[str]) -> list[Index]:
     return [
         *(Index(name, [("outbox_slot", 1)]) for name in collections),
         Index(JOURNAL, [("partition", 1), ("_id", 1)]),
-        Index(JOURNAL, [("slot", 1)]),
         Index(SENT, [("slot", 1)]),
         Index(DEFERRED, [("slot", 1)]),
         *retention.indexes(SENT),
@@ -197,9 +196,14 @@ class Relay:
         partitions = sorted(int(p) for p in owned)
         start = self._next_partition % len(partitions)
         self._next_partition += 1
+        # A partition is read again once its batch in flight is settled: its entries are then
+        # off the journal (not read twice), and a republished nack cannot overtake what follows.
+        busy = {pending.doc["partition"] for pending in self._in_flight.values()}
         for partition in partitions[start:] + partitions[:start]:
             if self.pipeline.outstanding >= self.max_in_flight:
                 return
+            if partition in busy:
+                continue
             # A round can outlast the lease: ask again before each partition.
             if str(partition) not in self.leases.owned(datetime.now(timezone.utc)):
                 continue
@@ -321,11 +325,13 @@ class Relay:
         repaired = 0
         for slot in range(start, until):
             known = set()
-            for name in (JOURNAL, SENT, DEFERRED):
+            for name in (SENT, DEFERRED):
                 known |= {doc["_id"] for doc in self.database[name].find({"slot": slot}, {"_id": 1})}
             for name in sorted(self.collections):
                 for record in self.database[name].find({"outbox_slot": slot}, {"outbox.entry": 1}):
-                    if record["outbox"]["entry"] in known:
+                    entry_id = record["outbox"]["entry"]
+                    # Not sent nor deferred: still in the journal (rarely, this long after), or lost.
+                    if entry_id in known or self.database[JOURNAL].find_one({"_id": entry_id}, {"_id": 1}):
                         continue
                     full = self.database[name].find_one({"_id": record["_id"]})
                     if full is not None and insert_once(self.database[JOURNAL], journal_entry(name, full)):
