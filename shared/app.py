@@ -20,6 +20,7 @@ from shared.clock import SystemClock
 from shared.config import Settings
 from shared.errors import install_error_handlers
 from shared.events.outbox import pending_count
+from shared.guards import install_guards
 from shared.health import mongodb_check, operations_blueprint, rabbitmq_check
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
@@ -112,7 +113,8 @@ def create_service_app(
     for blueprint in (operations_blueprint(checks, [backlog]), *blueprints):
         api.register_blueprint(blueprint)
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
-    install_error_handlers(app, settings.max_body_bytes)
+    install_error_handlers(app)
+    install_guards(app, settings.max_body_bytes)
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
