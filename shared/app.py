@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from shared import metrics
+from shared.auth import install_token_verifier
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.errors import install_error_handlers
@@ -89,7 +90,6 @@ def create_service_app(
     configure_logging(settings.service, settings.log_level)
     app = Flask(f"stepwise.{settings.service}")
     app.config.update(
-        JWT_SECRET=settings.jwt_secret,
         API_TITLE=title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -115,6 +115,7 @@ def create_service_app(
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app)
     install_guards(app, settings.max_body_bytes)
+    install_token_verifier(app, settings.tokens)
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
