@@ -62,7 +62,7 @@ class ResponseInSchema(Schema):
     assignment_id = Id(allow_none=True)
     baseline = fields.Boolean(
         truthy={True}, falsy={False}, load_default=False,
-        metadata={"description": "mark this response as the client's baseline on the instrument"},
+        metadata={"description": "mark this response as the client's baseline on the instrument (therapist or admin only)"},
     )
 
 
