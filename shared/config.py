@@ -256,17 +256,17 @@ def _text(value: str) -> str:
     return value
 
 
-def load_token_settings(environ: Mapping[str, str]) -> TokenSettings:
+def load_token_settings(env: Mapping[str, str]) -> TokenSettings:
     """``JWT_*``: a secret, or an identity provider's keys with the issuer and audience to expect."""
-    secret = _read(environ, "JWT_SECRET", jwt_secret, None)
-    keys_url = _read(environ, "JWT_JWKS_URL", jwks_url, None)
+    secret = _read(env, "JWT_SECRET", jwt_secret, None)
+    keys_url = _read(env, "JWT_JWKS_URL", jwks_url, None)
     if secret is None and keys_url is None:
         raise ConfigError(
             "JWT_SECRET is not set: set it (or JWT_SECRET_FILE) for HS256 tokens, "
             "or JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) for an identity provider's"
         )
-    issuer = _read(environ, "JWT_ISSUER", _text, None)
-    audience = _read(environ, "JWT_AUDIENCE", _text, None)
+    issuer = _read(env, "JWT_ISSUER", _text, None)
+    audience = _read(env, "JWT_AUDIENCE", _text, None)
     for name, value in (("JWT_ISSUER", issuer), ("JWT_AUDIENCE", audience)):
         if keys_url is not None and value is None:
             raise ConfigError(f"{name} is not set: it is required with JWT_JWKS_URL")
@@ -275,13 +275,13 @@ def load_token_settings(environ: Mapping[str, str]) -> TokenSettings:
         jwks_url=keys_url,
         issuer=issuer,
         audience=audience,
-        max_lifetime_seconds=_read(environ, "JWT_MAX_LIFETIME_SECONDS", positive_number, 24 * 3600.0),
-        tenant_claim=_read(environ, "JWT_TENANT_CLAIM", _text, "tenant"),
-        role_claim=_read(environ, "JWT_ROLE_CLAIM", _text, "role"),
-        role_map=_read(environ, "JWT_ROLE_MAP", role_map, {}),
-        jwks_cache_seconds=_read(environ, "JWT_JWKS_CACHE_SECONDS", positive_number, 300.0),
-        jwks_timeout_seconds=_read(environ, "JWT_JWKS_TIMEOUT_SECONDS", positive_number, 5.0),
-        jwks_min_refresh_seconds=_read(environ, "JWT_JWKS_MIN_REFRESH_SECONDS", non_negative_number, 30.0),
+        max_lifetime_seconds=_read(env, "JWT_MAX_LIFETIME_SECONDS", positive_number, 24 * 3600.0),
+        tenant_claim=_read(env, "JWT_TENANT_CLAIM", _text, "tenant"),
+        role_claim=_read(env, "JWT_ROLE_CLAIM", _text, "role"),
+        role_map=_read(env, "JWT_ROLE_MAP", role_map, {}),
+        jwks_cache_seconds=_read(env, "JWT_JWKS_CACHE_SECONDS", positive_number, 300.0),
+        jwks_timeout_seconds=_read(env, "JWT_JWKS_TIMEOUT_SECONDS", positive_number, 5.0),
+        jwks_min_refresh_seconds=_read(env, "JWT_JWKS_MIN_REFRESH_SECONDS", non_negative_number, 30.0),
     )
 
 
