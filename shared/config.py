@@ -17,6 +17,10 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
+import pika
+from pymongo.errors import PyMongoError
+from pymongo.uri_parser import parse_uri
+
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_EXCHANGE = "stepwise.events"
@@ -63,9 +67,6 @@ def mongo_url(value: str) -> str:
     """A MongoDB connection string that pymongo accepts, checked now rather than on first use."""
     url_with_scheme("mongodb", "mongodb+srv")(value)
     if value.startswith("mongodb://"):  # a mongodb+srv:// one is checked when its DNS records are read
-        from pymongo.errors import PyMongoError
-        from pymongo.uri_parser import parse_uri
-
         try:
             parse_uri(value)
         except (PyMongoError, ValueError) as exc:
@@ -76,8 +77,6 @@ def mongo_url(value: str) -> str:
 def amqp_url(value: str) -> str:
     """An AMQP URL that pika accepts, checked now rather than on first connection."""
     url_with_scheme("amqp", "amqps")(value)
-    import pika
-
     try:
         pika.URLParameters(value)
     except (ValueError, TypeError) as exc:
