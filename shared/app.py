@@ -16,10 +16,12 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from shared import metrics
+from shared.auth import install_token_verifier
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.errors import install_error_handlers
 from shared.events.outbox import pending_count
+from shared.guards import install_guards
 from shared.health import mongodb_check, operations_blueprint, rabbitmq_check
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
@@ -88,7 +90,6 @@ def create_service_app(
     configure_logging(settings.service, settings.log_level)
     app = Flask(f"stepwise.{settings.service}")
     app.config.update(
-        JWT_SECRET=settings.jwt_secret,
         API_TITLE=title,
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -112,7 +113,9 @@ def create_service_app(
     for blueprint in (operations_blueprint(checks, [backlog]), *blueprints):
         api.register_blueprint(blueprint)
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
-    install_error_handlers(app, settings.max_body_bytes)
+    install_error_handlers(app)
+    install_guards(app, settings.max_body_bytes)
+    install_token_verifier(app, settings.tokens)
 
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -1,14 +1,25 @@
 """Configuration from the environment, with the contract's defaults.
 
-A bad value stops start-up with a message that names the variable, because a service that
-starts half-configured fails later in ways that are much harder to trace.
+A bad value stops start-up with a message that names the variable and says what is wrong,
+because a service that starts half-configured fails later in ways that are much harder to trace.
+The message never repeats the value: it may be a secret, and start-up errors end up in logs.
+
+Secrets (``SECRET_VARIABLES``) may instead be read from a file: ``JWT_SECRET_FILE=/run/secrets/jwt``
+(Docker and Kubernetes secrets), the file's text without its trailing newline. Setting both
+``X`` and ``X_FILE`` is an error, so it is never unclear which one is in force.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlsplit
+
+import pika
+from pymongo.errors import PyMongoError
+from pymongo.uri_parser import parse_uri
 
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -16,31 +27,101 @@ DEFAULT_EXCHANGE = "stepwise.events"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
 MIN_JWT_SECRET_BYTES = 32
+SECRET_VARIABLES = ("JWT_SECRET", "MONGO_URL", "AMQP_URL", "SMTP_URL")
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
+    """A configuration value is missing or malformed; the message names the variable, never the value."""
+
+
+def _scrubbed(message: str, url: str) -> str:
+    """A library's complaint about ``url``, without the password it may quote. The user info runs
+    to the last "@", so an unescaped "@" or "/" in a password cannot hide part of it."""
+    rest = url.partition("://")[2]
+    userinfo = rest.rpartition("@")[0]
+    secrets = {userinfo, userinfo.partition(":")[2]}
+    secrets |= {unquote(secret) for secret in secrets}
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
 
 
 def url_with_scheme(*schemes: str) -> Callable[[str], str]:
+    expected = f"expected a {' or '.join(schemes)} URL"
+
     def parse(value: str) -> str:
-        parsed = urlparse(value)
+        try:
+            parsed = urlsplit(value)
+            parsed.port  # noqa: B018 (a port that is not a number raises here, not when it is used)
+        except ValueError:
+            raise ValueError(f"{expected} with a numeric port") from None
         if parsed.scheme not in schemes or not (parsed.hostname or parsed.path):
-            raise ValueError(f"expected a {' or '.join(schemes)} URL")
+            raise ValueError(expected)
         return value
 
     return parse
 
 
+def mongo_url(value: str) -> str:
+    """A MongoDB connection string that pymongo accepts, checked now rather than on first use."""
+    url_with_scheme("mongodb", "mongodb+srv")(value)
+    if value.startswith("mongodb://"):  # a mongodb+srv:// one is checked when its DNS records are read
+        try:
+            parse_uri(value)
+        except (PyMongoError, ValueError) as exc:
+            raise ValueError(f"not a valid MongoDB URL: {_scrubbed(str(exc), value)}") from None
+    return value
+
+
+def amqp_url(value: str) -> str:
+    """An AMQP URL that pika accepts, checked now rather than on first connection."""
+    url_with_scheme("amqp", "amqps")(value)
+    try:
+        pika.URLParameters(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid AMQP URL: {_scrubbed(str(exc), value)}") from None
+    return value
+
+
+def jwks_url(value: str) -> str:
+    """Where the identity provider publishes its keys: https, or http on this machine (tests)."""
+    url_with_scheme("https", "http")(value)
+    parsed = urlsplit(value)
+    if parsed.scheme == "http" and parsed.hostname not in LOOPBACK_HOSTS:
+        raise ValueError("expected an https URL (http only on a loopback address)")
+    return value
+
+
+def _number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
+
+
 def positive_number(value: str) -> float:
-    number = float(value)
+    number = _number(value)
     if number <= 0:
         raise ValueError("must be greater than 0")
     return number
 
 
+def non_negative_number(value: str) -> float:
+    number = _number(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
 def positive_int(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError("expected a whole number") from None
     if number <= 0:
         raise ValueError("must be a whole number greater than 0")
     return number
@@ -66,6 +147,22 @@ def jwt_secret(value: str) -> str:
     return value
 
 
+def role_map(value: str) -> dict[str, str]:
+    """``clinician=therapist,patient=client``: an identity provider's role names to Stepwise's
+    (which roles exist is checked by ``shared.auth.tokens``, which owns them)."""
+    mapping: dict[str, str] = {}
+    for pair in value.split(","):
+        if not pair.strip():
+            continue
+        theirs, sep, ours = (part.strip() for part in pair.partition("="))
+        if not sep or not theirs or not ours:
+            raise ValueError("expected comma-separated pairs such as clinician=therapist")
+        mapping[theirs] = ours
+    if not mapping:
+        raise ValueError("expected comma-separated pairs such as clinician=therapist")
+    return mapping
+
+
 @dataclass(frozen=True)
 class Option:
     """A service-specific setting: its variable, how to parse it, and its default."""
@@ -77,12 +174,31 @@ class Option:
 
 
 @dataclass(frozen=True)
+class TokenSettings:
+    """How bearer tokens are checked (``shared.auth.tokens``): a development secret (HS256), an
+    identity provider's published keys (RS256/ES256 from a JWKS URL), or both."""
+
+    secret: str | None = field(default=None, repr=False)
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    max_lifetime_seconds: float = 24 * 3600
+    tenant_claim: str = "tenant"
+    role_claim: str = "role"
+    role_map: Mapping[str, str] = field(default_factory=dict)
+    jwks_cache_seconds: float = 300.0
+    jwks_timeout_seconds: float = 5.0
+    jwks_min_refresh_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     service: str
-    mongo_url: str
-    amqp_url: str
-    jwt_secret: str
-    smtp_url: str | None
+    # URLs may hold a password: kept out of repr() so a logged or printed Settings shows none.
+    mongo_url: str = field(repr=False)
+    amqp_url: str = field(repr=False)
+    tokens: TokenSettings
+    smtp_url: str | None = field(repr=False)
     log_level: str
     database: str
     exchange: str
@@ -100,22 +216,73 @@ class Settings:
         return self.extra[env]
 
 
+def _raw(environ: Mapping[str, str], name: str) -> str | None:
+    """The text of a setting; a secret's may come from the file its ``_FILE`` variable names."""
+    value = environ.get(name) or None
+    path = (environ.get(f"{name}_FILE") or None) if name in SECRET_VARIABLES else None
+    if path is None:
+        return value
+    if value is not None:
+        raise ConfigError(f"{name} and {name}_FILE are both set: set only one")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{name}_FILE names a file that cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{name}_FILE names a file that is not UTF-8 text") from None
+    value = text.rstrip("\r\n")
+    if not value:
+        raise ConfigError(f"{name}_FILE names an empty file")
+    return value
+
+
 def _read(
     environ: Mapping[str, str], name: str, parse: Callable[[str], Any], default: Any, required: bool = False
 ) -> Any:
-    raw = environ.get(name)
-    if raw is None or raw == "":
+    raw = _raw(environ, name)
+    if raw is None:
         if required:
             raise ConfigError(f"{name} is not set")
         return default
     try:
         return parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is invalid: {exc}") from None
+        # The reason, never the value: a parser that quotes it (as int() and float() do) is not repeated.
+        reason = "it is not in the expected form" if repr(raw) in str(exc) else str(exc)
+        raise ConfigError(f"{name} is invalid: {reason}") from None
 
 
 def _text(value: str) -> str:
     return value
+
+
+def load_token_settings(env: Mapping[str, str]) -> TokenSettings:
+    """``JWT_*``: a secret, or an identity provider's keys with the issuer and audience to expect."""
+    secret = _read(env, "JWT_SECRET", jwt_secret, None)
+    keys_url = _read(env, "JWT_JWKS_URL", jwks_url, None)
+    if secret is None and keys_url is None:
+        raise ConfigError(
+            "JWT_SECRET is not set: set it (or JWT_SECRET_FILE) for HS256 tokens, "
+            "or JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) for an identity provider's"
+        )
+    issuer = _read(env, "JWT_ISSUER", _text, None)
+    audience = _read(env, "JWT_AUDIENCE", _text, None)
+    for name, value in (("JWT_ISSUER", issuer), ("JWT_AUDIENCE", audience)):
+        if keys_url is not None and value is None:
+            raise ConfigError(f"{name} is not set: it is required with JWT_JWKS_URL")
+    return TokenSettings(
+        secret=secret,
+        jwks_url=keys_url,
+        issuer=issuer,
+        audience=audience,
+        max_lifetime_seconds=_read(env, "JWT_MAX_LIFETIME_SECONDS", positive_number, 24 * 3600.0),
+        tenant_claim=_read(env, "JWT_TENANT_CLAIM", _text, "tenant"),
+        role_claim=_read(env, "JWT_ROLE_CLAIM", _text, "role"),
+        role_map=_read(env, "JWT_ROLE_MAP", role_map, {}),
+        jwks_cache_seconds=_read(env, "JWT_JWKS_CACHE_SECONDS", positive_number, 300.0),
+        jwks_timeout_seconds=_read(env, "JWT_JWKS_TIMEOUT_SECONDS", positive_number, 5.0),
+        jwks_min_refresh_seconds=_read(env, "JWT_JWKS_MIN_REFRESH_SECONDS", non_negative_number, 30.0),
+    )
 
 
 def load_settings(
@@ -127,9 +294,9 @@ def load_settings(
     env = os.environ if environ is None else environ
     return Settings(
         service=service,
-        mongo_url=_read(env, "MONGO_URL", url_with_scheme("mongodb", "mongodb+srv"), DEFAULT_MONGO_URL),
-        amqp_url=_read(env, "AMQP_URL", url_with_scheme("amqp", "amqps"), DEFAULT_AMQP_URL),
-        jwt_secret=_read(env, "JWT_SECRET", jwt_secret, None, required=True),
+        mongo_url=_read(env, "MONGO_URL", mongo_url, DEFAULT_MONGO_URL),
+        amqp_url=_read(env, "AMQP_URL", amqp_url, DEFAULT_AMQP_URL),
+        tokens=load_token_settings(env),
         smtp_url=_read(env, "SMTP_URL", url_with_scheme("smtp", "smtps"), None),
         log_level=_read(env, "LOG_LEVEL", log_level, "INFO"),
         database=_read(env, "MONGO_DATABASE", _text, f"stepwise_{service}"),

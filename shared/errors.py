@@ -1,7 +1,8 @@
 """Errors as RFC 9457 problem+json, for every 4xx and 5xx a service answers.
 
 Bad input must get a clear 4xx naming the wrong field, never a 5xx, and must change nothing:
-the guards here run before any route, and the handlers turn every exception into a problem.
+the guards (``shared.guards``) run before any route, and the handlers here turn every
+exception into a problem.
 """
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     413: "Body too large",
+    414: "URL too long",
     415: "Unsupported media type",
     422: "Invalid input",
     429: "Too many requests",
+    431: "Headers too large",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -39,9 +42,11 @@ SLUGS = {
     405: "method-not-allowed",
     409: "conflict",
     413: "too-large",
+    414: "url-too-long",
     415: "unsupported-media-type",
     422: "validation",
     429: "rate-limited",
+    431: "headers-too-large",
     500: "internal",
     503: "unavailable",
 }
@@ -118,7 +123,7 @@ def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_schema": [str(messages)]}
 
 
-def _detail_for(errors: Mapping[str, list[str]]) -> str:
+def detail_for(errors: Mapping[str, list[str]]) -> str:
     fields = ", ".join(sorted(errors))
     return f"Invalid value for: {fields}" if fields else "The request is invalid"
 
@@ -134,7 +139,7 @@ def _handle_problem(exc: Problem) -> Response:
 
 def _handle_validation(exc: ValidationError) -> Response:
     errors = flatten_errors(exc.messages)
-    return problem_response(422, _detail_for(errors), errors=errors)
+    return problem_response(422, detail_for(errors), errors=errors)
 
 
 def _handle_http(exc: HTTPException) -> Response:
@@ -148,7 +153,7 @@ def _handle_http(exc: HTTPException) -> Response:
         errors = flatten_errors(messages)
         if status == 400:
             return problem_response(400, "The body is not valid JSON", errors=errors, headers=headers)
-        return problem_response(status, _detail_for(errors), errors=errors, headers=headers)
+        return problem_response(status, detail_for(errors), errors=errors, headers=headers)
     detail = data.get("message") or exc.description
     return problem_response(status, detail, headers=headers)
 
@@ -158,64 +163,7 @@ def _handle_unexpected(exc: Exception) -> Response:
     return problem_response(500, "An unexpected error occurred; it has been logged")
 
 
-JSON_METHODS = ("POST", "PUT", "PATCH")
-
-
-def _is_json(mimetype: str) -> bool:
-    return mimetype == "application/json" or mimetype.endswith("+json")
-
-
-def unencodable_text(value: Any, path: str = "") -> str | None:
-    """The path of the first string that cannot be stored as UTF-8, if any.
-
-    JSON may escape a lone UTF-16 surrogate (``"\\ud800"``): it parses, but no database driver
-    can encode it, so it would fail at the insert. It is refused up front, naming the field.
-    """
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "_schema"
-        return None
-    if isinstance(value, Mapping):
-        items = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        name = f"{path}.{key}" if path else str(key)
-        found = unencodable_text(key, name) if isinstance(key, str) else None
-        found = found or unencodable_text(item, name)
-        if found:
-            return found
-    return None
-
-
-def guard_request(max_body_bytes: int):
-    """Refuse oversize, non-JSON and unstorable bodies before any route runs (413, 415, 422)."""
-
-    def guard() -> Response | None:
-        length = request.content_length
-        if length is not None and length > max_body_bytes:
-            return problem_response(413, f"The body is larger than {max_body_bytes} bytes")
-        if request.method in JSON_METHODS and (length or request.headers.get("Transfer-Encoding")):
-            if not _is_json(request.mimetype):
-                return problem_response(
-                    415, f"Send the body as application/json, not {request.mimetype or 'no content type'}"
-                )
-            field = unencodable_text(request.get_json(silent=True))
-            if field:
-                errors = {field: ["contains an unpaired surrogate: text must be valid Unicode"]}
-                return problem_response(422, _detail_for(errors), errors=errors)
-        return None
-
-    return guard
-
-
-def install_error_handlers(app: Flask, max_body_bytes: int) -> None:
-    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
-    app.before_request(guard_request(max_body_bytes))
+def install_error_handlers(app: Flask) -> None:
     app.register_error_handler(Problem, _handle_problem)
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(HTTPException, _handle_http)

@@ -3,12 +3,23 @@
 Sets up prometheus-client's multiprocess mode before the app is imported (so every worker
 process writes its metrics where ``/metrics`` can add them up), and tells it when a worker
 exits so that its gauges do not linger.
+
+Request line and header limits sit above the app's own (``shared.guards``), which answer
+problem+json 414 and 431: gunicorn's plain answer is only the backstop for requests too large
+to be worth parsing at all.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
 import tempfile
+
+from shared import guards
+
+# The most gunicorn allows for the request line; the app's limit on the target is half of it.
+LIMIT_REQUEST_LINE = 8190
+LIMIT_REQUEST_FIELDS = 2 * guards.MAX_HEADER_FIELDS
+LIMIT_REQUEST_FIELD_SIZE = 2 * guards.MAX_HEADER_FIELD_BYTES
 
 
 def settings(default_port: int) -> dict:
@@ -28,5 +39,8 @@ def settings(default_port: int) -> dict:
         "timeout": 30,
         "graceful_timeout": 20,
         "accesslog": None,
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_fields": LIMIT_REQUEST_FIELDS,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         "child_exit": child_exit,
     }

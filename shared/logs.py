@@ -5,12 +5,15 @@ The correlation id lives in a context variable: the web layer sets it from ``X-R
 it from the event it handles, so one id ties an HTTP call to every reaction downstream.
 
 Never log request or event bodies: they carry health data. Log ids, routes and outcomes.
+Never log a secret either: every line passes through ``redact``, which hides the password of
+any URL in it (a ``MONGO_URL`` quoted in a driver's error, say), as a last line of defence.
 """
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
+import re
 import sys
 import uuid
 from datetime import datetime, timezone
@@ -19,6 +22,16 @@ correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("cor
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged as a field.
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+# The password of a URL's user info: ``scheme://user:password@``. It runs to the last "@" before
+# a space, so a password holding an unescaped "@" is hidden whole (hiding too much is harmless).
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)\S*@")
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ``***``."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 def new_correlation_id() -> str:
@@ -46,7 +59,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return redact(json.dumps(entry, default=str))
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:

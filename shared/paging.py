@@ -48,7 +48,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, record_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         return datetime.fromisoformat(moment), str(record_id)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: a forged cursor nested deep
         raise Problem(422, "The cursor is not one this service gave out", errors={"cursor": ["invalid cursor"]}) from None
 
 

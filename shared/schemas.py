@@ -1,9 +1,15 @@
-"""Marshmallow schemas every service's API uses: problems, pages, times, text."""
+"""Marshmallow schemas every service's API uses: problems, pages, times, text, ids."""
 from __future__ import annotations
 
+import re
 from datetime import timezone
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+
+MAX_ID_LENGTH = 200
+# C0 and C1 control characters (NUL, newline, escape, ...): never part of an id, and NUL cannot
+# even be part of a MongoDB key.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class UtcDateTime(fields.DateTime):
@@ -45,6 +51,23 @@ class Text(fields.String):
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise self.make_error("unicode") from None
+        return text
+
+
+class Id(Text):
+    """A record's or a user's id: 1 to 200 characters, none of them a control character. Every id
+    a body or a query names is one; a path's are checked by ``shared.guards`` (404)."""
+
+    default_error_messages = {"control": "An id never contains control characters."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", validate.Length(min=1, max=MAX_ID_LENGTH))
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if CONTROL_CHARACTERS.search(text):
+            raise self.make_error("control")
         return text
 
 

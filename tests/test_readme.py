@@ -7,10 +7,12 @@ from pathlib import Path
 from services.goals import config as goals
 from services.notifications import config as notifications
 from services.questionnaires import config as questionnaires
+from shared.config import SECRET_VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 SHARED_VARIABLES = set(re.findall(r'_read\(env, "([A-Z_]+)"', (ROOT / "shared" / "config.py").read_text()))
+SECRET_FILES = {f"{name}_FILE" for name in SECRET_VARIABLES}
 
 
 def documented() -> set[str]:
@@ -20,6 +22,10 @@ def documented() -> set[str]:
 def test_every_shared_variable_is_in_the_configuration_table():
     assert SHARED_VARIABLES, "no variables found in shared/config.py"
     assert SHARED_VARIABLES <= documented()
+
+
+def test_every_secret_file_variable_is_in_the_configuration_table():
+    assert SECRET_FILES <= documented(), sorted(SECRET_FILES - documented())
 
 
 def test_every_service_option_is_in_the_configuration_table():

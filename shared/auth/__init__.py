@@ -1,6 +1,7 @@
-"""Authentication and authorization per the contract: HS256 JWTs, roles, tenant and client scope.
+"""Authentication and authorization per the contract: bearer tokens, roles, tenant and client scope.
 
-Claims: ``sub`` (user id), ``tenant`` (clinic id), ``role`` and ``exp``. A ``client`` acts only
+A token (``shared.auth.tokens``: HS256 with ``JWT_SECRET``, or RS256/ES256 from the clinic's
+identity provider) names a user (``sub``), a tenant (clinic) and a role. A ``client`` acts only
 on records whose ``client_id`` is its own ``sub``; ``therapist``, ``admin`` and ``service`` act
 on any client of their own tenant. Another tenant's record is answered 404, exactly like one
 that does not exist, so ids cannot be probed across clinics.
@@ -8,56 +9,31 @@ that does not exist, so ids cannot be probed across clinics.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import logging
+import math
 from typing import Callable, Iterable
 
-import jwt
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 
+from shared.auth.jwks import KeysUnavailable
+from shared.auth.principal import ROLES, STAFF, AuthError, Principal
+from shared.auth.tokens import TokenVerifier
+from shared.config import TokenSettings
 from shared.errors import Problem
-from shared.mongo import Scope
 
-ROLES = ("client", "therapist", "admin", "service")
-STAFF = ("therapist", "admin", "service")
-ALGORITHM = "HS256"
+__all__ = [
+    "ROLES", "STAFF", "AuthError", "Principal", "TokenVerifier", "install_token_verifier", "authenticate",
+    "requires", "current_principal", "check_client_access",
+]
+
+log = logging.getLogger(__name__)
+
+_EXTENSION = "stepwise.tokens"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="stepwise"'}
 
 
-@dataclass(frozen=True)
-class Principal:
-    sub: str
-    tenant: str
-    role: str
-
-    @property
-    def is_client(self) -> bool:
-        return self.role == "client"
-
-    @property
-    def scope(self) -> Scope:
-        """What this caller may see: its tenant, and for a client its own records only."""
-        return Scope(self.tenant, self.sub if self.is_client else None)
-
-
-class AuthError(Exception):
-    """The token is missing, malformed, expired or carries bad claims."""
-
-
-def decode_token(token: str, secret: str) -> Principal:
-    try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
-    except jwt.ExpiredSignatureError:
-        raise AuthError("the token has expired") from None
-    except jwt.InvalidTokenError as exc:
-        raise AuthError(f"the token is invalid: {exc}") from None
-    tenant, role, sub = claims.get("tenant"), claims.get("role"), claims.get("sub")
-    if not isinstance(tenant, str) or not tenant:
-        raise AuthError("the token has no tenant claim")
-    if role not in ROLES:
-        raise AuthError(f"the token's role must be one of {', '.join(ROLES)}")
-    if not isinstance(sub, str) or not sub:
-        raise AuthError("the token's sub claim must be a non-empty string")
-    return Principal(sub=sub, tenant=tenant, role=role)
+def install_token_verifier(app: Flask, settings: TokenSettings) -> None:
+    app.extensions[_EXTENSION] = TokenVerifier(settings)
 
 
 def _bearer_token() -> str:
@@ -72,10 +48,18 @@ def authenticate() -> Principal:
     """The caller of the current request, checked once and kept on ``g``."""
     principal = g.get("principal")
     if principal is None:
+        verifier: TokenVerifier = current_app.extensions[_EXTENSION]
         try:
-            principal = decode_token(_bearer_token(), current_app.config["JWT_SECRET"])
+            principal = verifier.verify(_bearer_token())
         except AuthError as exc:
             raise Problem(401, f"Not authenticated: {exc}", headers=_CHALLENGE) from None
+        except KeysUnavailable as exc:
+            log.warning("identity provider keys unavailable: %s", exc)
+            retry = max(1, math.ceil(verifier.settings.jwks_min_refresh_seconds))
+            raise Problem(
+                503, "The identity provider's keys could not be fetched to check the token; try again shortly",
+                headers={"Retry-After": str(retry)},
+            ) from None
         g.principal = principal
     return principal
 

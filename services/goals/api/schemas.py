@@ -14,7 +14,7 @@ from services.goals.domain.lifecycle import STATUSES
 from services.goals.domain.measure import DIRECTIONS, KINDS, PERIODS
 from services.goals.domain.progress import SOURCES
 from shared.paging import PageQuery
-from shared.schemas import Text, UtcDateTime, page_of
+from shared.schemas import Id, Text, UtcDateTime, page_of
 
 CATEGORIES = ("personal_growth", "emotional_wellbeing", "relationships", "behavioral")
 REVISION_KINDS = ("revise", "status", "milestone_added", "attainment_scale")
@@ -72,9 +72,6 @@ def text(max_length: int, **kwargs) -> Text:
     return Text(validate=[validate.Length(min=1, max=max_length), not_blank], **kwargs)
 
 
-ID = {"validate": validate.Length(min=1, max=200)}
-
-
 # Requests
 
 
@@ -114,28 +111,28 @@ class NewMilestoneSchema(MilestoneInSchema):
 class GoalDraftSchema(Schema):
     """A goal to check against SMART: nothing is required, nothing is stored."""
 
-    client_id = Text(**ID)
-    therapist_id = Text(allow_none=True, **ID)
+    client_id = Id()
+    therapist_id = Id(allow_none=True)
     title = Text(allow_none=True, validate=validate.Length(max=200))
     description = Text(allow_none=True, validate=validate.Length(max=4000))
     category = Text(allow_none=True, validate=validate.OneOf(CATEGORIES))
     measure = fields.Nested(MeasureDraftSchema, allow_none=True)
     start_date = Day(allow_none=True)
     target_date = Day(allow_none=True)
-    parent_goal_id = Text(allow_none=True, **ID)
+    parent_goal_id = Id(allow_none=True)
     milestones = fields.List(fields.Nested(MilestoneInSchema), validate=validate.Length(max=50))
 
 
 class GoalCreateSchema(Schema):
-    client_id = Text(metadata={"description": "required for staff; a client's own id by default"}, **ID)
-    therapist_id = Text(allow_none=True, metadata={"description": "a therapist creating the goal by default"}, **ID)
+    client_id = Id(metadata={"description": "required for staff; a client's own id by default"})
+    therapist_id = Id(allow_none=True, metadata={"description": "a therapist creating the goal by default"})
     title = text(200, required=True)
     description = Text(allow_none=True, validate=validate.Length(max=4000))
     category = Text(allow_none=True, validate=validate.OneOf(CATEGORIES))
     measure = fields.Nested(MeasureSchema, allow_none=True)
     start_date = Day(allow_none=True, metadata={"description": "today by default"})
     target_date = Day(allow_none=True)
-    parent_goal_id = Text(allow_none=True, **ID)
+    parent_goal_id = Id(allow_none=True)
     milestones = fields.List(fields.Nested(MilestoneInSchema), load_default=list, validate=validate.Length(max=50))
 
 
@@ -146,8 +143,8 @@ class GoalPatchSchema(Schema):
     measure = fields.Nested(MeasureDraftSchema, allow_none=True, metadata={"description": "merged field by field"})
     start_date = Day()
     target_date = Day(allow_none=True)
-    parent_goal_id = Text(allow_none=True, **ID)
-    therapist_id = Text(allow_none=True, **ID)
+    parent_goal_id = Id(allow_none=True)
+    therapist_id = Id(allow_none=True)
     reason = text(1000, required=True, metadata={"description": "why the goal changes; kept in its revisions"})
 
 
@@ -176,9 +173,9 @@ class RatingInSchema(Schema):
 
 
 class GoalListQuery(PageQuery):
-    client_id = Text(**ID)
-    therapist_id = Text(**ID)
-    parent_goal_id = Text(**ID)
+    client_id = Id()
+    therapist_id = Id()
+    parent_goal_id = Id()
     status = Text(validate=validate.OneOf(STATUSES))
 
 

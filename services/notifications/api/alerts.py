@@ -25,7 +25,7 @@ from services.notifications.domain.escalation import (
 from shared.auth import STAFF, check_client_access, current_principal, requires
 from shared.errors import Problem
 from shared.paging import PageQuery
-from shared.schemas import UtcDateTime, page_of
+from shared.schemas import Id, UtcDateTime, page_of
 
 blp = Blueprint("alerts", __name__, url_prefix="/v1/alerts", description="Risk alerts and their acknowledgement.")
 
@@ -62,7 +62,7 @@ class AlertSchema(Schema):
 
 
 class AlertQuery(PageQuery):
-    client_id = fields.String(validate=validate.Length(min=1, max=200))
+    client_id = Id()
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 

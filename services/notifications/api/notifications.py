@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from services.notifications.adapters.notifications import Notifications
 from services.notifications.api.common import ADMINISTRATORS, database, not_found, now, require_self_or_administrator
@@ -10,7 +10,7 @@ from shared.api import problems
 from shared.auth import current_principal, requires
 from shared.errors import Problem
 from shared.paging import PageQuery
-from shared.schemas import UtcDateTime, page_of
+from shared.schemas import Id, UtcDateTime, page_of
 
 blp = Blueprint("notifications", __name__, url_prefix="/v1/notifications", description="The inbox: what each person was told.")
 
@@ -30,8 +30,7 @@ class NotificationSchema(Schema):
 
 
 class InboxQuery(PageQuery):
-    recipient_id = fields.String(validate=validate.Length(min=1, max=200),
-                                 metadata={"description": "whose inbox; yours when left out (admins may name others)"})
+    recipient_id = Id(metadata={"description": "whose inbox; yours when left out (admins may name others)"})
     unread = fields.Boolean(load_default=None, metadata={"description": "true: only unread; false: only read"})
 
 

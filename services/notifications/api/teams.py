@@ -9,6 +9,7 @@ from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Membe
 from services.notifications.api.common import ADMINISTRATORS, database, now
 from shared.api import problems
 from shared.auth import STAFF, check_client_access, current_principal, requires
+from shared.schemas import Id
 
 MAX_MEMBERS = 50
 
@@ -19,7 +20,7 @@ admins = Blueprint("admins", __name__, url_prefix="/v1/tenant", description="The
 
 def _ids(description: str) -> fields.List:
     return fields.List(
-        fields.String(validate=validate.Length(min=1, max=200)),
+        Id(),
         required=True,
         validate=validate.Length(max=MAX_MEMBERS),
         metadata={"description": description},

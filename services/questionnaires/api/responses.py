@@ -13,6 +13,9 @@ from shared.errors import Problem
 blp = Blueprint("responses", __name__, url_prefix="/v1", description="Scored responses, their flags and change.")
 
 SUBMIT_ROUTE = "POST /v1/responses"
+# Reliable change is measured from the baseline: a client who could reset its own would hide a
+# deterioration from its therapist. Only clinical staff set one.
+BASELINE_ROLES = ("therapist", "admin")
 
 
 @blp.post("/responses")
@@ -21,7 +24,13 @@ SUBMIT_ROUTE = "POST /v1/responses"
 @blp.response(201, ScoredResponseSchema)
 @problems(blp, *WRITE_PROBLEMS, 409)
 def submit_response(data):
-    """Score a response: 201 with its score, flags and change; once per Idempotency-Key."""
+    """Score a response: 201 with its score, flags and change; once per Idempotency-Key.
+
+    Only a therapist or an admin may mark it as the client's baseline (403 naming ``baseline``).
+    """
+    if data["baseline"] and current_principal().role not in BASELINE_ROLES:
+        raise Problem(403, "Only a therapist or an admin may mark a baseline",
+                      errors={"baseline": [f"set by {' or '.join(BASELINE_ROLES)} only"]})
     body = {**data, "client_id": client_named(data)}
     response, created = caller().submit(body, SUBMIT_ROUTE)
     return response_view(response), 201, replayed(created)

@@ -16,9 +16,8 @@ from services.questionnaires.domain.change import DETERIORATED, IMPROVED, NO_REL
 from services.questionnaires.domain.instruments import InstrumentSchema
 from services.questionnaires.domain.schedule import COMPLETED, DUE, MISSED, OVERDUE, UPCOMING
 from shared.paging import PageQuery
-from shared.schemas import Text, UtcDateTime, page_of
+from shared.schemas import Id, Text, UtcDateTime, page_of
 
-ID = {"validate": validate.Length(min=1, max=200)}
 RELIABLE_CHANGES = (IMPROVED, DETERIORATED, NO_RELIABLE_CHANGE)
 CODE = {"validate": validate.Length(min=1, max=32)}
 
@@ -56,19 +55,19 @@ ANSWERS_OPENAPI = {
 
 
 class ResponseInSchema(Schema):
-    client_id = Text(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    client_id = Id(metadata={"description": "required for staff; a client's own id by default"})
     instrument = Text(required=True, **CODE)
     answers = Answers(required=True, metadata=ANSWERS_OPENAPI)
     completed_at = UtcDateTime(allow_none=True, metadata={"description": "when the client answered; now by default"})
-    assignment_id = Text(allow_none=True, **ID)
+    assignment_id = Id(allow_none=True)
     baseline = fields.Boolean(
         truthy={True}, falsy={False}, load_default=False,
-        metadata={"description": "mark this response as the client's baseline on the instrument"},
+        metadata={"description": "mark this response as the client's baseline on the instrument (therapist or admin only)"},
     )
 
 
 class ResponseListQuery(PageQuery):
-    client_id = Text(**ID)
+    client_id = Id()
     instrument = Text(**CODE)
 
 
@@ -82,7 +81,7 @@ class RecoveryQuery(Schema):
 
 
 class AssignmentInSchema(Schema):
-    client_id = Text(metadata={"description": "required for staff; a client's own id by default"}, **ID)
+    client_id = Id(metadata={"description": "required for staff; a client's own id by default"})
     instrument = Text(required=True, **CODE)
     every_days = fields.Integer(
         strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=366),
@@ -90,13 +89,13 @@ class AssignmentInSchema(Schema):
     )
     starts_at = UtcDateTime(allow_none=True, metadata={"description": "when the first occurrence is due; now by default"})
     ends_at = UtcDateTime(allow_none=True, metadata={"description": "no occurrence opens from then on (exclusive)"})
-    therapist_id = Text(
-        allow_none=True, metadata={"description": "the therapist responsible; a therapist assigning by default"}, **ID
+    therapist_id = Id(
+        allow_none=True, metadata={"description": "the therapist responsible; a therapist assigning by default"}
     )
 
 
 class AssignmentListQuery(PageQuery):
-    client_id = Text(**ID)
+    client_id = Id()
     instrument = Text(**CODE)
 
 

@@ -48,6 +48,25 @@ def test_another_clients_records_are_not_found(service, stored):
     assert service.get("/v1/assignments", **other).json() == {"items": [], "next_cursor": None}
 
 
+@pytest.mark.parametrize("role", ["client", "service"])
+def test_only_clinical_staff_may_mark_a_baseline(service, stored, role):
+    # client-1's baseline is its first PHQ-9 (12). A client resetting it to a better day would hide
+    # a later deterioration from its therapist.
+    body = {"client_id": "client-1", "instrument": "phq9", "answers": phq9(4), "baseline": True}
+    problem = refused(service, 403, "POST", "/v1/responses", json=body, role=role, sub="client-1")
+    assert list(problem["errors"]) == ["baseline"]
+    worse = service.submit("client-1", "phq9", phq9(20), role="client", sub="client-1")
+    assert worse["change"]["baseline_total"] == 12
+    assert worse["change"]["reliable_change"] == "deteriorated"
+
+
+@pytest.mark.parametrize("role", ["therapist", "admin"])
+def test_a_therapist_or_an_admin_marks_a_baseline(service, stored, role):
+    marked = service.submit("client-1", "phq9", phq9(18), baseline=True, role=role, sub=f"{role}-1")
+    assert marked["baseline"] is True
+    assert service.submit("client-1", "phq9", phq9(10))["change"]["baseline_total"] == 18
+
+
 def test_a_client_naming_another_client_is_forbidden(service, stored):
     other = {"role": "client", "sub": "client-2"}
     refused(service, 403, "GET", "/v1/responses", params={"client_id": "client-1"}, **other)

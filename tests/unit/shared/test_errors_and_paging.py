@@ -34,9 +34,10 @@ def test_a_forged_cursor_is_a_422_naming_the_cursor():
     assert "cursor" in caught.value.errors
 
 
-def test_unpaired_surrogates_are_found_with_their_path():
-    from shared.errors import unencodable_text
+def test_a_cursor_nested_thousands_deep_is_a_422_not_a_crash():
+    import base64
 
-    assert unencodable_text({"a": ["ok", "\ud800"]}) == "a.1"
-    assert unencodable_text({"\udfff": 1}) == "\udfff"
-    assert unencodable_text({"emoji": "\U0001f600", "n": 3}) is None
+    forged = base64.urlsafe_b64encode(b"[" * 5000 + b"]" * 5000).decode()
+    with pytest.raises(Problem) as caught:
+        decode_cursor(forged)
+    assert caught.value.status == 422
