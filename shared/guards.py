@@ -14,7 +14,11 @@ code that could fail on it with a 500 (and a traceback in the log: a log flood w
 | nesting of arrays and objects | ``MAX_JSON_DEPTH`` levels | 422, ``errors.body`` |
 | integers | 64-bit (a longer literal is not even converted) | 422 naming the field |
 | other numbers | finite (no ``1e999``, ``NaN``, ``Infinity``) | 422 naming the field |
-| text | valid Unicode (no lone surrogate); keys without control characters | 422 naming the field |
+| text | valid Unicode (no lone surrogate), no NUL; keys without control characters | 422 naming the field |
+| query parameters | no NUL | 422 naming the parameter |
+
+No stored or queried text holds a NUL: MongoDB refuses it in keys and PostgreSQL (under FerretDB)
+in any text, so a NUL would otherwise surface as a database error, a 500.
 
 Python's JSON parser recurses, so 2 KB of brackets would exhaust its stack: the nesting is
 measured first, without parsing. Numbers are checked by the parser's own hooks, so no schema
@@ -78,6 +82,7 @@ _TOO_BIG_INTEGER = _Refused(f"An integer must fit in 64 bits ({INT64_MIN} to {IN
 _NOT_FINITE = _Refused("A number must be finite (1e999, NaN and Infinity are refused).")
 _NOT_UNICODE = "Not valid Unicode text (a lone surrogate)."
 _CONTROL_IN_KEY = "A key must not contain control characters."
+_NUL = "Text must not contain a NUL character."
 
 
 def json_problems(text: str) -> dict[str, list[str]]:
@@ -132,6 +137,8 @@ def refused_fields(document: Any) -> dict[str, list[str]]:
         elif isinstance(value, str):
             if not _encodable(value):
                 found[path or "body"] = [_NOT_UNICODE]
+            elif "\x00" in value:
+                found[path or "body"] = [_NUL]
         elif isinstance(value, dict):
             for key, item in value.items():
                 name = f"{path}.{key}" if path else key
@@ -182,6 +189,13 @@ def _path_id_problem() -> Response | None:
     return None
 
 
+def _query_problem() -> Response | None:
+    for name, value in request.args.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            return _refuse(422, name.replace("\x00", ""), _NUL)
+    return None
+
+
 def _body_problem(max_body_bytes: int) -> Response | None:
     length = request.content_length
     if length is not None and length > max_body_bytes:
@@ -220,7 +234,7 @@ def install_guards(app: Flask, max_body_bytes: int) -> None:
         header_problem = _header_problem()
         if header_problem:
             return _refuse(431, "headers", header_problem, "The request's headers are too large")
-        return _path_id_problem() or _body_problem(max_body_bytes)
+        return _path_id_problem() or _query_problem() or _body_problem(max_body_bytes)
 
     def no_store(response: Response) -> Response:
         if request.path.startswith(NO_STORE_PREFIX):

@@ -38,6 +38,8 @@ def test_nesting_is_measured_without_parsing(body, depth):
         ('{"answers": {"a\\u0000b": 1}}', "answers.a\x00b"),
         ('{"answers": {"a\x7fb": 1}}', "answers.a\x7fb"),
         ('{"answers": {"a\u0085b": 1}}', "answers.a\x85b"),
+        ('{"client_id": "c\\u0000-1"}', "client_id"),
+        ('{"items": [{"note": "\\u0000"}]}', "items.0.note"),
     ],
 )
 def test_out_of_range_numbers_bad_text_and_keys_are_named_by_their_field(body, field):
