@@ -39,5 +39,5 @@ class Notifications(TenantRepository):
 
     def mark_read(self, notification_id: str, now: datetime) -> dict | None:
         """Set ``read_at`` the first time; reading again keeps the first time."""
-        self.records.update_one({"_id": notification_id, "unread": True}, {"$set": {"read_at": now, "unread": False}})
+        self.records.update_one({"_id": notification_id, "read_at": None}, {"$set": {"read_at": now, "unread": False}})
         return self.get(notification_id)
