@@ -58,9 +58,10 @@ DELIVERY_TIMETABLES = {"email": EMAIL_TIMETABLE, "webhook": WEBHOOK_TIMETABLE}
 # Lists that grow without bound (shared.paging.Listing), newest first.
 # A person's inbox: a month holds tens to hundreds of notifications even for a busy therapist.
 INBOX = Listing("inbox", ("tenant", "recipient_id"), "created_at", period="month")
-# A tenant's risk alerts, and one client's: the same records and the same period field.
+# A tenant's risk alerts (up to hundreds a month in a large clinic), and one client's (a few a
+# year: a month at a time, a page would read a dozen near-empty months).
 TENANT_ALERTS = Listing("alerts", ("tenant",), "raised_at", period="month")
-CLIENT_ALERTS = Listing("client_alerts", ("tenant", "client_id"), "raised_at", period="month")
+CLIENT_ALERTS = Listing("client_alerts", ("tenant", "client_id"), "raised_at", period="year")
 # Every attempt to deliver to a webhook subscription: a subscription to ``#`` gets every event
 # of its tenant, so a day at a time.
 WEBHOOK_ATTEMPTS = Listing("webhook_attempts", ("tenant", "subscription_id"), "at", period="day")

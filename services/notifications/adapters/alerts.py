@@ -8,7 +8,7 @@ never overwrite each other, and the status is replayed from the entries (``domai
 Reading one alert replays its entries, found by equality on ``alert_id``: that replay is what
 decides a 409 and what ``GET /v1/alerts/{id}`` answers.
 
-A list of alerts (``config.TENANT_ALERTS``, ``config.CLIENT_ALERTS``, a month at a time) is
+A list of alerts (``config.TENANT_ALERTS`` a month at a time, ``config.CLIENT_ALERTS`` a year) is
 filtered by status, so the status must be stored where an equality finds it, and a page shows
 each alert's history, which must not cost a query per alert. So the alert record carries a copy
 of its replayed state (``status``, ``history``, and ``version``: how many entries it was
