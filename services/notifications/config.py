@@ -1,9 +1,12 @@
-"""The notifications service's settings, indexes and event-carrying collections."""
+"""The notifications service's settings, its storage's shape (collections, long lists,
+timetables, indexes) and its event-carrying collections."""
 from __future__ import annotations
 
 from shared.config import Option, Settings, load_settings, positive_int, positive_number, url_with_scheme
 from shared.events.consumer import processed_indexes
 from shared.mongo import Index
+from shared.paging import Listing, period_indexes
+from shared.timetable import Timetable
 
 SERVICE = "notifications"
 
@@ -36,31 +39,52 @@ OPTIONS: tuple[Option, ...] = (
 
 NOTIFICATIONS = "notifications"
 DELIVERIES = "deliveries"
-DELIVERY_SCHEDULE = "delivery_schedule"
 DELIVERY_CLAIMS = "delivery_claims"
 DELIVERY_ATTEMPTS = "delivery_attempts"
 ALERTS = "alerts"
 ALERT_EVENTS = "alert_events"
-ALERT_WATCH = "alert_watch"
 MEMBERSHIPS = "memberships"
 PREFERENCES = "preferences"
 SUBSCRIPTIONS = "subscriptions"
 SUBSCRIPTION_EVENTS = "subscription_events"
 
+# Due work (shared.timetable): one timetable per channel, so that a backlog of webhook deliveries
+# never delays a risk alert's email, and one for the alerts awaiting escalation.
+EMAIL_TIMETABLE = "email_timetable"
+WEBHOOK_TIMETABLE = "webhook_timetable"
+ESCALATION_TIMETABLE = "escalation_timetable"
+DELIVERY_TIMETABLES = {"email": EMAIL_TIMETABLE, "webhook": WEBHOOK_TIMETABLE}
+
+# Lists that grow without bound (shared.paging.Listing), newest first.
+# A person's inbox: a month holds tens to hundreds of notifications even for a busy therapist.
+INBOX = Listing("inbox", ("tenant", "recipient_id"), "created_at", period="month")
+# A tenant's risk alerts (up to hundreds a month in a large clinic), and one client's (a few a
+# year: a month at a time, a page would read a dozen near-empty months).
+TENANT_ALERTS = Listing("alerts", ("tenant",), "raised_at", period="month")
+CLIENT_ALERTS = Listing("client_alerts", ("tenant", "client_id"), "raised_at", period="year")
+# Every attempt to deliver to a webhook subscription: a subscription to ``#`` gets every event
+# of its tenant, so a day at a time.
+WEBHOOK_ATTEMPTS = Listing("webhook_attempts", ("tenant", "subscription_id"), "at", period="day")
+
 # Append-only records that carry events (see shared/events/outbox.py): an attempt that ends a
 # delivery carries notification.delivered or notification.failed.
 OUTBOX_COLLECTIONS: tuple[str, ...] = (DELIVERY_ATTEMPTS,)
+# The indexes of the queries the service makes (see the README's data model); records read only
+# by ``_id`` (deliveries, claims, attempts of a delivery, preferences) need none of their own.
 INDEXES: tuple[Index, ...] = (
     *processed_indexes(),
-    Index(NOTIFICATIONS, [("tenant", 1), ("recipient_id", 1), ("created_at", -1)]),
-    Index(DELIVERY_SCHEDULE, [("kind", 1), ("next_at", 1)]),
-    Index(DELIVERY_ATTEMPTS, [("tenant", 1), ("subscription_id", 1), ("at", -1)]),
-    Index(ALERT_WATCH, [("escalate_at", 1)]),
-    Index(ALERTS, [("tenant", 1), ("client_id", 1), ("raised_at", -1)]),
-    Index(ALERT_EVENTS, [("alert_id", 1)]),
+    *period_indexes(),
+    *INBOX.indexes(NOTIFICATIONS),
+    *TENANT_ALERTS.indexes(ALERTS),
+    *CLIENT_ALERTS.indexes(ALERTS),
+    *WEBHOOK_ATTEMPTS.indexes(DELIVERY_ATTEMPTS),
+    *Timetable.indexes(EMAIL_TIMETABLE),
+    *Timetable.indexes(WEBHOOK_TIMETABLE),
+    *Timetable.indexes(ESCALATION_TIMETABLE),
+    Index(ALERT_EVENTS, [("tenant", 1), ("alert_id", 1)]),
     Index(MEMBERSHIPS, [("tenant", 1), ("group", 1), ("client_id", 1)]),
     Index(SUBSCRIPTIONS, [("tenant", 1), ("created_at", 1)]),
-    Index(SUBSCRIPTION_EVENTS, [("subscription_id", 1)]),
+    Index(SUBSCRIPTION_EVENTS, [("tenant", 1), ("subscription_id", 1)]),
 )
 
 

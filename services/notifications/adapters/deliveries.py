@@ -1,31 +1,37 @@
-"""Deliveries, their schedule, the claims on their attempts, and the attempts' records.
+"""Deliveries, their timetables, the claims on their attempts, and the attempts' records.
 
 - ``deliveries``: one per (notification, channel) or (event, webhook subscription), created
   once under a derived id and never changed.
-- ``delivery_schedule``: the work queue, one document per *open* delivery (same id) saying when
-  to look at it next; removed when the delivery ends. It is only a schedule: the truth is in
-  the attempts, which the job reads before it acts, so a stale entry costs a look, never a
-  wrong send. Keeping it apart keeps the jobs' scan to the work still open.
+- ``email_timetable``, ``webhook_timetable`` (``shared.timetable``): the due work, one entry per
+  "look at this delivery at this time". A delivery is put on its channel's timetable when it is
+  created (under its own id); the job moves the entry to the next time (a retry, the end of
+  quiet hours: the new entry's id is ``ids.look(delivery, time)``) or drops it when the
+  delivery has ended.
+  Entries are only inserted and deleted, never updated, so two workers moving the same entry
+  cannot lose each other's write: both insert the same derived id, and one insert wins. An
+  entry is only a reminder to look: the truth is in the attempts, which the job reads before it
+  acts, so a stale or duplicated entry costs a look, never a wrong send.
 - ``delivery_claims``: ``"<delivery id>:<n>"``, inserted before attempt ``n`` is made. The
   unique id lets one replica make each attempt; a claim whose lease ran out without a result
   belonged to a worker that died, and the attempt is counted and made again.
 - ``delivery_attempts``: ``"<delivery id>:<n>"``, one record per attempt, never updated; the one
   that ends a delivery carries ``notification.delivered`` or ``notification.failed`` for the
-  outbox relay. Attempts are numbered without gaps, so they are read by id.
+  outbox relay. Attempts are numbered without gaps, so a delivery's are read by id. A webhook
+  attempt is also on its subscription's list (``config.WEBHOOK_ATTEMPTS``, a day at a time),
+  with ``ended`` set when it ended a delivery it tried (what disabling a subscription counts).
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
-import pymongo
-
 from services.notifications import config
+from services.notifications.adapters import timetables
 from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt
 from shared.events.outbox import with_events
 from shared.mongo import Database, TenantRepository, insert_once
-from shared.paging import page
+from shared.timetable import Timetable
 
 # What an attempt record copies from its delivery, so the API can list attempts on their own.
 _DESCRIPTION = ("tenant", "kind", "notification_id", "recipient_id", "subscription_id", "client_id", "event_id", "event_type")
@@ -37,26 +43,28 @@ class Deliveries:
     def __init__(self, database: Database):
         self.database = database
 
-    def create(self, delivery: Mapping, due_at: datetime) -> None:
-        """Store the delivery, then schedule it (both idempotent: handling an event again after
-        a crash between the two completes it)."""
-        insert_once(self.database[config.DELIVERIES], delivery)
-        insert_once(
-            self.database[config.DELIVERY_SCHEDULE],
-            {"_id": delivery["_id"], "tenant": delivery["tenant"], "kind": delivery["kind"], "next_at": due_at},
-        )
+    def timetable(self, kind: str) -> Timetable:
+        return timetables.deliveries(self.database, kind)
 
-    def due(self, kind: str, now: datetime, limit: int) -> list[dict]:
-        query = {"kind": kind, "next_at": {"$lte": now}}
-        scheduled = self.database[config.DELIVERY_SCHEDULE].find(query).sort("next_at", pymongo.ASCENDING).limit(limit)
-        found = (self.database[config.DELIVERIES].find_one({"_id": entry["_id"]}) for entry in scheduled)
-        return [delivery for delivery in found if delivery is not None]
+    def create(self, delivery: Mapping, due_at: datetime, now: datetime) -> None:
+        """Store the delivery, then put its first look on its channel's timetable, under the
+        delivery's own id (both idempotent: handling an event again, or after a crash between
+        the two, adds nothing, or completes it)."""
+        insert_once(self.database[config.DELIVERIES], delivery)
+        self.timetable(delivery["kind"]).put(delivery["_id"], due_at, now, delivery_id=delivery["_id"],
+                                             tenant=delivery["tenant"])
+
+    def get(self, delivery_id: str) -> dict | None:
+        return self.database[config.DELIVERIES].find_one({"_id": delivery_id})
 
     def attempts(self, delivery_id: str) -> list[Attempt]:
         found = []
         while (record := self.database[config.DELIVERY_ATTEMPTS].find_one({"_id": ids.attempt(delivery_id, len(found) + 1)})):
             found.append(Attempt(record["attempt"], record["outcome"], record["final"], record.get("next_attempt_at")))
         return found
+
+    def recorded_at(self, delivery_id: str, number: int) -> datetime:
+        return self.database[config.DELIVERY_ATTEMPTS].find_one({"_id": ids.attempt(delivery_id, number)})["at"]
 
     def claim(self, delivery: Mapping, number: int, now: datetime, lease: timedelta) -> bool:
         return insert_once(
@@ -97,13 +105,10 @@ class Deliveries:
             "status": status,
             "error": error,
         }
+        if document["subscription_id"] is not None:
+            document["ended"] = attempt.final and attempt.outcome != CANCELLED
+            document = config.WEBHOOK_ATTEMPTS.stamp(self.database, document)
         return insert_once(self.database[config.DELIVERY_ATTEMPTS], with_events(document, events, now))
-
-    def reschedule(self, delivery_id: str, at: datetime) -> None:
-        self.database[config.DELIVERY_SCHEDULE].update_one({"_id": delivery_id}, {"$set": {"next_at": at}})
-
-    def close(self, delivery_id: str) -> None:
-        self.database[config.DELIVERY_SCHEDULE].delete_one({"_id": delivery_id})
 
 
 class WebhookAttempts(TenantRepository):
@@ -112,15 +117,21 @@ class WebhookAttempts(TenantRepository):
     collection_name = config.DELIVERY_ATTEMPTS
     client_field = None
 
+    def _list(self, subscription_id: str) -> dict:
+        return {"tenant": self.scope.tenant, "subscription_id": subscription_id}
+
     def page(self, subscription_id: str, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        return page(self.records, {"subscription_id": subscription_id}, limit=limit, cursor=cursor,
-                    order_field="at", descending=True)
+        return config.WEBHOOK_ATTEMPTS.page(self.database, self.records, self._list(subscription_id),
+                                            limit=limit, cursor=cursor)
 
     def final_outcomes(self, subscription_id: str, since: datetime | None, limit: int) -> list[str]:
-        """The outcomes of the newest ended deliveries (newest first), leaving out those that
-        were cancelled rather than tried."""
-        query: dict = {"subscription_id": subscription_id, "final": True, "outcome": {"$ne": CANCELLED}}
-        if since is not None:
-            query["at"] = {"$gte": since}
-        found = self.records.find(query, projection={"outcome": 1}).sort([("at", -1), ("_id", -1)]).limit(limit)
-        return [doc["outcome"] for doc in found]
+        """The outcomes of the newest ``limit`` deliveries that ended after ``since`` (newest
+        first), leaving out those that were cancelled rather than tried.
+
+        Read from the subscription's list, narrowed to the attempts that ended a delivery: the
+        newest days until ``limit`` are found, each an equality lookup. Those before ``since``
+        (an earlier generation, see ``domain.subscription_state``) are at the end of that short
+        page and are left out there."""
+        ended, _ = config.WEBHOOK_ATTEMPTS.page(self.database, self.records, self._list(subscription_id),
+                                                limit=limit, cursor=None, where={"ended": True})
+        return [doc["outcome"] for doc in ended if since is None or doc["at"] >= since]

@@ -2,14 +2,16 @@
 
 The subscription record (url, patterns, secret) is written once. Whether it is enabled is read
 from ``subscription_events`` (see ``domain.subscription_state``), so the delivery job disabling
-it and its owner re-enabling it append entries instead of racing on one field.
+it and its owner re-enabling it append entries instead of racing on one field. A subscription's
+state is read on its own, by equality on its id: a tenant has a handful of subscriptions, so a
+page of them (or the few an event matches) costs a handful of small lookups, and the state is
+never a copy that could lag behind a re-enable and drop events.
 
 The secret is kept because every delivery is signed with it; it never leaves through the API.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterable
 
 from services.notifications import config
 from services.notifications.domain.signing import matches
@@ -35,24 +37,18 @@ class Subscriptions(TenantRepository):
     def page(self, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
         return page(self.records, {}, limit=limit, cursor=cursor)
 
-    def states(self, subscription_ids: Iterable[str]) -> dict[str, State]:
-        changes: dict[str, list[Change]] = {sid: [] for sid in subscription_ids}
-        if changes:
-            found = self.scoped(config.SUBSCRIPTION_EVENTS, None).find({"subscription_id": {"$in": list(changes)}})
-            for doc in found:
-                changes[doc["subscription_id"]].append(Change(doc["action"], doc["generation"], doc["at"]))
-        return {sid: fold(entries) for sid, entries in changes.items()}
-
     def state(self, subscription_id: str) -> State:
-        return self.states([subscription_id])[subscription_id]
+        """Folded from the subscription's own changes, found by equality on its id."""
+        found = self.scoped(config.SUBSCRIPTION_EVENTS, None).find({"subscription_id": subscription_id})
+        return fold(Change(doc["action"], doc["generation"], doc["at"]) for doc in found)
 
     def matching(self, routing_key: str) -> list[dict]:
-        """The enabled subscriptions with a pattern that matches ``routing_key``."""
+        """The enabled subscriptions with a pattern that matches ``routing_key``: the tenant's
+        subscriptions (a short list, read whole), then the state of each that matches."""
         candidates = [
             doc for doc in self.records.find({}) if any(matches(p, routing_key) for p in doc["event_types"])
         ]
-        states = self.states(doc["_id"] for doc in candidates)
-        return [doc for doc in candidates if states[doc["_id"]].status == ENABLED]
+        return [doc for doc in candidates if self.state(doc["_id"]).status == ENABLED]
 
     def _append(self, subscription_id: str, action: str, generation: int, now: datetime, by: str) -> bool:
         return self.scoped(config.SUBSCRIPTION_EVENTS, None).insert_once(

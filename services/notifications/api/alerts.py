@@ -2,7 +2,8 @@
 
 Only staff see alerts. Acknowledging appends the ``acknowledged`` history entry under the
 alert's one id for it, so of two therapists acknowledging at once exactly one succeeds and the
-other gets 409.
+other gets 409. One alert is read replayed from its history; a list is read from the copy of
+each alert's state on its record (see ``adapters.alerts``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from services.notifications.domain.escalation import (
     ESCALATED,
     RAISED,
     Alert,
-    HistoryEntry,
     InvalidTransition,
     acknowledge,
 )
@@ -87,10 +87,10 @@ def _view(document: dict, alert: Alert) -> dict:
 
 
 def _found(alerts: Alerts, alert_id: str) -> tuple[dict, Alert]:
-    document = alerts.find(alert_id)
-    if document is None:
+    found = alerts.get(alert_id)
+    if found is None:
         raise not_found("alert")
-    return document, alerts.fold([document])[0]
+    return found
 
 
 @blp.route("")
@@ -126,12 +126,12 @@ def acknowledge_alert(alert_id: str):
     """Say you have the alert in hand; it is then not escalated. Acknowledging twice is 409."""
     principal = current_principal()
     alerts = Alerts(database(), principal.scope)
-    document, alert = _found(alerts, alert_id)
+    _, alert = _found(alerts, alert_id)
     moment = now()
     try:
         acknowledge(alert, principal.sub, moment)
     except InvalidTransition as exc:
         raise Problem(409, str(exc)) from None
-    if not alerts.record(alert.id, alert.client_id, HistoryEntry(ACKNOWLEDGED, moment, by=principal.sub)):
+    if not alerts.acknowledge(alert.id, alert.client_id, principal.sub, moment):
         raise Problem(409, f"alert {alert.id} is already acknowledged")
-    return _view(document, alerts.fold([document])[0])
+    return _view(*_found(alerts, alert_id))

@@ -102,8 +102,7 @@ def list_subscriptions(query):
     """The tenant's subscriptions, oldest first."""
     subscriptions = Subscriptions(database(), current_principal().scope)
     items, cursor = subscriptions.page(query["limit"], query["cursor"])
-    states = subscriptions.states(item["_id"] for item in items)
-    return {"items": [_view(item, states[item["_id"]]) for item in items], "next_cursor": cursor}
+    return {"items": [_view(item, subscriptions.state(item["_id"])) for item in items], "next_cursor": cursor}
 
 
 @blp.route("/<subscription_id>")

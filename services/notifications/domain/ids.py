@@ -7,8 +7,10 @@ database's unique ``_id`` decides: five copies of a risk flag make one alert and
 """
 
 import uuid
+from datetime import datetime, timedelta, timezone
 
 _NAMESPACE = uuid.UUID("0b6f2c44-58f1-4c8e-9a3e-5d2f7c1b9e60")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _derive(kind: str, *parts: str) -> str:
@@ -43,6 +45,14 @@ def attempt_event(attempt_id: str) -> str:
 
 def membership(tenant: str, group: str, client_id: str | None, member_id: str) -> str:
     return _derive("membership", tenant, group, client_id or "", member_id)
+
+
+def look(subject_id: str, at: datetime) -> str:
+    """The id of the timetable entry "look at this delivery (or alert) at ``at``": putting the
+    same look twice makes one entry, and moving work to another time makes another entry.
+    Milliseconds, the precision the database keeps, so a time read back names the same entry."""
+    milliseconds = (at.astimezone(timezone.utc) - _EPOCH) // timedelta(milliseconds=1)
+    return f"{subject_id}@{milliseconds}"
 
 
 def preferences(tenant: str, user_id: str) -> str:

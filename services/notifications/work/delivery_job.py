@@ -1,18 +1,24 @@
 """The periodic job that makes due deliveries of one channel (email or webhook).
 
-For each delivery whose schedule says it may be due, it reads the attempts made so far and:
+It runs its channel's timetable (``adapters.timetables``): each due entry says "look at this
+delivery now". For each, it reads the attempts made so far and:
 
-1. stops if one of them ended the delivery, or waits if the next one is not due yet;
-2. waits for the end of the recipient's quiet hours when the channel says so;
+1. drops the entry if one of them ended the delivery, or moves it to the time the next attempt
+   is due;
+2. moves it to the end of the recipient's quiet hours when the channel says so;
 3. claims attempt ``n`` (``insert_once`` on ``"<delivery id>:<n>"``), so that two replicas
    never both make it; a claim it loses whose lease has run out belonged to a worker that died
-   mid-attempt, and that attempt is recorded as interrupted so the next one can be made;
+   mid-attempt, and that attempt is recorded as interrupted so the next one can be made; one
+   still leased is another worker's attempt in progress, and the entry is left to it;
 4. makes the attempt and appends its record: delivered, retry at a growing delay
-   (``RetryPolicy``), or final (rejected, out of attempts, cancelled), the final one carrying
-   ``notification.delivered`` or ``notification.failed``.
+   (``RetryPolicy``: the entry moves to that time), or final (rejected, out of attempts,
+   cancelled: the entry is dropped), the final one carrying ``notification.delivered`` or
+   ``notification.failed``.
 
-A crash anywhere leaves either no claim (nothing happened) or a claim without a result
-(retried after the lease), never a delivery that is silently dropped.
+Nothing is updated in place: the entry is moved (a new entry under a derived id, then the old
+one deleted) or deleted. A crash anywhere leaves either no claim (nothing happened), a claim
+without a result (recovered after the lease), or an entry still due (looked at again), never a
+delivery that is silently dropped.
 """
 from __future__ import annotations
 
@@ -21,10 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pymongo.errors import PyMongoError
-
 from services.notifications import metrics
 from services.notifications.adapters.deliveries import Deliveries
+from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt, conclude, interrupted, next_step
 from services.notifications.domain.delivery import Outcome, RetryPolicy
 from services.notifications.work.outcomes import outcome_events
@@ -59,6 +64,7 @@ class DeliveryJob:
         self, database: Database, clock, channel: Channel, policy: RetryPolicy, lease: timedelta, batch: int = 100
     ):
         self.deliveries = Deliveries(database)
+        self.timetable = self.deliveries.timetable(channel.kind)
         self.clock = clock
         self.channel = channel
         self.policy = policy
@@ -66,52 +72,63 @@ class DeliveryJob:
         self.batch = batch
 
     def run(self) -> int:
-        """One round over the due deliveries; returns how many were looked at."""
+        """One round over the due entries; returns how many were looked at. An entry whose
+        delivery fails unexpectedly is looked at again later (``Timetable.run``), so one broken
+        delivery cannot hold up the others (e.g. a risk alert email)."""
         now = self.clock.now()
-        due = self.deliveries.due(self.channel.kind, now, self.batch)
-        for delivery in due:
-            try:
-                self.advance(delivery, now)
-            except PyMongoError:
-                raise
-            except Exception:
-                # One broken delivery must not hold up the others (e.g. a risk alert email).
-                log.exception("delivery failed unexpectedly; it stays due", extra={"delivery_id": delivery["_id"]})
-        return len(due)
+        return self.timetable.run(now, lambda entry: self.advance(entry, now), limit=self.batch)
 
-    def advance(self, delivery: dict, now: datetime) -> None:
-        step = next_step(self.deliveries.attempts(delivery["_id"]), delivery["created_at"], now)
+    def _look_again(self, entry: dict, at: datetime, now: datetime) -> None:
+        self.timetable.move(entry, ids.look(entry["delivery_id"], at), at, now)
+
+    def advance(self, entry: dict, now: datetime) -> None:
+        delivery = self.deliveries.get(entry["delivery_id"])
+        if delivery is None:  # never the case: a delivery is stored before it is put on a timetable
+            self.timetable.done(entry["_id"])
+            return
+        attempts = self.deliveries.attempts(delivery["_id"])
+        step = next_step(attempts, delivery["created_at"], now)
         if step.done:
-            self.deliveries.close(delivery["_id"])
+            # Normally the worker that recorded the last attempt dropped the entry; if it died
+            # first, its follow-up is finished here (follow-ups are idempotent).
+            last = attempts[-1]
+            self.channel.after(delivery, last, self.deliveries.recorded_at(delivery["_id"], last.number))
+            self.timetable.done(entry["_id"])
             return
         if not step.due:
-            self.deliveries.reschedule(delivery["_id"], step.wait_until)
+            self._look_again(entry, step.wait_until, now)
             return
         hold = self.channel.hold_until(delivery, now)
         if hold is not None:
-            self.deliveries.reschedule(delivery["_id"], hold)
+            self._look_again(entry, hold, now)
             return
         if not self.deliveries.claim(delivery, step.number, now, self.lease):
-            self._recover(delivery, step.number, now)
+            self._recover(entry, delivery, step.number, now)
             return
         result = self.channel.attempt(delivery, now)
         if result.outcome == CANCELLED:
             attempt = Attempt(step.number, CANCELLED, True)
         else:
             attempt = conclude(step.number, Outcome(result.outcome), now, self.policy)
-        self._finish(delivery, attempt, now, result.status, result.error)
+        self._finish(entry, delivery, attempt, now, result.status, result.error)
 
-    def _recover(self, delivery: dict, number: int, now: datetime) -> None:
+    def _recover(self, entry: dict, delivery: dict, number: int, now: datetime) -> None:
+        """Attempt ``number`` is claimed by someone else. While its lease runs, it is that
+        worker's attempt in progress, and that worker moves or drops the entry; the entry stays
+        due meanwhile. Once the lease has run out the worker is presumed dead."""
         claim = self.deliveries.claim_of(delivery["_id"], number)
-        if claim is not None and claim["lease_until"] <= now:
-            log.warning("attempt presumed lost; it will be made again",
-                        extra={"delivery_id": delivery["_id"], "attempt": number})
-            self._finish(delivery, interrupted(number, now, self.policy), now, None, "lease expired")
+        if claim is None or claim["lease_until"] > now:
+            return
+        log.warning("attempt presumed lost; it will be made again",
+                    extra={"delivery_id": delivery["_id"], "attempt": number})
+        self._finish(entry, delivery, interrupted(number, now, self.policy), now, None, "lease expired")
 
-    def _finish(self, delivery: dict, attempt: Attempt, now: datetime, status: int | None, error: str | None) -> None:
+    def _finish(
+        self, entry: dict, delivery: dict, attempt: Attempt, now: datetime, status: int | None, error: str | None
+    ) -> None:
         events = outcome_events(delivery, attempt, now, status, error)
         if not self.deliveries.record(delivery, attempt, now, status=status, error=error, events=events):
-            return  # another worker recorded this attempt; the next round reads its result
+            return  # another worker recorded this attempt; the entry stays due and the next look reads it
         metrics.DELIVERY_ATTEMPTS.labels(self.channel.kind, attempt.outcome).inc()
         log.info("delivery attempt recorded", extra={
             "delivery_id": delivery["_id"], "channel": self.channel.kind, "attempt": attempt.number,
@@ -119,6 +136,6 @@ class DeliveryJob:
         })
         self.channel.after(delivery, attempt, now)
         if attempt.final:
-            self.deliveries.close(delivery["_id"])
+            self.timetable.done(entry["_id"])
         else:
-            self.deliveries.reschedule(delivery["_id"], attempt.next_attempt_at)
+            self._look_again(entry, attempt.next_attempt_at, now)

@@ -92,7 +92,7 @@ class Notifier:
         if INBOX in channels:
             self._delivered_to_inbox(notification, now)
         if EMAIL in channels:
-            self.deliveries.create(delivery_of(notification, EMAIL), deliver_at(now, prefs, intent.priority))
+            self.deliveries.create(delivery_of(notification, EMAIL), deliver_at(now, prefs, intent.priority), now)
         return notification["_id"]
 
     def _delivered_to_inbox(self, notification: dict, now: datetime) -> None:

@@ -75,7 +75,8 @@ class RulesConsumer:
                 "recipients": recipients,
                 "context": rule.context(data),
                 "escalate_at": now + self.escalate_after if recipients else now,
-            }
+            },
+            now,
         )
         if created:
             metrics.ALERTS_RAISED.inc()

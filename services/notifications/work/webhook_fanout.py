@@ -53,4 +53,5 @@ class WebhookFanout:
                     "created_at": now,
                 },
                 now,
+                now,
             )

@@ -1,20 +1,30 @@
 """The notifications service against real servers: RabbitMQ, the database, an aiosmtpd SMTP
 server and a plain HTTP server as webhook receiver, all on loopback. Time is a FixedClock shared
-by the API and the worker, so quiet hours, escalation and retry delays pass without sleeping."""
+by the API and the worker, so quiet hours, escalation and retry delays pass without sleeping.
+
+``service`` runs the worker and the API; ``store`` is the API and the database with no worker,
+for tests that are themselves the writers (races) or that spread records over months (a
+worker's jobs would read every timetable window in between)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from services.notifications import config
+from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
+from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.app import create_app
-from services.notifications.worker import build_worker
+from services.notifications.work.channels import EmailChannel
+from services.notifications.work.delivery_job import DeliveryJob
+from services.notifications.work.rules_consumer import RulesConsumer
+from services.notifications.worker import build_worker, retry_policy
 from shared.clock import FixedClock
 from shared.events.publisher import Publisher
-from shared.mongo import Database
+from shared.mongo import Database, Scope
 from shared.worker import Worker
+from tests.integration.notifications.builders import TENANT, risk_flagged
 from tests.support.harness import Harness, wait_for
 from tests.support.peers import Mailbox
 
@@ -67,8 +77,8 @@ def notification_settings(harness: Harness, smtp_url: str, **overrides: str):
     values = {
         "SMTP_URL": smtp_url,
         "APP_BASE_URL": APP_BASE_URL,
-        "DELIVERY_POLL_SECONDS": "0.05",
-        "ESCALATION_POLL_SECONDS": "0.05",
+        "DELIVERY_POLL_SECONDS": "0.1",
+        "ESCALATION_POLL_SECONDS": "0.1",
         "ALERT_ESCALATE_AFTER_MINUTES": "30",
         "DELIVERY_RETRY_BASE_SECONDS": "10",
         "DELIVERY_RETRY_FACTOR": "3",
@@ -79,6 +89,62 @@ def notification_settings(harness: Harness, smtp_url: str, **overrides: str):
         **overrides,
     }
     return harness.settings(config.SERVICE, config.OPTIONS, **values)
+
+
+class Store:
+    """The service's database and API with no worker running; ``connect()`` opens another
+    connection to the database, as another replica would have."""
+
+    escalate_after = timedelta(minutes=30)
+
+    def __init__(self, harness: Harness, clock: FixedClock, smtp_url: str):
+        self.settings = notification_settings(harness, smtp_url)
+        self.clock = clock
+        self.database = self.connect()
+        self.client = create_app(self.settings, clock=clock).test_client()
+
+    def connect(self) -> Database:
+        return Database(self.settings.mongo_url, self.settings.database, config.INDEXES)
+
+    def email_job(self) -> DeliveryJob:
+        database = self.connect()
+        sender = SmtpSender(self.settings.smtp_url, self.settings["SMTP_FROM"], self.settings["SMTP_TIMEOUT_SECONDS"])
+        return DeliveryJob(database, self.clock, EmailChannel(database, sender, APP_BASE_URL),
+                           retry_policy(self.settings), timedelta(seconds=self.settings["DELIVERY_LEASE_SECONDS"]))
+
+    def rules(self, database: Database | None = None) -> RulesConsumer:
+        """The worker's ``notifications.rules`` consumer (on ``database``, or this store's)."""
+        return RulesConsumer(database or self.database, self.clock, self.escalate_after)
+
+    def clinic(self, clients: list[str], care_team: list[str], admins: list[str]) -> None:
+        teams = Memberships(self.database, Scope(TENANT))
+        teams.replace(ADMINS, None, admins, self.clock.now(), "test")
+        for client_id in clients:
+            teams.replace(CARE_TEAM, client_id, care_team, self.clock.now(), "test")
+
+    def raise_alert(self, client_id: str) -> str:
+        event = risk_flagged(client_id=client_id)
+        self.rules()(event)
+        return self.database[config.ALERTS].find_one({"event_id": event["id"]})["_id"]
+
+    def every_page(self, path: str, headers: dict, limit: int = 4, **query) -> list[dict]:
+        """The items of every page of a list, checking that each cursor continues its page."""
+        items, cursor = [], None
+        while True:
+            answer = self.client.get(path, headers=headers,
+                                     query_string={**query, "limit": limit, **({"cursor": cursor} if cursor else {})})
+            assert answer.status_code == 200, answer.json
+            page = answer.json
+            assert len(page["items"]) == limit or page["next_cursor"] is None
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items
+
+
+@pytest.fixture
+def store(harness, clock, smtp_server) -> Store:
+    return Store(harness, clock, smtp_server[0])
 
 
 @pytest.fixture

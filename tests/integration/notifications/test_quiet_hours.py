@@ -20,9 +20,10 @@ def quiet_preferences(service, auth, user, address, role):
     assert response.status_code == 200, response.json
 
 
-def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(service, auth, mailbox):
+def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(clock, start_service, auth, mailbox):
+    clock.set(NIGHT)
+    service = start_service()
     quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
-    service.clock.set(NIGHT)
 
     service.publish(questionnaire_due("client-1"))
 
@@ -32,7 +33,8 @@ def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(service, auth, mailb
     for _ in range(3):
         service.run_job("email-deliveries")
     assert mailbox.to("client1@home.example") == []
-    assert service.database[config.DELIVERY_SCHEDULE].find_one({"_id": delivery["_id"]})["next_at"] == MORNING
+    [look] = service.database[config.EMAIL_TIMETABLE].find({"delivery_id": delivery["_id"]})
+    assert look["due_at"] == MORNING
 
     service.clock.set(datetime(2025, 3, 4, 6, 59, tzinfo=timezone.utc))
     service.run_job("email-deliveries")
@@ -43,11 +45,12 @@ def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(service, auth, mailb
     assert message["Subject"] == "You have a new message in Stepwise"
 
 
-def test_a_risk_alert_in_quiet_hours_is_emailed_at_once(service, auth, mailbox):
+def test_a_risk_alert_in_quiet_hours_is_emailed_at_once(clock, start_service, auth, mailbox):
+    clock.set(NIGHT)
+    service = start_service()
     admin = auth("admin", "admin-1")
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     quiet_preferences(service, auth, "ther-1", "ther1@clinic.example", "therapist")
-    service.clock.set(NIGHT)
 
     service.publish(risk_flagged("client-1"))
 
