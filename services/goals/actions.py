@@ -413,8 +413,6 @@ class Goals:
         checked again on its history before the entry is stored."""
         added = 0
         for candidate in self.store.measured_by(client_id, instrument):
-            if candidate.goal["status"] == "abandoned":
-                continue
             history = self.store.history(candidate.id)
             measure = (history.goal["measure"] or {}) if history else {}
             if measure.get("kind") != "instrument" or measure.get("instrument") != instrument:

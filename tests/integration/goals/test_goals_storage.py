@@ -191,3 +191,14 @@ def test_long_lists_page_by_creation_time_across_months_with_current_filters(api
     assert every_page(therapist_id="therapist-1", status="on_hold") == [mine[1], mine[3]]
     assert every_page(status="active") == [goal_id for goal_id in everything if goal_id not in (mine[1], mine[3])]
     assert every_page(status="achieved") == []
+
+
+def test_a_due_soon_check_scheduled_with_more_days_waits_for_the_days_now_set(api, db, database, clock):
+    goal = api.create(walking_goal(target_date="2026-01-20"))  # checked from 2026-01-13 with 7 days
+    clock.set(datetime(2026, 1, 13, 8, 0, tzinfo=timezone.utc))
+    assert raise_due_soon(database, clock.now(), 3) == 0, "with 3 days it is due soon from the 17th"
+    [check] = db[config.DEADLINES].find({"goal_id": goal["id"]})
+    assert check["due_at"] == datetime(2026, 1, 17, tzinfo=timezone.utc)
+    clock.set(datetime(2026, 1, 17, 0, 5, tzinfo=timezone.utc))
+    assert raise_due_soon(database, clock.now(), 3) == 1
+    assert db[config.DEADLINES].count_documents({}) == 0
