@@ -13,10 +13,11 @@ is written. A writer announces its change before its first append and, after its
 rewrites the goal's current-goal document from the history (``_refresh``): see
 ``GoalStore.refresh`` for why that stays right under concurrent writers and after a crash.
 
-Reading one goal (and answering a write) folds its history: exact, whatever the state of the
-cache, and as cheap as reading the cache (one equality lookup). Lists, sub-goals and the score
-consumer read the current-goal documents, because they filter on the *current* therapist,
-parent, status and measure, which only the fold knows.
+Reading one goal (and answering a write) folds its history: one equality lookup, exact whatever
+the state of the current-goal document (which a writer that stopped half-way leaves behind
+until the worker repairs it), and a writer has just read that history anyway. Lists, sub-goals
+and the score consumer read the current-goal documents, because they filter on the *current*
+therapist, parent, status and measure, which only the fold knows.
 """
 from __future__ import annotations
 

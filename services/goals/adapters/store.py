@@ -116,7 +116,7 @@ class CurrentGoal:
             "created_at": goal["created_at"],
             "goal": goal,
             "entries": self.entries,
-            # A list, not a map: milestone ids are not ours to trust as field names.
+            # A list, not a map keyed by milestone id: stored data never becomes a field name.
             "reached": [{"milestone_id": key, "reached_at": at} for key, at in self.reached.items()],
             "latest_rating": self.latest_rating,
             "revisions": self.revisions,
@@ -305,18 +305,21 @@ class GoalStore(TenantRepository):
         """The sub-goals of each of ``parents`` (goals: ``id``, ``client_id``) now, by creation
         time, by parent id.
 
-        A sub-goal is always a goal of its parent's client (``actions.Goals._parent``), and a
-        client's goals are a small list: so each client's goals are read once, by equality on
-        the client, and taken by their current parent. A page of a client's goals costs one
-        lookup for all their sub-goals, not one per goal on the page.
+        One goal's are one lookup on the current parent, which finds them alone. For a page of
+        goals that would be a lookup per goal; but a sub-goal is always a goal of its parent's
+        client (``actions.Goals._parent``) and a client's goals are a small list, so instead
+        each client's goals are read once, by equality on the client, and taken by their
+        current parent: a page of a client's goals costs one lookup for all their sub-goals.
         """
         parents = list(parents)
-        wanted = {parent["id"] for parent in parents}
-        clients = sorted({parent["client_id"] for parent in parents})
-        found: dict[str, list[CurrentGoal]] = {goal_id: [] for goal_id in wanted}
-        for client_id in clients:
+        found: dict[str, list[CurrentGoal]] = {parent["id"]: [] for parent in parents}
+        if len(parents) == 1:
+            documents = self.current_goals.find({"parent_goal_id": parents[0]["id"]}).sort([("created_at", 1), ("_id", 1)])
+            found[parents[0]["id"]] = [CurrentGoal.from_document(document) for document in documents]
+            return found
+        for client_id in sorted({parent["client_id"] for parent in parents}):
             for goal in self.of_client(client_id):
-                if goal.goal["parent_goal_id"] in wanted:
+                if goal.goal["parent_goal_id"] in found:
                     found[goal.goal["parent_goal_id"]].append(goal)
         return found
 

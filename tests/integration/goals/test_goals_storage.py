@@ -3,6 +3,7 @@ documents kept equal to the fold of the history, their repair after a writer sto
 and long lists read a month at a time."""
 from __future__ import annotations
 
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
@@ -191,6 +192,21 @@ def test_long_lists_page_by_creation_time_across_months_with_current_filters(api
     assert every_page(therapist_id="therapist-1", status="on_hold") == [mine[1], mine[3]]
     assert every_page(status="active") == [goal_id for goal_id in everything if goal_id not in (mine[1], mine[3])]
     assert every_page(status="achieved") == []
+
+
+def test_due_soon_jobs_running_at_once_raise_one_event_per_goal(api, db, database, clock):
+    due = [api.create(walking_goal(title=f"Walk {minutes} minutes after lunch", target_date="2026-01-09"))["id"]
+           for minutes in (10, 20, 30)]
+    api.create(walking_goal(target_date="2026-03-16"))
+    start = threading.Barrier(THREADS)
+
+    def replica(_thread: int) -> list[int]:
+        start.wait()
+        return [raise_due_soon(database, clock.now(), 7)]
+
+    assert sum(in_parallel(replica)) == len(due)
+    assert sorted(event["data"]["goal_id"] for event in stored_events(db, "goal.due_soon")) == sorted(due)
+    assert db[config.HISTORY].count_documents({"record": "claim", "kind": "due_soon"}) == len(due)
 
 
 def test_a_due_soon_check_scheduled_with_more_days_waits_for_the_days_now_set(api, db, database, clock):
