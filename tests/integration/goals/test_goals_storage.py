@@ -103,6 +103,28 @@ def test_concurrent_progress_and_status_changes_keep_every_entry_and_a_legal_his
     assert listed == shown, "the list (from the current-goal document) shows what the history says"
 
 
+def test_concurrent_retries_of_one_request_store_it_once(api, db, database):
+    def burst(path: str, body: dict, key: str, method: str = "POST") -> list[dict]:
+        def send(_thread: int) -> list:
+            response = api.call(method, path, body, headers={"Idempotency-Key": key})
+            assert response.status_code == 201, response.text
+            return [response.json()]
+        return in_parallel(send)
+
+    [goal_id] = {goal["id"] for goal in burst("/v1/goals", phq9_goal(), "create-1")}
+    scale = {"levels": {level: f"Level {level}" for level in ("-2", "-1", "0", "1", "2")}}
+    assert api.put(f"/v1/goals/{goal_id}/attainment-scale", scale).status_code == 200
+    burst(f"/v1/goals/{goal_id}/progress", {"value": 14}, "entry-1")
+    burst(f"/v1/goals/{goal_id}/milestones", {"title": "Out of moderate", "value": 11}, "milestone-1")
+    burst(f"/v1/goals/{goal_id}/attainment", {"level": 1}, "rating-1")
+
+    assert counts(db) == {"created": 1, "revision": 2, "progress": 1, "claim": 0, "rating": 1, config.CURRENT: 1}
+    shown = api.get(f"/v1/goals/{goal_id}").json()
+    assert len(shown["milestones"]) == 1 and shown["attainment"]["latest"]["level"] == 1
+    cached, folded = cached_and_folded(database, goal_id)
+    assert cached == folded
+
+
 def test_concurrent_scores_for_one_response_add_one_entry(api, db, database, clock):
     goal = api.create()
     anxiety = api.create(phq9_goal(title="Bring my GAD-7 score below 5 by breathing exercises daily",
