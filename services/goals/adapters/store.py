@@ -10,9 +10,8 @@ response, a milestone reached, a due-soon reminder raised.
 
 ``current_goals`` holds one document per goal: its current state (the fold of its history, the
 progress entries the view needs, the milestones reached, the latest rating, the revisions), with
-the fields that lists and lookups filter on flattened at the top level (``client_id``,
-``therapist_id``, ``parent_goal_id``, ``status``, ``instrument``, ``target_date``,
-``created_at``). It is a cache: every writer rewrites it whole from the history after its
+the fields that lists and lookups filter or sort on flattened at the top level (``client_id``,
+``therapist_id``, ``parent_goal_id``, ``status``, ``instrument``, ``created_at``). It is a cache: every writer rewrites it whole from the history after its
 append (``GoalStore.refresh``), and the worker repairs it after a writer stopped in between
 (``announce``: a timetable entry put before the append and removed once the cache is right).
 
@@ -112,7 +111,6 @@ class CurrentGoal:
             "parent_goal_id": goal["parent_goal_id"],
             "status": goal["status"],
             "instrument": measure.get("instrument") if measure.get("kind") == "instrument" else None,
-            "target_date": goal["target_date"],
             "created_at": goal["created_at"],
             "goal": goal,
             "entries": self.entries,
