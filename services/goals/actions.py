@@ -1,29 +1,39 @@
 """What the goals service does, for its routes and its worker alike.
 
-Every change is an append (services/goals/README.md, "Data model"):
+Every change is an append to the goal's history (services/goals/README.md, "Data model"):
 
-- a revision under the goal's next ``seq``. The unique (goal_id, seq) index lets only one of
-  two concurrent changes take a number; the other re-reads the goal and decides again, so a
+- a revision under the goal's next ``seq``. Its ``_id`` ends in the seq, so only one of two
+  concurrent changes can take a number; the other re-reads the goal and decides again, so a
   status change is always checked against the status it replaces;
 - a progress entry, once per ``Idempotency-Key`` (API) or per questionnaire response (worker);
 - a claim under a deterministic id: a milestone reached, a due-soon reminder raised.
 
 Events ride on those records, in the same insert. Bad input raises ``Problem`` before anything
-is written.
+is written. A writer announces its change before its first append and, after its appends,
+rewrites the goal's current-goal document from the history (``_refresh``): see
+``GoalStore.refresh`` for why that stays right under concurrent writers and after a crash.
+
+Reading one goal (and answering a write) folds its history: one equality lookup, exact whatever
+the state of the current-goal document (which a writer that stopped half-way leaves behind
+until the worker repairs it), and a writer has just read that history anyway. Lists, sub-goals
+and the score consumer read the current-goal documents, because they filter on the *current*
+therapist, parent, status and measure, which only the fold knows.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from services.goals import events
 from services.goals.adapters.store import (
-    DUE_SOON_CLAIM, MILESTONE_CLAIM, GoalHistory, GoalStore, SeqTaken, due_soon_candidates, store_for,
+    DUE_SOON_CLAIM, MILESTONE_CLAIM, REFRESH_GRACE, CurrentGoal, GoalHistory, GoalStore, SeqTaken, deadlines,
+    refreshes, store_for,
 )
 from services.goals.domain.attainment import DEFAULT_RHO, scale_errors, t_score
-from services.goals.domain.deadlines import is_due_soon
+from services.goals.domain.dates import as_date
+from services.goals.domain.deadlines import due_soon_from, is_due_soon
 from services.goals.domain.history import fold, next_seq
 from services.goals.domain.lifecycle import InvalidTransition, is_open, transition
 from services.goals.domain.measure import value_problem
@@ -37,6 +47,7 @@ from shared.errors import Problem
 from shared.events.outbox import with_events
 from shared.idempotency import fingerprint, record_id, request_key
 from shared.mongo import Database
+from shared.timetable import Timetable
 
 # A change loses the race for a seq only to another change that was stored, so with n changes
 # at once each is stored within n attempts. Changes to one goal are rarely concurrent (a
@@ -73,12 +84,19 @@ def _invalid(errors: Mapping[str, list[str]]) -> Problem:
 
 @dataclass
 class Goals:
-    """The goals one caller may see (``store``'s scope), acted on at one moment by ``by``."""
+    """The goals one caller may see (``store``'s scope), acted on at one moment by ``by``.
+
+    ``due_soon_days`` is the ``DUE_SOON_DAYS`` setting: how long before its target date a goal's
+    due-soon check is scheduled.
+    """
 
     store: GoalStore
     now: datetime
     by: str | None
+    due_soon_days: int
     ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    # The refresh entries this caller put (GoalStore.announce), by goal, until its change is settled.
+    _announced: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def tenant(self) -> str:
@@ -91,22 +109,36 @@ class Goals:
     # Reading
 
     def find(self, goal_id: str) -> GoalHistory:
-        history = self.store.get(goal_id)
+        history = self.store.history(goal_id)
         if history is None:
             raise Problem(404, "No goal with this id")
         return history
 
-    def views(self, histories: Iterable[GoalHistory]) -> list[dict]:
-        histories = list(histories)
-        children = self.store.children([history.id for history in histories])
-        return [goal_view(history, self.today, children[history.id]) for history in histories]
+    def current(self, goal_id: str) -> CurrentGoal:
+        """The goal as it is now, folded from its history."""
+        return self.find(goal_id).current()
 
-    def view(self, history: GoalHistory) -> dict:
-        return self.views([history])[0]
+    def require(self, goal_id: str) -> None:
+        """404 unless the goal is one the caller may see."""
+        if not self.store.exists(goal_id):
+            raise Problem(404, "No goal with this id")
+
+    def views(self, goals: Iterable[CurrentGoal]) -> list[dict]:
+        """The goals as shown, each with its sub-goals (``GoalStore.children``)."""
+        goals = list(goals)
+        children = self.store.children(goal.goal for goal in goals)
+        return [goal_view(goal, self.today, children[goal.id]) for goal in goals]
+
+    def view(self, goal: CurrentGoal) -> dict:
+        return self.views([goal])[0]
+
+    def listed(self, filters: Mapping[str, str], *, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
+        found, next_cursor = self.store.listed(filters, limit=limit, cursor=cursor)
+        return self.views(found), next_cursor
 
     # Creating and revising
 
-    def create(self, draft: Mapping[str, Any], *, route: str, body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+    def create(self, draft: Mapping[str, Any], *, route: str, body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Store a new goal (once per Idempotency-Key) with its SMART assessment; ``goal.created``."""
         goal = {name: draft.get(name) for name in GOAL_TEXT_FIELDS}
         goal.update(
@@ -125,13 +157,19 @@ class Goals:
         goal["smart"] = assess(goal, self.today, milestone_count=len(goal["milestones"]), instrument_ranges=self.ranges)
 
         def build(goal_id: str) -> dict:
+            # Called just before the insert: announced first, a goal is never stored without
+            # something that brings its current-goal document about.
+            self._announce(goal_id)
             record = {**goal, "milestones": [{"id": str(uuid.uuid4()), **m} for m in goal["milestones"]],
                       "created_at": self.now, "created_by": self.by}
             stored = fold({"_id": goal_id, **record}, [])
             return with_events(record, [events.created(self.tenant, stored, self.now)], self.now)
 
         record, created = self.store.create(route, body, build)
-        return self.store.histories([record])[0], created
+        # Also after a replay: a first attempt that stored the goal but died before its
+        # current-goal document is completed by its retry.
+        history = self._refresh(record["_id"], known=GoalHistory.of([record]) if created else None, deadline=True)
+        return history.current(), created
 
     def _complete_measure(self, measure: Mapping[str, Any] | None, goal: Mapping[str, Any]) -> dict | None:
         """Every measure field present (None when not given), the direction filled in when the
@@ -149,7 +187,7 @@ class Goals:
         parent_id = goal.get("parent_goal_id")
         if parent_id is None:
             return {}, None
-        parent = self.store.get(parent_id)
+        parent = self.store.history(parent_id)
         if parent is None or parent.goal["client_id"] != goal["client_id"]:
             return {"parent_goal_id": ["No goal of this client has this id."]}, None
         ancestor, seen = parent, set()
@@ -158,10 +196,10 @@ class Goals:
                 return {"parent_goal_id": ["A goal can't be a sub-goal of itself or of its own sub-goals."]}, None
             seen.add(ancestor.id)
             above = ancestor.goal["parent_goal_id"]
-            ancestor = self.store.get(above) if above else None
+            ancestor = self.store.history(above) if above else None
         return {}, parent
 
-    def revise(self, goal_id: str, patch: Mapping[str, Any], reason: str) -> GoalHistory:
+    def revise(self, goal_id: str, patch: Mapping[str, Any], reason: str) -> CurrentGoal:
         """Apply a PATCH: one ``revise`` revision with the diff and a fresh SMART assessment;
         ``goal.revised``. A patch that changes nothing stores nothing. Progress is untouched."""
         patch = {name: _iso(value) if name in ("start_date", "target_date") else value for name, value in patch.items()}
@@ -183,15 +221,15 @@ class Goals:
                 errors.update(self._parent(after, goal_id)[0])
             if errors:
                 raise _invalid(errors)
-            subgoals = len(self.store.children([goal_id])[goal_id])
+            subgoals = len(self.store.children([before])[goal_id])
             smart = assess(after, self.today, subgoal_count=subgoals, milestone_count=len(after["milestones"]),
                            instrument_ranges=self.ranges)
             return Change("revise", changes, reason, [events.revised(self.tenant, after, changes, reason, self.now)],
                           {"smart": smart})
 
-        return self._append(goal_id, plan)
+        return self._change(goal_id, plan)
 
-    def set_status(self, goal_id: str, status: str, reason: str | None) -> GoalHistory:
+    def set_status(self, goal_id: str, status: str, reason: str | None) -> CurrentGoal:
         """Change the status if the lifecycle allows it (409 naming the allowed ones);
         ``goal.status_changed``, and ``goal.achieved`` when marked achieved."""
 
@@ -203,7 +241,7 @@ class Goals:
                 raise Problem(409, f"Not allowed: {exc}", current=exc.current, allowed=list(exc.allowed)) from None
             return self._status_change(goal, status, reason, automatically=False)
 
-        return self._append(goal_id, plan)
+        return self._change(goal_id, plan)
 
     def _status_change(self, goal: Mapping[str, Any], status: str, reason: str | None, *, automatically: bool) -> Change:
         raised = [events.status_changed(self.tenant, goal, goal["status"], status, reason, self.now)]
@@ -213,7 +251,7 @@ class Goals:
         return Change("status", {"status": {"from": goal["status"], "to": status}}, reason, raised, extra)
 
     def add_milestone(self, goal_id: str, milestone: Mapping[str, Any], reason: str | None, *, route: str,
-                      body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+                      body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Add a milestone (once per Idempotency-Key: the milestone's id is derived from it);
         ``goal.revised``. Returns the goal and whether the milestone is new."""
         key = request_key()
@@ -241,10 +279,10 @@ class Goals:
             return Change("milestone_added", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)],
                           {"idempotency": {"key": key, "fingerprint": body_print} if key else None})
 
-        history = self._append(goal_id, plan)
-        return history, not replayed
+        current = self._change(goal_id, plan)
+        return current, not replayed
 
-    def set_scale(self, goal_id: str, scale: Mapping[str, Any], reason: str | None) -> GoalHistory:
+    def set_scale(self, goal_id: str, scale: Mapping[str, Any], reason: str | None) -> CurrentGoal:
         """Set the goal's attainment scale (five described levels and a weight); ``goal.revised``."""
         errors = scale_errors(scale)
         if errors:
@@ -259,16 +297,28 @@ class Goals:
             changes = {"attainment_scale": {"from": goal["attainment_scale"], "to": scale}}
             return Change("attainment_scale", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)])
 
-        return self._append(goal_id, plan)
+        return self._change(goal_id, plan)
 
-    def _append(self, goal_id: str, plan: Callable[[GoalHistory], Change | None]) -> GoalHistory:
+    def _change(self, goal_id: str, plan: Callable[[GoalHistory], Change | None]) -> CurrentGoal:
+        """Append the revision ``plan`` makes (if any) and answer the goal as it is after. A new
+        status or target date reschedules the goal's due-soon check."""
+        history, revision = self._append(goal_id, plan)
+        if revision is None:
+            return history.current()
+        deadline = revision["kind"] == "status" or "target_date" in revision["changes"]
+        return self._refresh(goal_id, deadline=deadline).current()
+
+    def _append(self, goal_id: str, plan: Callable[[GoalHistory], Change | None],
+                history: GoalHistory | None = None) -> tuple[GoalHistory, dict | None]:
         """Append the revision ``plan`` makes of the current goal under its next seq, re-reading
-        and re-planning when a concurrent change took the seq first. The goal as it is after."""
+        and re-planning when a concurrent change took the seq first (``history``, when given,
+        is the first attempt's reading). Returns the history the plan was made on and the
+        revision appended, or None when the plan changed nothing."""
         for _ in range(MAX_ATTEMPTS):
-            history = self.find(goal_id)
+            history = history or self.find(goal_id)
             change = plan(history)
             if change is None:
-                return history
+                return history, None
             goal = history.goal
             seq = next_seq(goal)
             revision = {
@@ -278,17 +328,55 @@ class Goals:
                 "kind": change.kind, "changes": change.changes, "reason": change.reason, "by": self.by,
                 "at": max(self.now, goal["updated_at"]), **(change.extra or {}),
             }
+            self._announce(goal_id)
             try:
                 self.store.append_revision(with_events(revision, change.raised, self.now))
             except SeqTaken:
+                history = None
                 continue
-            return self.find(goal_id)
+            return history, revision
         raise Problem(409, "The goal was changed by someone else at the same moment; read it again and retry.")
+
+    # Keeping the current-goal documents
+
+    def _announce(self, goal_id: str) -> None:
+        """Before this caller's first append to the goal: see ``GoalStore.announce``."""
+        if goal_id not in self._announced:
+            self._announced[goal_id] = [self.store.announce(goal_id, self.now)]
+
+    def _refresh(self, goal_id: str, *, known: GoalHistory | None = None, deadline: bool = False) -> GoalHistory:
+        """After this caller's appends to the goal: rewrite its current-goal document from the
+        history (``GoalStore.refresh``), schedule its due-soon check when asked, and only then
+        withdraw the announcement. The history as folded last."""
+        history, settled = self.store.refresh(goal_id, known)
+        if history is not None and deadline:
+            self._schedule_due_soon(history.goal)
+        if settled:
+            for ticket in self._announced.pop(goal_id, ()):
+                self.store.settled(ticket)
+        return history
+
+    def repair(self, goal_id: str) -> bool:
+        """What the worker does for a change announced and not settled: refresh the goal's
+        current-goal document and its due-soon check. True when the document is known right."""
+        history, settled = self.store.refresh(goal_id)
+        if history is not None:
+            self._schedule_due_soon(history.goal)
+        return settled
+
+    def _schedule_due_soon(self, goal: Mapping[str, Any]) -> None:
+        """Put the goal's due-soon check at the start of the first day it is due soon, if it is
+        open and its target date is not past (a second put for the same date changes nothing)."""
+        target = as_date(goal["target_date"])
+        if not is_open(goal["status"]) or target is None or target < self.today:
+            return
+        due_at = datetime.combine(due_soon_from(target, self.due_soon_days), time(), tzinfo=timezone.utc)
+        self.store.expect_deadline(goal["id"], goal["target_date"], due_at, self.now)
 
     # Progress
 
     def record_progress(self, goal_id: str, entry: Mapping[str, Any], source: str, *, route: str,
-                        body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+                        body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Log a progress entry (once per Idempotency-Key); ``goal.progress_recorded``, then
         its milestones and achievement (``settle``). Returns the goal and whether the entry is new."""
         history = self.find(goal_id)
@@ -310,19 +398,24 @@ class Goals:
                       "created_at": self.now}
             return with_events(stored, [self._progress_event(history, stored)], self.now)
 
+        self._announce(goal_id)
         stored, created = self.store.add_progress_for_request(route, body, build)
         # Also after a replay: a first attempt that stored its entry but died before settling
         # is completed by its retry.
-        return self.settle(goal_id, stored["_id"]), created
+        return self.settle(goal_id, stored["_id"]).current(), created
 
     def record_score(self, response_id: str, client_id: str, instrument: str, total: float,
                      recorded_at: datetime) -> int:
         """Feed a questionnaire score to the client's goals measured by that instrument (not
         abandoned ones). The entry id comes from the response and the goal, so a redelivered
-        event adds nothing. Returns how many entries this call added."""
+        event adds nothing. Returns how many entries this call added.
+
+        The goals are found on their current-goal documents (client and instrument), and each is
+        checked again on its history before the entry is stored."""
         added = 0
-        for history in self.store.of_client(client_id):
-            measure = history.goal["measure"] or {}
+        for candidate in self.store.measured_by(client_id, instrument):
+            history = self.store.history(candidate.id)
+            measure = (history.goal["measure"] or {}) if history else {}
             if measure.get("kind") != "instrument" or measure.get("instrument") != instrument:
                 continue
             if history.goal["status"] == "abandoned":
@@ -330,6 +423,7 @@ class Goals:
             stored = {"_id": f"score:{response_id}:{history.id}", "goal_id": history.id, "client_id": client_id,
                       "value": total, "recorded_at": recorded_at, "note": None, "source": "score", "by": None,
                       "response_id": response_id, "created_at": self.now}
+            self._announce(history.id)
             added += self.store.add_progress(with_events(stored, [self._progress_event(history, stored)], self.now))
             self.settle(history.id, stored["_id"])
         return added
@@ -343,7 +437,8 @@ class Goals:
         """What a stored entry leads to: each milestone the current value newly passed is
         claimed once (``goal.milestone_reached``), and an open goal whose target is now met is
         achieved (``goal.status_changed``, ``goal.achieved``), once in its life, so a therapist
-        who reopens it keeps that decision. Safe to run again for the same entry."""
+        who reopens it keeps that decision. Then the goal's current-goal document is refreshed.
+        Safe to run again for the same entry. Returns the history folded last."""
         history = self.find(goal_id)
         goal = history.goal
         entry = next(e for e in history.entries if e["_id"] == entry_id)
@@ -351,13 +446,18 @@ class Goals:
         current = current_value(history.entries)
         reached = history.reached()
         waiting = [m for m in goal["milestones"] if m["id"] not in reached]
+        claimed = False
         for milestone in reached_by(waiting, previous, current, goal["measure"]):
             claim = {"_id": f"{goal_id}:milestone:{milestone['id']}", "goal_id": goal_id, "client_id": goal["client_id"],
                      "kind": MILESTONE_CLAIM, "milestone_id": milestone["id"], "entry_id": entry_id, "value": current,
                      "reached_at": entry["recorded_at"], "at": self.now}
-            self.store.claim(with_events(claim, [events.milestone_reached(self.tenant, goal, milestone, current, self.now)],
-                                         self.now))
-        return self._append(goal_id, self._achievement)
+            self._announce(goal_id)
+            claimed |= self.store.claim(with_events(
+                claim, [events.milestone_reached(self.tenant, goal, milestone, current, self.now)], self.now))
+        # After a claim the achievement is planned on a fresh reading, which then holds every
+        # record this caller appended, unless it appends the achievement too.
+        history, revision = self._append(goal_id, self._achievement, None if claimed else history)
+        return self._refresh(goal_id, known=history if revision is None else None)
 
     def _achievement(self, history: GoalHistory) -> Change | None:
         goal = history.goal
@@ -370,7 +470,7 @@ class Goals:
     # Goal attainment scaling
 
     def rate(self, goal_id: str, rating: Mapping[str, Any], *, route: str,
-             body: Mapping[str, Any]) -> tuple[GoalHistory, bool]:
+             body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Rate a scaled goal's attainment (-2..2), once per Idempotency-Key. Returns the goal
         and whether the rating is new."""
         history = self.find(goal_id)
@@ -384,41 +484,78 @@ class Goals:
             return {"goal_id": goal_id, "client_id": history.goal["client_id"], "level": rating["level"],
                     "note": rating.get("note"), "rated_at": rated_at, "by": self.by, "created_at": self.now}
 
+        self._announce(goal_id)
         _, created = self.store.add_rating(route, body, build)
-        return self.find(goal_id), created
+        return self._refresh(goal_id).current(), created
 
     def client_attainment(self, client_id: str) -> dict:
         """The Kiresuk–Sherman T-score over the client's scaled goals at their latest rating."""
         used = []
-        for history in self.store.of_client(client_id):
-            scale, latest = history.goal["attainment_scale"], history.latest_rating
+        for goal in self.store.of_client(client_id):
+            scale, latest = goal.goal["attainment_scale"], goal.latest_rating
             if scale is not None and latest is not None:
-                used.append({"goal_id": history.id, "title": history.goal["title"], "level": latest["level"],
+                used.append({"goal_id": goal.id, "title": goal.goal["title"], "level": latest["level"],
                              "weight": scale["weight"], "rated_at": latest["rated_at"]})
         score = t_score([(goal["level"], goal["weight"]) for goal in used], DEFAULT_RHO)
         return {"client_id": client_id, "t_score": None if score is None else round(score, 2), "rho": DEFAULT_RHO,
                 "goals": used}
 
 
+# The worker's jobs. Several replicas may run them at once: what they do is idempotent.
+
+
 def raise_due_soon(database: Database, now: datetime, days_before: int) -> int:
-    """Claim ``goal.due_soon`` for every open goal whose target date is within ``days_before``
-    days, once per goal: the claim's id is the goal's, so replicas running this together raise
-    it once. Returns how many this call raised."""
-    today = now.date()
-    window = (today.isoformat(), (today + timedelta(days=days_before)).isoformat())
+    """The ``goals.due-soon`` job: for each due-soon check now due, raise ``goal.due_soon`` if
+    the goal is still open, the check's date is still its target date and that date is within
+    ``days_before`` days. The claim's id is the goal's, so it is raised once in the goal's life
+    however many replicas run this. Returns how many this call raised."""
+    table = deadlines(database)
     raised = 0
-    for tenant, goal_ids in due_soon_candidates(database, *window).items():
-        store = store_for(database, tenant)
-        for history in store.of_ids(sorted(goal_ids)):
-            goal = history.goal
-            if history.claimed(DUE_SOON_CLAIM) or not is_open(goal["status"]):
-                continue
-            if not is_due_soon(goal["target_date"], today, days_before):
-                continue
+
+    def handle(entry: dict) -> None:
+        nonlocal raised
+        raised += _due_soon(table, store_for(database, entry["tenant"]), entry, now, days_before)
+
+    table.run(now, handle)
+    return raised
+
+
+def _due_soon(table: Timetable, store: GoalStore, entry: Mapping[str, Any], now: datetime, days_before: int) -> bool:
+    history = store.history(entry["goal_id"])
+    goal = history.goal if history else None
+    if goal is not None and is_open(goal["status"]) and goal["target_date"] == entry["target_date"]:
+        first_day = due_soon_from(goal["target_date"], days_before)
+        if now.date() < first_day:
+            # Put with a shorter DUE_SOON_DAYS than now: check again when it is due soon.
+            table.move(entry, f"{entry['_id']}:{first_day.isoformat()}",
+                       datetime.combine(first_day, time(), tzinfo=timezone.utc), now)
+            return False
+        if is_due_soon(goal["target_date"], now.date(), days_before):
             claim = {"_id": f"{history.id}:{DUE_SOON_CLAIM}", "goal_id": history.id, "client_id": goal["client_id"],
                      "kind": DUE_SOON_CLAIM, "target_date": goal["target_date"], "at": now}
-            raised += store.claim(with_events(claim, [events.due_soon(tenant, goal, now)], now))
-    return raised
+            raised = store.claim(with_events(claim, [events.due_soon(store.scope.tenant, goal, now)], now))
+            table.done(entry["_id"])
+            return raised
+    # Closed, moved to another date (which has its own check) or past: nothing to raise.
+    table.done(entry["_id"])
+    return False
+
+
+def refresh_announced(database: Database, now: datetime, days_before: int) -> int:
+    """The ``goals.refresh`` job: refresh the goals whose writers announced a change and did
+    not settle it within ``REFRESH_GRACE`` (they stopped between their append and their
+    rewrite of the current-goal document). Returns how many entries it handled."""
+    table = refreshes(database)
+
+    def handle(entry: dict) -> None:
+        goals = Goals(store_for(database, entry["tenant"]), now=now, by=None, due_soon_days=days_before)
+        if goals.repair(entry["goal_id"]):
+            table.done(entry["_id"])
+        else:
+            # Writers are still at it (and will settle it); look again later.
+            table.move(entry, f"{entry['_id']}~{table.slot(now)}", now + REFRESH_GRACE, now)
+
+    return table.run(now, handle)
 
 
 def event_time(value: str) -> datetime:

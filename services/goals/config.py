@@ -1,9 +1,11 @@
-"""The goals service's settings, collections, indexes and event-carrying collections."""
+"""The goals service's settings, collections, lists, indexes and event-carrying collections."""
 from __future__ import annotations
 
 from shared.config import Option, Settings, load_settings, positive_int, positive_number
 from shared.events.consumer import processed_indexes
 from shared.mongo import Index
+from shared.paging import Listing, period_indexes
+from shared.timetable import Timetable
 
 SERVICE = "goals"
 OPTIONS = (
@@ -11,32 +13,40 @@ OPTIONS = (
     Option("DUE_SOON_CHECK_SECONDS", positive_number, 300.0, "how often the worker looks for goals falling due"),
 )
 
-# A goal is its creation record plus append-only records beside it (see services/goals/README.md).
-GOALS = "goals"
-REVISIONS = "goal_revisions"
-PROGRESS = "goal_progress"
-CLAIMS = "goal_claims"
-RATINGS = "goal_ratings"
+# A goal is its history (append-only, one document per fact) plus a current-goal document
+# rewritten from it (a cache for lists and lookups); see services/goals/README.md, "Data model".
+HISTORY = "goal_history"
+CURRENT = "current_goals"
+# Timetables (shared.timetable): changes announced before they are stored, so that the worker
+# brings the current-goal document up to date if the writer stops half-way; and goals falling due.
+REFRESHES = "goal_refreshes"
+DEADLINES = "goal_deadlines"
+
+# Long lists of current goals (a tenant's, a therapist's, a tenant's by status), read a month of
+# creation times at a time. A client's goals and a goal's sub-goals are small lists: one query.
+BY_TENANT = Listing("goals", ("tenant",), "created_at", period="month", descending=False)
+BY_THERAPIST = Listing("goals-of-therapist", ("tenant", "therapist_id"), "created_at", period="month", descending=False)
+BY_STATUS = Listing("goals-by-status", ("tenant", "status"), "created_at", period="month", descending=False)
 
 # Append-only records that carry events (see shared/events/outbox.py).
-OUTBOX_COLLECTIONS: tuple[str, ...] = (GOALS, REVISIONS, PROGRESS, CLAIMS)
+OUTBOX_COLLECTIONS: tuple[str, ...] = (HISTORY,)
 INDEXES: tuple[Index, ...] = (
-    Index(GOALS, [("tenant", 1), ("client_id", 1), ("created_at", 1)]),
-    Index(GOALS, [("tenant", 1), ("therapist_id", 1), ("created_at", 1)]),
-    Index(GOALS, [("tenant", 1), ("created_at", 1)]),
-    Index(GOALS, [("tenant", 1), ("parent_goal_id", 1)]),
-    Index(GOALS, [("target_date", 1)]),
-    # The next seq is the claim: of two concurrent changes to one goal only one can take it.
-    Index(REVISIONS, [("goal_id", 1), ("seq", 1)], unique=True),
-    Index(REVISIONS, [("tenant", 1), ("goal_id", 1), ("at", 1)]),
-    Index(REVISIONS, [("changes.target_date.to", 1)]),
-    Index(REVISIONS, [("tenant", 1), ("changes.parent_goal_id.to", 1)]),
-    Index(PROGRESS, [("tenant", 1), ("goal_id", 1), ("recorded_at", 1)]),
-    Index(CLAIMS, [("tenant", 1), ("goal_id", 1)]),
-    Index(RATINGS, [("tenant", 1), ("goal_id", 1), ("rated_at", 1)]),
-
+    # A goal's whole history (tenant, goal_id), or one kind of its records paged (+ record).
+    Index(HISTORY, [("tenant", 1), ("goal_id", 1), ("record", 1)]),
+    # A client's goals (list, attainment), a goal's sub-goals (roll-up, list), a client's goals
+    # on one instrument (questionnaire scores).
+    Index(CURRENT, [("tenant", 1), ("client_id", 1), ("created_at", 1)]),
+    Index(CURRENT, [("tenant", 1), ("parent_goal_id", 1), ("created_at", 1)]),
+    Index(CURRENT, [("tenant", 1), ("client_id", 1), ("instrument", 1)]),
+    *BY_TENANT.indexes(CURRENT),
+    *BY_THERAPIST.indexes(CURRENT),
+    *BY_STATUS.indexes(CURRENT),
+    *period_indexes(),
+    *Timetable.indexes(REFRESHES),
+    *Timetable.indexes(DEADLINES),
     *processed_indexes(),
 )
+
 
 def load() -> Settings:
     return load_settings(SERVICE, options=OPTIONS)

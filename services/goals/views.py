@@ -1,15 +1,16 @@
-"""The goal as the API shows it, computed for a given day from what is stored.
+"""The goal as the API shows it, computed for a given day from a ``CurrentGoal``.
 
 Pure: the folded goal plus its progress (``domain.progress.summarize``), milestones with when
 they were reached, sub-goals rolled up, attainment, whether it is overdue, and its revisions.
-Nothing derived is stored, so a read is always consistent with the records it folds.
+A ``CurrentGoal`` comes from the goal's history (one goal) or from its current-goal document
+(lists, sub-goals); what depends on the day (on track, overdue) is computed here, at read time.
 """
 from __future__ import annotations
 
 from datetime import date
 from typing import Iterable
 
-from services.goals.adapters.store import GoalHistory
+from services.goals.adapters.store import CurrentGoal
 from services.goals.domain.deadlines import is_overdue
 from services.goals.domain.milestones import threshold
 from services.goals.domain.progress import subgoal_percent, summarize
@@ -21,13 +22,13 @@ GOAL_FIELDS = (
 NO_PROGRESS = {"current": None, "percent": None, "trend": None, "on_track": None, "target_met": False}
 
 
-def progress_of(history: GoalHistory, today: date) -> dict:
+def progress_of(current: CurrentGoal, today: date) -> dict:
     """The goal's own progress from its entries (unrounded); none for a goal without a measure."""
-    goal = history.goal
+    goal = current.goal
     if not goal["measure"]:
         return dict(NO_PROGRESS)
     return summarize(
-        goal["measure"], history.entries, start_date=goal["start_date"], target_date=goal["target_date"], today=today
+        goal["measure"], current.entries, start_date=goal["start_date"], target_date=goal["target_date"], today=today
     )
 
 
@@ -36,12 +37,12 @@ def rounded(share: float | None) -> float | None:
     return None if share is None else round(share, 1)
 
 
-def goal_view(history: GoalHistory, today: date, subgoals: Iterable[GoalHistory] = ()) -> dict:
+def goal_view(current: CurrentGoal, today: date, subgoals: Iterable[CurrentGoal] = ()) -> dict:
     """The goal's representation. A goal with no entries of its own but with sub-goals shows
     their roll-up as its percent; ``subgoals_percent`` always shows the roll-up."""
-    goal = history.goal
+    goal = current.goal
     children = [(child, progress_of(child, today)) for child in subgoals]
-    progress = progress_of(history, today)
+    progress = progress_of(current, today)
     rollup = subgoal_percent([(child.goal["status"], shown["percent"]) for child, shown in children])
     own = progress["percent"]
     progress.update(percent=rounded(rollup if own is None else own), subgoals_percent=rounded(rollup))
@@ -50,35 +51,34 @@ def goal_view(history: GoalHistory, today: date, subgoals: Iterable[GoalHistory]
     view.update(
         overdue=is_overdue(goal["target_date"], today, goal["status"]),
         progress=progress,
-        milestones=milestone_views(history),
+        milestones=milestone_views(current),
         subgoals=[
             {"id": child.id, "title": child.goal["title"], "status": child.goal["status"], "percent": rounded(shown["percent"])}
             for child, shown in children
         ],
-        attainment=attainment_view(history),
-        revisions=[revision_view(revision) for revision in history.revisions],
+        attainment=attainment_view(current),
+        revisions=[revision_view(revision) for revision in current.revisions],
     )
     return view
 
 
-def milestone_views(history: GoalHistory) -> list[dict]:
-    measure = history.goal["measure"]
-    reached = history.reached()
+def milestone_views(current: CurrentGoal) -> list[dict]:
+    measure = current.goal["measure"]
     return [
         {
             **milestone,
             "threshold": threshold(milestone, measure) if measure else None,
-            "reached_at": reached[milestone["id"]]["reached_at"] if milestone["id"] in reached else None,
+            "reached_at": current.reached.get(milestone["id"]),
         }
-        for milestone in history.goal["milestones"]
+        for milestone in current.goal["milestones"]
     ]
 
 
-def attainment_view(history: GoalHistory) -> dict | None:
-    scale = history.goal["attainment_scale"]
+def attainment_view(current: CurrentGoal) -> dict | None:
+    scale = current.goal["attainment_scale"]
     if scale is None:
         return None
-    return {"scale": scale, "latest": rating_view(history.latest_rating) if history.latest_rating else None}
+    return {"scale": scale, "latest": rating_view(current.latest_rating) if current.latest_rating else None}
 
 
 def revision_view(revision: dict) -> dict:

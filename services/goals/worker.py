@@ -3,7 +3,9 @@
 - ``goals.scores`` takes ``questionnaire.scored`` and feeds the score to the client's goals
   measured by that instrument (progress, milestones, achievement), in the event's tenant;
 - the ``goals.due-soon`` job raises ``goal.due_soon`` once per open goal nearing its target
-  date, however many replicas run it;
+  date, however many replicas run it, from the due-soon checks its writers scheduled;
+- the ``goals.refresh`` job rewrites the current-goal document of a goal whose writer stopped
+  between its append and its rewrite (``actions.refresh_announced``);
 - the relay publishes the events stored with every goal record.
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from services.goals import config
-from services.goals.actions import Goals, event_time, raise_due_soon
+from services.goals.actions import Goals, event_time, raise_due_soon, refresh_announced
 from services.goals.adapters.store import store_for
 from shared.clock import SystemClock
 from shared.config import Settings
@@ -22,14 +24,18 @@ from shared.worker import PeriodicJob, Worker, main
 log = logging.getLogger(__name__)
 
 
-def score_handler(database: Database, clock):
+# Writers settle their own changes within milliseconds; this only repairs after a crash.
+REFRESH_CHECK_SECONDS = 60.0
+
+
+def score_handler(database: Database, clock, due_soon_days: int):
     def handle(event: dict) -> None:
         data = event["data"]
         total = (data.get("score") or {}).get("total")
         if isinstance(total, bool) or not isinstance(total, (int, float)):
             # Retrying can't fix it: after the retries it waits in dead letters for ops.
             raise ValueError(f"questionnaire.scored {event['id']} has no numeric score total")
-        goals = Goals(store_for(database, event["tenantid"]), now=clock.now(), by=None)
+        goals = Goals(store_for(database, event["tenantid"]), now=clock.now(), by=None, due_soon_days=due_soon_days)
         added = goals.record_score(
             data["response_id"], data["client_id"], data["instrument"], total,
             event_time(data.get("completed_at") or event["time"]),
@@ -47,14 +53,17 @@ def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     return Worker(
         settings=settings,
         database=database,
-        subscriptions=[Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock))],
+        subscriptions=[Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock, due_soon_days))],
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[
             PeriodicJob(
                 "goals.due-soon",
                 settings["DUE_SOON_CHECK_SECONDS"],
                 lambda: raise_due_soon(database, clock.now(), due_soon_days),
-            )
+            ),
+            PeriodicJob(
+                "goals.refresh", REFRESH_CHECK_SECONDS, lambda: refresh_announced(database, clock.now(), due_soon_days)
+            ),
         ],
         clock=clock,
     )

@@ -37,8 +37,8 @@ def set_scale(data, goal_id):
 def rate(data, goal_id):
     """Rate the goal's attainment at a level from -2 to 2: 201 with the goal."""
     goals = caller_goals()
-    history, created = goals.rate(goal_id, data, route=f"POST /v1/goals/{goal_id}/attainment", body=data)
-    return goals.view(history), 201, replayed(created)
+    goal, created = goals.rate(goal_id, data, route=f"POST /v1/goals/{goal_id}/attainment", body=data)
+    return goals.view(goal), 201, replayed(created)
 
 
 @blp.get("/goals/<goal_id>/attainment")

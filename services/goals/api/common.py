@@ -16,6 +16,7 @@ def caller_goals() -> Goals:
         GoalStore(context.database, principal.scope),
         now=context.clock.now(),
         by=principal.sub,
+        due_soon_days=context.settings["DUE_SOON_DAYS"],
         ranges=score_ranges(),
     )
 
@@ -26,7 +27,7 @@ def goal_records_page(goal_id: str, query: dict, page_of: str, view) -> dict:
     The goal is looked up first, so a goal the caller may not see is a 404, not an empty page.
     """
     goals = caller_goals()
-    goals.find(goal_id)
+    goals.require(goal_id)
     records, next_cursor = getattr(goals.store, page_of)(goal_id, limit=query["limit"], cursor=query["cursor"])
     return {"items": [view(record) for record in records], "next_cursor": next_cursor}
 

@@ -44,8 +44,8 @@ def create_goal(data):
     if principal.role == "therapist" and draft.get("therapist_id") is None:
         draft["therapist_id"] = principal.sub
     goals = caller_goals()
-    history, created = goals.create(draft, route="POST /v1/goals", body=data)
-    return goals.view(history), 201, replayed(created)
+    goal, created = goals.create(draft, route="POST /v1/goals", body=data)
+    return goals.view(goal), 201, replayed(created)
 
 
 @blp.get("/goals")
@@ -55,13 +55,11 @@ def create_goal(data):
 @problems(blp, *READ_PROBLEMS)
 def list_goals(query):
     """Goals by creation time, filtered by client and by current therapist, parent goal or status."""
-    filters = {"client_id": query["client_id"]} if query.get("client_id") else {}
-    if filters:
+    filters = {name: query[name] for name in ("client_id", "therapist_id", "parent_goal_id", "status") if query.get(name)}
+    if "client_id" in filters:
         check_client_access(current_principal(), filters["client_id"])
-    match = {name: query[name] for name in ("therapist_id", "parent_goal_id", "status") if query.get(name)}
-    goals = caller_goals()
-    found, next_cursor = goals.store.page(filters, match=match, limit=query["limit"], cursor=query["cursor"])
-    return {"items": goals.views(found), "next_cursor": next_cursor}
+    items, next_cursor = caller_goals().listed(filters, limit=query["limit"], cursor=query["cursor"])
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @blp.post("/goals/smart-check")
@@ -82,7 +80,7 @@ def smart_check(draft):
 def get_goal(goal_id):
     """A goal with its progress, milestones, sub-goals, attainment and revisions."""
     goals = caller_goals()
-    return goals.view(goals.find(goal_id))
+    return goals.view(goals.current(goal_id))
 
 
 @blp.patch("/goals/<goal_id>")
@@ -108,8 +106,8 @@ def record_progress(data, goal_id):
     """Log progress: 201 with the goal; milestones passed and a target met follow from it."""
     source = "client" if current_principal().is_client else "therapist"
     goals = caller_goals()
-    history, created = goals.record_progress(goal_id, data, source, route=f"POST /v1/goals/{goal_id}/progress", body=data)
-    return goals.view(history), 201, replayed(created)
+    goal, created = goals.record_progress(goal_id, data, source, route=f"POST /v1/goals/{goal_id}/progress", body=data)
+    return goals.view(goal), 201, replayed(created)
 
 
 @blp.get("/goals/<goal_id>/progress")
@@ -144,10 +142,10 @@ def add_milestone(data, goal_id):
     milestone = dict(data)
     reason = milestone.pop("reason", None)
     goals = caller_goals()
-    history, created = goals.add_milestone(
+    goal, created = goals.add_milestone(
         goal_id, milestone, reason, route=f"POST /v1/goals/{goal_id}/milestones", body=data
     )
-    return goals.view(history), 201, replayed(created)
+    return goals.view(goal), 201, replayed(created)
 
 
 @blp.get("/goals/<goal_id>/revisions")

@@ -1,8 +1,10 @@
 """Deadlines of open goals: due soon and overdue.
 
-The worker runs these daily with its own `today` to raise `goal.due_soon` and to list overdue
-goals; nothing here reads the clock.
+The worker checks `is_due_soon` with its own `today` from `due_soon_from` on, to raise
+`goal.due_soon`; reads derive `is_overdue`. Nothing here reads the clock.
 """
+
+from datetime import timedelta
 
 from .dates import as_date
 from .lifecycle import is_open
@@ -21,6 +23,13 @@ def is_due_soon(target_date, today, days_before):
     if target is None:
         return False
     return 0 <= (target - today).days <= days_before
+
+
+def due_soon_from(target_date, days_before):
+    """The first day on which a goal with `target_date` is due soon (`is_due_soon`), or None
+    without a target date."""
+    target = as_date(target_date)
+    return None if target is None else target - timedelta(days=days_before)
 
 
 def is_overdue(target_date, today, status):

@@ -9,12 +9,14 @@ import pytest
 import requests
 
 from services.goals import config
+from services.goals.adapters.store import CLAIM, CREATED, ENTRY, RATING, REVISION
 from services.goals.app import create_app
 from services.goals.worker import build_worker
 from shared.clock import FixedClock
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 THERAPIST = ("therapist", "therapist-1", "clinic-a")
+HISTORY_RECORDS = (CREATED, REVISION, ENTRY, CLAIM, RATING)
 CLIENT = ("client", "client-1", "clinic-a")
 
 
@@ -128,5 +130,8 @@ def stored_events(db, name: str | None = None) -> list[dict]:
 
 
 def counts(db) -> dict[str, int]:
-    """How many documents each goals collection holds: bad input must leave these alone."""
-    return {name: db[name].count_documents({}) for name in (config.GOALS, config.REVISIONS, config.PROGRESS, config.CLAIMS, config.RATINGS)}
+    """How many records of each kind the goals' histories hold, and how many current-goal
+    documents there are: bad input must leave these alone."""
+    found = {kind: db[config.HISTORY].count_documents({"record": kind}) for kind in HISTORY_RECORDS}
+    found[config.CURRENT] = db[config.CURRENT].count_documents({})
+    return found

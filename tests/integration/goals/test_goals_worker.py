@@ -3,8 +3,8 @@ are raised once however many replicas run, and every event reaches the exchange.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
@@ -113,20 +113,17 @@ def test_two_workers_raise_goal_due_soon_once_per_goal(api, db, harness, start_w
     postponed = api.create(walking_goal(title="Walk to work twice a week", target_date="2026-01-08"))
     api.patch(f"/v1/goals/{postponed['id']}", {"target_date": "2026-04-30", "reason": "Winter"})
 
-    start_worker()
-    start_worker()  # two replicas, both running the job at once
+    first = start_worker()
+    second = start_worker()  # two replicas, both running the job at once
     received = []
     wait_for(lambda: received.extend(events_in(harness, watched)) or len(received) >= 2, what="due-soon events")
     # And once more, concurrently, straight from two threads.
-    runs = [threading.Thread(target=raise_due_soon, args=(Database(harness.mongo_url, harness.database_name("goals")), clock.now(), 7))
-            for _ in range(2)]
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
+    database = Database(harness.mongo_url, harness.database_name("goals"))
+    run_twice(lambda: raise_due_soon(database, clock.now(), 7))
 
-    wait_for(lambda: db["goal_claims"].count_documents({"kind": "due_soon"}) == 2, what="two claims")
-    time.sleep(0.5)
+    claims = {"record": "claim", "kind": "due_soon"}
+    # A claim is the only record that carries goal.due_soon: two claims, two events.
+    assert db["goal_history"].count_documents(claims) == 2
     received += events_in(harness, watched)
     # Delivery is at least once (two relays may both publish a record): one event per goal,
     # whatever number of copies of it arrive.
@@ -139,3 +136,22 @@ def test_two_workers_raise_goal_due_soon_once_per_goal(api, db, harness, start_w
     assert data[moved["id"]]["target_date"] == "2026-01-12", "the revised date counts"
     assert data[soon["id"]]["title"] == "Walk for 20 minutes every day"
     assert later["id"] not in data
+
+    # A week before its date the later goal falls due; the moved goal's old date raises nothing.
+    for worker in (first, second):
+        worker.stop()
+    clock.set(datetime(2026, 3, 9, 6, 0, tzinfo=timezone.utc))
+    assert raise_due_soon(database, clock.now(), 7) == 1
+    [claim] = db["goal_history"].find({**claims, "goal_id": later["id"]})
+    assert claim["target_date"] == "2026-03-16"
+    assert db["goal_history"].count_documents(claims) == 3, "the goal moved to January is not raised again"
+    assert db["goal_deadlines"].count_documents({"goal_id": postponed["id"]}) == 1, "April's check waits"
+
+
+def run_twice(job) -> None:
+    """Run ``job`` in two threads at once, as two replicas would."""
+    runs = [threading.Thread(target=job) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from services.goals.domain.deadlines import is_due_soon, is_overdue
+from services.goals.domain.deadlines import due_soon_from, is_due_soon, is_overdue
 
 TODAY = date(2025, 1, 6)
 
@@ -39,3 +39,11 @@ def test_due_soon_refuses_negative_days():
 ])
 def test_overdue_only_for_open_goals_past_their_date(target_date, status, expected):
     assert is_overdue(target_date, TODAY, status) is expected
+
+
+def test_a_goal_is_due_soon_from_days_before_its_target_date_on():
+    first = due_soon_from("2025-01-13", 7)
+    assert first == date(2025, 1, 6)
+    assert is_due_soon("2025-01-13", first, 7) is True
+    assert is_due_soon("2025-01-13", date(2025, 1, 5), 7) is False, "the day before it is not due soon yet"
+    assert due_soon_from(None, 7) is None
