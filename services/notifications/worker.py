@@ -1,6 +1,7 @@
 """The notifications worker: ``python -m services.notifications.worker``.
 
-Two consumers (``notifications.rules`` for the events that tell people something,
+Three consumers (``notifications.risk`` for risk alerts, on a queue of their own so they never wait
+behind routine events; ``notifications.rules`` for the other events that tell people something;
 ``notifications.webhooks`` for every event, to subscribers), the outbox relay for
 ``notification.delivered``/``notification.failed``, and three periodic jobs: email deliveries,
 webhook deliveries (apart, so a slow webhook never holds up a risk alert email) and escalations.
@@ -52,13 +53,13 @@ def build_worker(
     emails = DeliveryJob(database, clock, EmailChannel(database, smtp, settings["APP_BASE_URL"]), policy, lease)
     webhooks = DeliveryJob(database, clock, WebhookChannel(database, http, settings["WEBHOOK_DISABLE_AFTER"]), policy, lease)
     escalations = EscalationJob(database, clock)
-    escalate_after = timedelta(minutes=settings["ALERT_ESCALATE_AFTER_MINUTES"])
+    rules = rules_consumer.RulesConsumer(database, clock, timedelta(minutes=settings["ALERT_ESCALATE_AFTER_MINUTES"]))
     return Worker(
         settings=settings,
         database=database,
         subscriptions=[
-            Subscription("notifications.rules", rules_consumer.PATTERNS,
-                         rules_consumer.RulesConsumer(database, clock, escalate_after)),
+            Subscription("notifications.risk", rules_consumer.URGENT_PATTERNS, rules),
+            Subscription("notifications.rules", rules_consumer.ROUTINE_PATTERNS, rules),
             Subscription("notifications.webhooks", webhook_fanout.PATTERNS, webhook_fanout.WebhookFanout(database, clock)),
         ],
         outbox_collections=config.OUTBOX_COLLECTIONS,

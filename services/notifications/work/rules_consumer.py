@@ -1,9 +1,14 @@
-"""The ``notifications.rules`` consumer: events that tell people something.
+"""The consumers of events that tell people something: ``notifications.risk`` and
+``notifications.rules``.
 
 For each event it adds the therapist the event names to the client's care team, asks the
 routing rules (``domain.rules.intents_for``) who is to be told what, raises the risk alert for a
 ``risk.flagged``, and hands the intents to the notifier. Every write is idempotent, so the
 consumer runner may deliver the same event any number of times.
+
+The events of urgent rules (``URGENT_PATTERNS``: risk alerts) have a queue and a consumer of their
+own, so an urgent alert never waits behind a backlog of reminders and progress notes
+(``ROUTINE_PATTERNS``), however many replicas run.
 """
 from __future__ import annotations
 
@@ -15,13 +20,16 @@ from services.notifications.adapters.alerts import Alerts
 from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
 from services.notifications.domain import ids
 from services.notifications.domain.events import parse_type
-from services.notifications.domain.rules import RULES, Intent, care_team_additions, intents_for
+from services.notifications.domain.rules import RULES, URGENT, Intent, care_team_additions, intents_for
 from services.notifications.work.notifier import Notifier
+from shared.events.consumer import event_age
 from shared.mongo import Database, Scope
 
 log = logging.getLogger(__name__)
 
-PATTERNS = ("risk.flagged", "questionnaire.due", "questionnaire.scored", "questionnaire.assigned", "goal.#")
+URGENT_PATTERNS = tuple(key for key, rule in RULES.items() if rule.priority == URGENT)
+# Every other event a rule or a care team needs (every goal event names the goal's therapist).
+ROUTINE_PATTERNS = ("goal.#", "questionnaire.assigned", "questionnaire.due", "questionnaire.scored")
 
 
 def _event_time(event: dict) -> datetime | None:
@@ -51,6 +59,10 @@ class RulesConsumer:
         intents = intents_for(event, care_team, teams.members(ADMINS))
         alert_id = self._raise_alert(event, intents, now) if self._raises_alert(event) else None
         self.notifier.notify(intents, now, alert_id)
+        if alert_id is not None and intents:
+            age = event_age(event)
+            if age is not None:
+                metrics.RISK_ALERT_LATENCY.observe(max(age, 0.0))
 
     @staticmethod
     def _raises_alert(event: dict) -> bool:

@@ -3,6 +3,7 @@ import pytest
 from services.notifications.domain.events import MalformedEvent, parse_type
 from services.notifications.domain.rules import (
     RULES,
+    URGENT,
     care_team_additions,
     intents_for,
 )
@@ -217,3 +218,15 @@ def test_every_rule_names_a_known_type_priority_and_audience():
 )
 def test_care_team_additions(make_event, key, data, expected):
     assert care_team_additions(make_event(key, data)) == expected
+
+
+def test_urgent_events_have_their_own_queue_and_every_rule_is_consumed_exactly_once():
+    from services.notifications.domain.signing import matches
+    from services.notifications.work.rules_consumer import ROUTINE_PATTERNS, URGENT_PATTERNS
+
+    assert URGENT_PATTERNS == ("risk.flagged",)
+    for key, rule in RULES.items():
+        urgent = any(matches(p, key) for p in URGENT_PATTERNS)
+        routine = any(matches(p, key) for p in ROUTINE_PATTERNS)
+        assert urgent != routine, key
+        assert urgent == (rule.priority == URGENT), key
