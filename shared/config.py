@@ -16,6 +16,9 @@ DEFAULT_EXCHANGE = "stepwise.events"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
 MIN_JWT_SECRET_BYTES = 32
+# Every worker serves its metrics unless told not to: a worker that publishes nothing cannot be
+# monitored, and ops should not have to remember to switch it on (node-exporter's port, by habit).
+DEFAULT_WORKER_METRICS_PORT = 9100
 
 
 class ConfigError(Exception):
@@ -51,6 +54,16 @@ def number_list(value: str) -> tuple[float, ...]:
     if not numbers:
         raise ValueError("expected a comma-separated list of positive numbers")
     return numbers
+
+
+def port_or_off(value: str) -> int | None:
+    """A TCP port, or None for ``0``/``off`` (the feature is switched off)."""
+    if value.strip().lower() in ("0", "off"):
+        return None
+    port = int(value)
+    if not 0 < port < 65536:
+        raise ValueError("expected a port between 1 and 65535, or 0/off")
+    return port
 
 
 def log_level(value: str) -> str:
@@ -138,6 +151,6 @@ def load_settings(
         outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.2),
         retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
         prefetch=_read(env, "PREFETCH", positive_int, 32),
-        worker_metrics_port=_read(env, "WORKER_METRICS_PORT", positive_int, None),
+        worker_metrics_port=_read(env, "WORKER_METRICS_PORT", port_or_off, DEFAULT_WORKER_METRICS_PORT),
         extra={opt.env: _read(env, opt.env, opt.parse, opt.default) for opt in options},
     )
