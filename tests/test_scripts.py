@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ["scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", ".ci/run"]
+SCRIPTS = [
+    "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/backup",
+    "scripts/restore", ".ci/run",
+]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
