@@ -130,12 +130,16 @@ def validation_errors(obj) -> list[str]:
 
 
 def code_consumers(service: str) -> list[str]:
-    """The worker's Subscription names, from the code (building a worker connects to nothing)."""
+    """The Subscription names the service's ``build_worker`` gives its Worker, read from the
+    arguments it passes (the Worker itself is not built: this needs no server)."""
     config = importlib.import_module(f"services.{service}.config")
     worker_module = importlib.import_module(f"services.{service}.worker")
     settings = load_settings(service, {"JWT_SECRET": "x" * 32}, config.OPTIONS)
-    worker = worker_module.build_worker(settings)
-    return [subscription.consumer for subscription in worker.consumer.subscriptions] if worker.consumer else []
+    passed: dict = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(worker_module, "Worker", lambda **arguments: passed.update(arguments))
+        worker_module.build_worker(settings)
+    return [subscription.consumer for subscription in passed.get("subscriptions", ())]
 
 
 # --- helm itself ----------------------------------------------------------------------------
