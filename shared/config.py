@@ -16,9 +16,6 @@ DEFAULT_EXCHANGE = "stepwise.events"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
 MIN_JWT_SECRET_BYTES = 32
-# Every worker serves its metrics unless told not to: a worker that publishes nothing cannot be
-# monitored, and ops should not have to remember to switch it on (node-exporter's port, by habit).
-DEFAULT_WORKER_METRICS_PORT = 9100
 
 
 class ConfigError(Exception):
@@ -56,13 +53,22 @@ def number_list(value: str) -> tuple[float, ...]:
     return numbers
 
 
+# Every worker serves its metrics unless told not to: a worker that publishes nothing cannot be
+# monitored, and ops should not have to remember to switch it on (node-exporter's port, by habit).
+DEFAULT_WORKER_METRICS_PORT = 9100
+
+
 def port_or_off(value: str) -> int | None:
     """A TCP port, or None for ``0``/``off`` (the feature is switched off)."""
     if value.strip().lower() in ("0", "off"):
         return None
-    port = int(value)
+    expected = "expected a port between 1 and 65535, or 0/off"
+    try:
+        port = int(value)
+    except ValueError:
+        raise ValueError(expected) from None
     if not 0 < port < 65536:
-        raise ValueError("expected a port between 1 and 65535, or 0/off")
+        raise ValueError(expected)
     return port
 
 

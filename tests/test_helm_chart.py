@@ -129,6 +129,10 @@ def validation_errors(obj) -> list[str]:
     return errors
 
 
+def validation_errors_of(objects) -> list[str]:
+    return [error for obj in objects for error in validation_errors(obj)]
+
+
 def code_consumers(service: str) -> list[str]:
     """The Subscription names the service's ``build_worker`` gives its Worker, read from the
     arguments it passes (the Worker itself is not built: this needs no server)."""
@@ -155,7 +159,7 @@ def test_helm_lint_passes(values):
 def test_every_rendered_object_is_valid_kubernetes(values):
     objects = rendered(values)
     assert objects
-    assert [error for obj in objects for error in validation_errors(obj)] == []
+    assert validation_errors_of(objects) == []
 
 
 def test_schema_validation_finds_an_unknown_field_and_a_wrong_type():
@@ -326,3 +330,17 @@ def test_a_service_monitor_scrapes_every_api_and_worker_when_enabled():
     for name, monitor in monitors.items():
         endpoint = monitor["spec"]["endpoints"][0]
         assert (endpoint["port"], endpoint["path"]) == ("metrics" if name.endswith("-worker") else "http", "/metrics")
+
+
+def test_tokens_may_be_checked_with_an_identity_providers_keys_instead_of_a_secret():
+    keys = ["--set", "secrets.jwt.name=", "--set", "config.JWT_JWKS_URL=https://idp.clinic.example/jwks",
+            "--set", "config.JWT_ISSUER=https://idp.clinic.example", "--set", "config.JWT_AUDIENCE=stepwise"]
+    objects = rendered("default", *keys)
+    assert not validation_errors_of(objects)
+    for deployment in of_kind(objects, "Deployment").values():
+        env = {item["name"] for item in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert "JWT_SECRET" not in env
+    assert all(config["data"]["JWT_JWKS_URL"] == "https://idp.clinic.example/jwks"
+               for config in of_kind(objects, "ConfigMap").values())
+    # Neither a secret nor keys: refused.
+    assert "Must validate at least one schema" in render_error("--set", "secrets.jwt.name=")
