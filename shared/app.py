@@ -22,7 +22,7 @@ from shared.config import Settings
 from shared.errors import install_error_handlers
 from shared.events.outbox import pending_count
 from shared.guards import install_guards
-from shared.health import mongodb_check, operations_blueprint, rabbitmq_check
+from shared.health import mongodb_check, operations_blueprint
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
 
@@ -109,7 +109,8 @@ def create_service_app(
 
     api = Api(app)
     backlog = metrics.BacklogCollector(lambda: pending_count(database))
-    checks = {"mongodb": mongodb_check(database), "rabbitmq": rabbitmq_check(settings.amqp_url)}
+    # Readiness follows the database only: see shared/health.py for why not the broker.
+    checks = {"mongodb": mongodb_check(database)}
     for blueprint in (operations_blueprint(checks, [backlog]), *blueprints):
         api.register_blueprint(blueprint)
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.

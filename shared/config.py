@@ -134,6 +134,25 @@ def number_list(value: str) -> tuple[float, ...]:
     return numbers
 
 
+# Every worker serves its metrics unless told not to: a worker that publishes nothing cannot be
+# monitored, and ops should not have to remember to switch it on (node-exporter's port, by habit).
+DEFAULT_WORKER_METRICS_PORT = 9100
+
+
+def port_or_off(value: str) -> int | None:
+    """A TCP port, or None for ``0``/``off`` (the feature is switched off)."""
+    if value.strip().lower() in ("0", "off"):
+        return None
+    expected = "expected a port between 1 and 65535, or 0/off"
+    try:
+        port = int(value)
+    except ValueError:
+        raise ValueError(expected) from None
+    if not 0 < port < 65536:
+        raise ValueError(expected)
+    return port
+
+
 def log_level(value: str) -> str:
     level = value.upper()
     if level not in LOG_LEVELS:
@@ -306,7 +325,7 @@ def load_settings(
         outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.2),
         retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
         prefetch=_read(env, "PREFETCH", positive_int, 32),
-        worker_metrics_port=_read(env, "WORKER_METRICS_PORT", positive_int, None),
+        worker_metrics_port=_read(env, "WORKER_METRICS_PORT", port_or_off, DEFAULT_WORKER_METRICS_PORT),
         retention_days=_read(env, "BOOKKEEPING_RETENTION_DAYS", positive_int, 14),
         extra={opt.env: _read(env, opt.env, opt.parse, opt.default) for opt in options},
     )

@@ -1,33 +1,42 @@
-"""``/healthz`` (the process is alive), ``/readyz`` (its dependencies answer) and ``/metrics``.
+"""``/healthz`` (liveness: the process answers), ``/readyz`` (readiness) and ``/metrics``.
 
-``/readyz`` answers 503 naming the dependency that failed, so an orchestrator stops routing to
-a replica that cannot reach MongoDB or RabbitMQ and an operator sees which one at a glance.
+``/readyz`` asks MongoDB only. An API cannot serve a request without its database, so a replica
+that cannot reach it leaves the load balancer (503, naming ``mongodb``). RabbitMQ is not asked:
+an API only writes events to the outbox, which holds them while the broker is away, so a broker
+outage must not take every API replica out of service. The check is cheap because the probes
+are frequent and unauthenticated: a ``ping`` on the process's pooled client (no new connection
+per call), bounded by ``READY_TIMEOUT_SECONDS`` so that a database outage answers promptly
+instead of holding a server process until a probe gives up.
+
+``/healthz`` asks nothing: a liveness probe that followed the database would restart every
+replica during a database outage, which cures nothing.
+
 They are in the OpenAPI document, without authentication, like every other route.
 """
 from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
+import pymongo
 from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from shared import metrics
 from shared.errors import PROBLEM_MIMETYPE, problem_response
-from shared.events import amqp
 from shared.schemas import ProblemSchema
 
 Check = Callable[[], None]
 PUBLIC = {"security": []}
+# Below the probes' own timeout (3 s in the Helm chart and Compose), so the answer is a 503 that
+# names the database rather than a probe timeout that names nothing.
+READY_TIMEOUT_SECONDS = 2.0
 
 
 def mongodb_check(database) -> Check:
-    return database.ping
-
-
-def rabbitmq_check(url: str) -> Check:
     def check() -> None:
-        amqp.connect(url, heartbeat=0).close()
+        with pymongo.timeout(READY_TIMEOUT_SECONDS):
+            database.ping()
 
     return check
 
@@ -60,7 +69,7 @@ def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[objec
     @blueprint.response(200, ReadySchema)
     @blueprint.alt_response(503, schema=NotReadySchema, content_type=PROBLEM_MIMETYPE, description="Not ready")
     def readyz():
-        """Every dependency answers; 503 names the one that does not."""
+        """MongoDB answers (RabbitMQ is not asked: the outbox holds events while it is away); 503 names what does not."""
         results: dict[str, str] = {}
         for name, check in checks.items():
             try:

@@ -1,8 +1,11 @@
-"""A worker's liveness: it touches a file every few seconds; the container health check reads it.
+"""A worker's liveness: it touches a file every few seconds; the liveness probe reads it.
 
     python -m shared.heartbeat      # exits 0 when the file is fresh, 1 otherwise
 
-A worker has no HTTP port of its own to probe, and a stuck consumer loop stops touching the file.
+Why a file and not the metrics port: the metrics server runs in a thread of its own and answers
+whatever the other threads do. The worker beats only while every one of its parts runs
+(``shared.worker``), so a stale file means a process that is stuck or has lost a part, and the
+probe (Compose's healthcheck, Kubernetes' exec livenessProbe) gets it restarted.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 DEFAULT_FILE = "/tmp/stepwise-worker.heartbeat"
 STALE_AFTER_SECONDS = 60.0
@@ -25,10 +29,16 @@ def beat(path: Path) -> None:
     path.write_text(str(time.time()))
 
 
-def run(path: Path, stop: threading.Event, every_seconds: float = 5.0) -> None:
+def run(
+    path: Path, stop: threading.Event, every_seconds: float = 5.0, healthy: Callable[[], bool] = lambda: True
+) -> bool:
+    """Beat until ``stop`` is set (returns True) or ``healthy()`` is false (returns False, beating no more)."""
     while not stop.is_set():
+        if not healthy():
+            return False
         beat(path)
         stop.wait(every_seconds)
+    return True
 
 
 def is_fresh(path: Path, now: float | None = None, stale_after: float = STALE_AFTER_SECONDS) -> bool:

@@ -8,6 +8,11 @@ each periodic job, and the retention job that deletes expired bookkeeping. SIGTE
 them cleanly: a consumer finishes the batch in hand, unacknowledged messages go back to the
 queue, and the relay waits briefly for outstanding confirms and leaves unsent events pending.
 
+The heartbeat (the liveness probe's file) is beaten only while every part's thread runs. A part
+that ended on an unexpected error would otherwise leave a process that looks alive and consumes
+nothing; instead the worker stops beating and exits with status 1, so that its orchestrator
+restarts it. Its Prometheus metrics are served on ``WORKER_METRICS_PORT`` (9100 unless ``off``).
+
 Periodic jobs (reminders, deadlines, escalations) may run in several replicas at once; they
 must make their effects exactly-once through claims (``insert_once``), not through the
 assumption that only one replica runs.
@@ -15,6 +20,7 @@ assumption that only one replica runs.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -141,18 +147,34 @@ class Worker:
             thread.join(timeout)
         self._threads.clear()
 
+    def ended_parts(self) -> list[str]:
+        """The names of the started parts whose thread has ended although no stop was asked."""
+        return [thread.name for thread in self._threads if not thread.is_alive()]
+
     def run_forever(self) -> None:
-        """Run until SIGTERM/SIGINT, beating the heartbeat file, serving metrics when asked."""
+        """Run until SIGTERM/SIGINT, beating the heartbeat file and serving metrics.
+
+        Exits with status 1 when a part's thread has ended on its own (see the module's docstring).
+        """
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         if self.settings.worker_metrics_port:
             backlog = metrics.BacklogCollector(lambda: pending_count(self.database))
-            start_http_server(self.settings.worker_metrics_port, registry=metrics.registry([backlog]))
+            # HOST as for the APIs: all interfaces in a container, loopback in scripts/stack.
+            start_http_server(
+                self.settings.worker_metrics_port,
+                addr=os.environ.get("HOST", "0.0.0.0"),
+                registry=metrics.registry([backlog]),
+            )
         self.start()
         log.info("worker started")
-        heartbeat.run(heartbeat.heartbeat_path(), self.stopping)
+        all_running = heartbeat.run(heartbeat.heartbeat_path(), self.stopping, healthy=lambda: not self.ended_parts())
+        if not all_running:
+            log.error("worker part ended unexpectedly; exiting to be restarted", extra={"parts": self.ended_parts()})
         log.info("worker stopping")
         self.stop()
+        if not all_running:
+            raise SystemExit(1)
 
 
 def main(build: Callable[[], Worker], service: str) -> None:

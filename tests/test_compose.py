@@ -1,38 +1,51 @@
-"""docker-compose.yml and the service Dockerfiles, checked without Docker.
+"""docker-compose.yml, the Dockerfile and the requirement files, checked without Docker.
 
 The compose file is validated against the Compose Specification's JSON schema (a copy in
-tests/schemas/), then against what the contract asks of the stack. Each check is a helper that
-returns the problems it finds, so that the tests can show it also finds them in a broken copy.
+tests/schemas/), then against what the contract and operations ask of the stack. Each check is a
+helper that returns the problems it finds, so that the tests can show it also finds them in a
+broken copy.
 """
 
 import copy
 import json
 import re
+import stat
+import subprocess
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
 
+from shared.gunicorn_conf import settings as gunicorn_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENTRYPOINT = ROOT / "deploy" / "docker" / "entrypoint"
 SCHEMA_FILE = ROOT / "tests" / "schemas" / "compose-spec.json"
 
 API_PORTS = {"goals": 8001, "questionnaires": 8002, "notifications": 8003}
+WORKER_METRICS_PORTS = {"goals-worker": 9101, "questionnaires-worker": 9102, "notifications-worker": 9103}
 APPS = list(API_PORTS)
 WORKERS = [f"{name}-worker" for name in APPS]
 SERVERS = ["mongo", "rabbitmq", "mailpit"]
+ENV_HINT = "run scripts/env to create .env"
 CONTRACT_ENV = {
-    "MONGO_URL": "mongodb://mongo:27017",
-    "AMQP_URL": "amqp://guest:guest@rabbitmq:5672/%2F",
-    "JWT_SECRET": "${JWT_SECRET:-change-me-dev-only-not-a-real-secret}",
+    "MONGO_URL": f"mongodb://${{MONGO_APP_USER:?{ENV_HINT}}}:${{MONGO_APP_PASSWORD:?{ENV_HINT}}}@mongo:27017/?authSource=admin",
+    "AMQP_URL": f"amqp://${{RABBITMQ_USER:?{ENV_HINT}}}:${{RABBITMQ_PASSWORD:?{ENV_HINT}}}@rabbitmq:5672/%2F",
+    "JWT_SECRET": f"${{JWT_SECRET:?{ENV_HINT}}}",
     "SMTP_URL": "smtp://mailpit:1025",
     "LOG_LEVEL": "${LOG_LEVEL:-INFO}",
 }
-# shared.config refuses an HS256 secret shorter than this (RFC 7518 section 3.2).
-MIN_JWT_SECRET_BYTES = 32
+# A variable whose name says it holds a credential must never have a default in the file.
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|_USER$|TOKEN|KEY")
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ...
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
 # Images pulled from a registry: repository -> how their tag must look (a full version).
 PINNED_TAG = re.compile(r"^v?\d+\.\d+\.\d+([.-][\w.-]+)?$")
+# What the images must not carry (requirements-dev.txt only).
+DEV_PACKAGES = ("pytest", "pytest-timeout", "hypothesis", "testcontainers", "aiosmtpd", "jsonschema", "PyYAML")
 
 
 def load_compose():
@@ -94,6 +107,44 @@ def healthy_dependencies(service):
     }
 
 
+def duration_seconds(value):
+    """A Compose duration (``25s``, ``1m30s``) in seconds; 0 when absent."""
+    if value is None:
+        return 0
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", str(value))
+    if not parts or not any(parts.groups()):
+        raise ValueError(f"not a duration: {value!r}")
+    hours, minutes, seconds = (int(part or 0) for part in parts.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def interpolations(doc):
+    """(name, operator, argument) of every ${...} in the document's strings."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str):
+            found.extend(INTERPOLATION.findall(node))
+
+    walk(doc)
+    return found
+
+
+def secret_problems(doc):
+    """Every credential is required (``${NAME:?message}``): no silent default, no empty value."""
+    return sorted({
+        f"{name} may be unset or defaulted ({'${' + name + (operator + argument if operator else '') + '}'})"
+        for name, operator, argument in interpolations(doc)
+        if SECRET_NAME.search(name) and operator != ":?"
+    })
+
+
 def compose_problems(doc):
     """What the contract and the conventions ask of docker-compose.yml, as a list of problems."""
     problems = []
@@ -117,6 +168,7 @@ def compose_problems(doc):
         if environment_of(services.get(name, {})).get("PORT") != str(port):
             problems.append(f"{name}: PORT is not {port}")
 
+    grace = gunicorn_settings(default_port=8001)["graceful_timeout"]
     for name in APPS + WORKERS:
         service = services.get(name)
         if service is None:
@@ -130,22 +182,37 @@ def compose_problems(doc):
         for key, value in CONTRACT_ENV.items():
             if env.get(key) != value:
                 problems.append(f"{name}: {key} is {env.get(key)!r}, expected {value!r}")
-        default_secret = re.fullmatch(r"\$\{JWT_SECRET:-(.*)\}", env.get("JWT_SECRET") or "")
-        if default_secret and len(default_secret.group(1).encode()) < MIN_JWT_SECRET_BYTES:
-            problems.append(f"{name}: the default JWT_SECRET is shorter than {MIN_JWT_SECRET_BYTES} bytes")
         build = service.get("build") or {}
-        if build.get("context") != "." or build.get("dockerfile") != f"services/{app}/Dockerfile":
-            problems.append(f"{name}: not built from services/{app}/Dockerfile with the repo root as context")
+        if (build.get("context"), build.get("dockerfile"), (build.get("args") or {}).get("SERVICE")) != (
+            ".", "Dockerfile", app
+        ):
+            problems.append(f"{name}: not built from the root Dockerfile with SERVICE={app}")
+        if duration_seconds(service.get("stop_grace_period")) <= grace:
+            problems.append(f"{name}: stop_grace_period is not longer than gunicorn's graceful_timeout ({grace}s)")
+        if not service.get("read_only") or not any(str(t).split(":")[0] == "/tmp" for t in service.get("tmpfs") or []):
+            problems.append(f"{name}: root filesystem is not read-only with a tmpfs at /tmp")
+        if "ALL" not in (service.get("cap_drop") or []):
+            problems.append(f"{name}: does not drop all capabilities")
         if name in WORKERS:
             command = service.get("command")
             if isinstance(command, str):
                 command = command.split()
-            if command != ["python", "-m", f"services.{app}.worker"]:
+            if command != ["worker"]:
                 problems.append(f"{name}: command is {command!r}")
             if "shared.heartbeat" not in " ".join(service["healthcheck"]["test"]):
                 problems.append(f"{name}: healthcheck does not use shared.heartbeat")
+            metrics = (WORKER_METRICS_PORTS[name], 9100)
+            if metrics not in published_ports(service) or env.get("WORKER_METRICS_PORT") not in (None, "9100"):
+                problems.append(f"{name}: metrics (container port 9100) not published on {metrics[0]}")
         elif "/healthz" not in " ".join(service.get("healthcheck", {}).get("test", [])):
             problems.append(f"{name}: healthcheck does not ask /healthz")
+
+    for name, service in services.items():
+        logging = service.get("logging") or {}
+        options = logging.get("options") or {}
+        if logging.get("driver") != "json-file" or not {"max-size", "max-file"} <= set(options):
+            problems.append(f"{name}: logs are not rotated (json-file with max-size and max-file)")
+    problems.extend(secret_problems(doc))
 
     volumes = doc.get("volumes") or {}
     for name in ("mongo", "rabbitmq"):
@@ -177,32 +244,54 @@ def dockerfile_instructions(text):
     return pairs
 
 
-def dockerfile_problems(text, name, port):
+def build_args(instructions):
+    """ARG defaults declared before the first FROM (the ones a FROM line may use)."""
+    defaults = {}
+    for op, args in instructions:
+        if op == "FROM":
+            break
+        if op == "ARG":
+            name, _, value = args.partition("=")
+            defaults[name] = value
+    return defaults
+
+
+def dockerfile_problems(text):
     problems = []
     instructions = dockerfile_instructions(text)
-    froms = [args for op, args in instructions if op == "FROM"]
+    defaults = build_args(instructions)
+    froms = [re.sub(r"\$\{(\w+)\}", lambda m: defaults.get(m.group(1), m.group(0)), args)
+             for op, args in instructions if op == "FROM"]
+    if len(froms) < 2:
+        problems.append("not multi-stage (a build stage and a runtime stage)")
     if not froms or not re.match(r"^python:3\.11\.\d+-slim(-\w+)?(\s|$)", froms[-1]):
         problems.append(f"base image {froms[-1] if froms else None!r} is not a pinned python:3.11.x-slim")
-    users = [args.split(":")[0] for op, args in instructions if op == "USER"]
-    if not users or users[-1] in ("root", "0"):
-        problems.append("runs as root (no non-root USER)")
-    healthchecks = [args for op, args in instructions if op == "HEALTHCHECK"]
+    runtime = instructions[max(i for i, (op, _) in enumerate(instructions) if op == "FROM"):] if froms else []
+    if not any(op == "ARG" and args.split("=")[0] == "SERVICE" for op, args in runtime):
+        problems.append("the runtime stage has no ARG SERVICE")
+    stage_args = {args.split("=")[0]: args.partition("=")[2] for op, args in runtime if op == "ARG"}
+    users = [re.sub(r"\$\{(\w+)\}", lambda m: stage_args.get(m.group(1), m.group(0)), args)
+             for op, args in runtime if op == "USER"]
+    if not users or not re.fullmatch(r"[1-9]\d*:[1-9]\d*", users[-1]):
+        problems.append(f"does not run as a numeric non-root UID:GID (USER {users[-1] if users else None})")
+    healthchecks = [args for op, args in runtime if op == "HEALTHCHECK"]
     if not healthchecks or healthchecks[-1].upper() == "NONE":
         problems.append("no HEALTHCHECK")
-    elif "/healthz" not in healthchecks[-1] or "urllib" not in healthchecks[-1]:
-        problems.append("HEALTHCHECK does not ask /healthz with urllib")
-    if not any(op == "EXPOSE" and str(port) in args.split() for op, args in instructions):
-        problems.append(f"does not EXPOSE {port}")
-    if not any(op == "ENV" and "PROMETHEUS_MULTIPROC_DIR" in args for op, args in instructions):
+    elif '"healthcheck"' not in healthchecks[-1]:
+        problems.append("HEALTHCHECK is not the entrypoint's healthcheck (API or worker)")
+    installs = " ".join(args for op, args in instructions if op in ("RUN", "COPY"))
+    if "requirements-dev" in installs or "requirements.txt" not in installs:
+        problems.append("does not install requirements.txt alone")
+    if not any(op == "ENV" and "PROMETHEUS_MULTIPROC_DIR" in args for op, args in runtime):
         problems.append("PROMETHEUS_MULTIPROC_DIR is not set")
-    cmds = [args for op, args in instructions if op == "CMD"]
-    expected = ["gunicorn", "-c", f"services/{name}/gunicorn.conf.py", f"services.{name}.app:create_app()"]
-    if not cmds or json.loads(cmds[-1]) != expected:
-        problems.append(f"CMD is not {expected}")
-    copied = " ".join(args for op, args in instructions if op == "COPY")
-    for path in ("shared/", f"services/{name}/", "services/__init__.py"):
+    copied = " ".join(args for op, args in runtime if op == "COPY")
+    for path in ("shared/", "services/${SERVICE}/", "services/__init__.py", "deploy/docker/entrypoint"):
         if path not in copied:
             problems.append(f"does not COPY {path}")
+    entrypoints = [args for op, args in runtime if op == "ENTRYPOINT"]
+    cmds = [args for op, args in runtime if op == "CMD"]
+    if not entrypoints or json.loads(entrypoints[-1]) != ["stepwise"] or not cmds or json.loads(cmds[-1]) != ["api"]:
+        problems.append("ENTRYPOINT/CMD are not the entrypoint's api")
     return problems
 
 
@@ -266,8 +355,12 @@ def _break_environment(doc):
     }
 
 
-def _break_short_secret(doc):
-    doc["services"]["goals"]["environment"]["JWT_SECRET"] = "${JWT_SECRET:-change-me-dev-only}"
+def _break_default_secret(doc):
+    doc["services"]["goals"]["environment"]["JWT_SECRET"] = "${JWT_SECRET:-change-me-dev-only-not-a-real-secret}"
+
+
+def _break_default_password(doc):
+    doc["services"]["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_PASS"] = "${RABBITMQ_PASSWORD-guest}"
 
 
 def _break_restart(doc):
@@ -282,6 +375,26 @@ def _break_missing_service(doc):
     del doc["services"]["questionnaires-worker"]
 
 
+def _break_grace_period(doc):
+    doc["services"]["goals"]["stop_grace_period"] = "10s"
+
+
+def _break_log_rotation(doc):
+    del doc["services"]["mongo"]["logging"]["options"]["max-size"]
+
+
+def _break_worker_metrics(doc):
+    doc["services"]["notifications-worker"]["ports"] = []
+
+
+def _break_writable_root(doc):
+    doc["services"]["questionnaires"]["read_only"] = False
+
+
+def _break_build_service(doc):
+    doc["services"]["questionnaires-worker"]["build"] = doc["services"]["goals"]["build"]
+
+
 @pytest.mark.parametrize(
     ("breakage", "expected"),
     [
@@ -292,11 +405,17 @@ def _break_missing_service(doc):
         (_break_swapped_ports, "port 8001 is published by ['questionnaires'], expected ['goals']"),
         (_break_dependency, "goals-worker: does not wait for healthy ['mongo', 'rabbitmq']"),
         (_break_mailpit_dependency, "notifications: does not wait for healthy ['mailpit']"),
-        (_break_environment, "questionnaires-worker: AMQP_URL is None, expected 'amqp://guest:guest@rabbitmq:5672/%2F'"),
-        (_break_short_secret, "goals: the default JWT_SECRET is shorter than 32 bytes"),
+        (_break_environment, f"questionnaires-worker: AMQP_URL is None, expected {CONTRACT_ENV['AMQP_URL']!r}"),
+        (_break_default_secret, "JWT_SECRET may be unset or defaulted (${JWT_SECRET:-change-me-dev-only-not-a-real-secret})"),
+        (_break_default_password, "RABBITMQ_PASSWORD may be unset or defaulted (${RABBITMQ_PASSWORD-guest})"),
         (_break_restart, "notifications-worker: no restart policy"),
         (_break_worker_command, "goals-worker: command is ['python', '-m', 'services.goals.app']"),
         (_break_missing_service, "service questionnaires-worker is missing"),
+        (_break_grace_period, "goals: stop_grace_period is not longer than gunicorn's graceful_timeout (20s)"),
+        (_break_log_rotation, "mongo: logs are not rotated (json-file with max-size and max-file)"),
+        (_break_worker_metrics, "notifications-worker: metrics (container port 9100) not published on 9103"),
+        (_break_writable_root, "questionnaires: root filesystem is not read-only with a tmpfs at /tmp"),
+        (_break_build_service, "questionnaires-worker: not built from the root Dockerfile with SERVICE=questionnaires"),
     ],
     ids=lambda value: getattr(value, "__name__", "")[len("_break_"):] or None,
 )
@@ -316,22 +435,46 @@ def test_published_ports_reads_short_and_long_syntax():
     assert published_ports(service) == [(8001, 8001), (8025, 8025), (5672, 5672)]
 
 
-@pytest.mark.parametrize("name", APPS)
-def test_dockerfile_runs_unprivileged_with_a_healthcheck(name):
-    text = (ROOT / "services" / name / "Dockerfile").read_text()
-    assert dockerfile_problems(text, name, API_PORTS[name]) == []
+def test_dockerfile_builds_every_service_unprivileged_with_runtime_dependencies_only():
+    assert dockerfile_problems(DOCKERFILE.read_text()) == []
+    assert not list((ROOT / "services").glob("*/Dockerfile")), "one Dockerfile at the root builds every service"
 
 
-def test_dockerfile_check_finds_root_and_missing_healthcheck():
-    text = (ROOT / "services" / "goals" / "Dockerfile").read_text()
+def test_dockerfile_check_finds_root_names_and_missing_healthcheck():
+    text = DOCKERFILE.read_text()
     as_root = re.sub(r"^USER .*$", "USER root", text, flags=re.M)
-    assert "runs as root (no non-root USER)" in dockerfile_problems(as_root, "goals", 8001)
+    assert "does not run as a numeric non-root UID:GID (USER root)" in dockerfile_problems(as_root)
+    by_name = re.sub(r"^USER .*$", "USER stepwise", text, flags=re.M)
+    assert "does not run as a numeric non-root UID:GID (USER stepwise)" in dockerfile_problems(by_name)
     no_user = re.sub(r"^USER .*$", "", text, flags=re.M)
-    assert "runs as root (no non-root USER)" in dockerfile_problems(no_user, "goals", 8001)
-    no_healthcheck = re.sub(r"^HEALTHCHECK .*?\n(?=\S)", "", text, flags=re.M | re.S)
-    assert "no HEALTHCHECK" in dockerfile_problems(no_healthcheck, "goals", 8001)
-    floating = text.replace("FROM python:3.11.11-slim-bookworm", "FROM python:3-slim")
-    assert any(p.startswith("base image") for p in dockerfile_problems(floating, "goals", 8001))
+    assert "does not run as a numeric non-root UID:GID (USER None)" in dockerfile_problems(no_user)
+    no_healthcheck = re.sub(r"^HEALTHCHECK .*$", "", text, flags=re.M)
+    assert "no HEALTHCHECK" in dockerfile_problems(no_healthcheck)
+    floating = text.replace("python:3.11.11-slim-bookworm", "python:3-slim")
+    assert any(p.startswith("base image") for p in dockerfile_problems(floating))
+    dev = text.replace("COPY requirements.txt", "COPY requirements-dev.txt")
+    assert "does not install requirements.txt alone" in dockerfile_problems(dev)
+
+
+def test_entrypoint_starts_gunicorn_with_the_services_config_or_its_worker():
+    text = ENTRYPOINT.read_text()
+    assert ENTRYPOINT.stat().st_mode & stat.S_IXUSR
+    subprocess.run(["sh", "-n", str(ENTRYPOINT)], check=True)
+    assert 'exec gunicorn -c "services/${SERVICE}/gunicorn.conf.py"' in text
+    assert '"services.${SERVICE}.app:create_app()"' in text
+    assert 'exec python -m "services.${SERVICE}.worker"' in text
+
+
+def test_runtime_requirements_carry_no_test_or_tooling_package():
+    runtime = (ROOT / "requirements.txt").read_text()
+    names = {re.split(r"[=<>\[ ]", line.strip())[0].lower() for line in runtime.splitlines()
+             if line.strip() and not line.startswith("#")}
+    assert names, "requirements.txt lists nothing"
+    assert not names & {package.lower() for package in DEV_PACKAGES}
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert "-r requirements.txt" in dev
+    for package in DEV_PACKAGES:
+        assert any(line.startswith(f"{package}==") or line.startswith(f"{package}[") for line in dev), package
 
 
 def test_dockerignore_keeps_local_state_and_history_out_of_images():
@@ -340,4 +483,27 @@ def test_dockerignore_keeps_local_state_and_history_out_of_images():
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     }
-    assert {".local", ".git", "tests"} <= ignored
+    assert {".local", ".git", "tests", ".env"} <= ignored
+
+
+def test_scripts_env_writes_every_required_variable_with_fresh_random_secrets(compose, tmp_path):
+    def generate(path):
+        subprocess.run([str(ROOT / "scripts" / "env"), "--output", str(path)], check=True, capture_output=True)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+    first, second = generate(tmp_path / "first.env"), generate(tmp_path / "second.env")
+    required = {name for name, operator, _ in interpolations(compose) if operator == ":?"}
+    assert required == set(first), "scripts/env writes exactly what docker-compose.yml requires"
+    for name, value in first.items():
+        if re.search("SECRET|PASSWORD", name):
+            assert len(value.encode()) >= 32 and re.fullmatch(r"[0-9a-f]+", value), name
+            assert value != second[name], f"{name} is not random"
+    again = subprocess.run([str(ROOT / "scripts" / "env"), "--output", str(tmp_path / "first.env")], capture_output=True)
+    assert again.returncode != 0, "scripts/env replaced an existing file without --force"
+
+
+def test_the_env_file_is_never_committed():
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+    tracked = subprocess.run(["git", "ls-files", ".env"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert tracked.stdout == ""

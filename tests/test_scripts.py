@@ -13,7 +13,10 @@ import pymongo
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ["scripts/servers", "scripts/test", "scripts/stack", ".ci/run"]
+SCRIPTS = [
+    "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/backup",
+    "scripts/restore", ".ci/run",
+]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

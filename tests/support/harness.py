@@ -41,6 +41,8 @@ class Harness:
             "OUTBOX_POLL_SECONDS": "0.05",
             "RETRY_DELAYS": "0.2,0.4",
             "LOG_LEVEL": "WARNING",
+            # Workers serve metrics on 9100 by default; tests share the machine, so no fixed port.
+            "WORKER_METRICS_PORT": "off",
         }
         environ.update(overrides)
         return environ

@@ -20,6 +20,7 @@ class TcpProxy:
         self._up = threading.Event()
         self._up.set()
         self._closed = False
+        self.connections = 0  # accepted since the start: how many connections a client opened
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -30,6 +31,7 @@ class TcpProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            self.connections += 1
             if not self._up.is_set():
                 client.close()
                 continue

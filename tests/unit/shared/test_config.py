@@ -25,6 +25,9 @@ def test_contract_defaults_apply_when_unset():
         ("RETRY_DELAYS", "1,-5"),
         ("PREFETCH", "0"),
         ("JWT_SECRET", "short"),
+        ("WORKER_METRICS_PORT", "65536"),
+        ("WORKER_METRICS_PORT", "-1"),
+        ("WORKER_METRICS_PORT", "on"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable, value):
@@ -123,3 +126,10 @@ def test_service_options_are_parsed_and_checked():
     assert load_settings("goals", {"JWT_SECRET": SECRET, "DUE_SOON_DAYS": "3"}, options)["DUE_SOON_DAYS"] == 3
     with pytest.raises(ConfigError, match="DUE_SOON_DAYS"):
         load_settings("goals", {"JWT_SECRET": SECRET, "DUE_SOON_DAYS": "soon"}, options)
+
+
+def test_workers_serve_metrics_on_9100_unless_switched_off():
+    assert load_settings("goals", {"JWT_SECRET": SECRET}).worker_metrics_port == 9100
+    assert load_settings("goals", {"JWT_SECRET": SECRET, "WORKER_METRICS_PORT": "9101"}).worker_metrics_port == 9101
+    for off in ("0", "off", "OFF"):
+        assert load_settings("goals", {"JWT_SECRET": SECRET, "WORKER_METRICS_PORT": off}).worker_metrics_port is None
