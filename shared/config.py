@@ -324,7 +324,7 @@ def load_settings(
         max_body_bytes=_read(env, "MAX_BODY_BYTES", positive_int, 1024 * 1024),
         outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.2),
         retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
-        prefetch=_read(env, "PREFETCH", positive_int, 32),
+        prefetch=_read(env, "PREFETCH", positive_int, 128),
         worker_metrics_port=_read(env, "WORKER_METRICS_PORT", port_or_off, DEFAULT_WORKER_METRICS_PORT),
         retention_days=_read(env, "BOOKKEEPING_RETENTION_DAYS", positive_int, 14),
         extra={opt.env: _read(env, opt.env, opt.parse, opt.default) for opt in options},

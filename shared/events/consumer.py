@@ -57,6 +57,8 @@ DATABASE_OUTAGE_PAUSE_SECONDS = 2.0
 DUPLICATE_KEY = 11000
 ACK = "ack"
 REQUEUE = "requeue"
+RECEIVED = "received"
+HANDLED = "handled"
 
 Handler = Callable[[dict], None]
 
@@ -194,7 +196,7 @@ class Consumer:
         processed = self.database[PROCESSED]
         try:
             # Inserts, not lookups: one round trip for the batch, and the unique id decides.
-            repeats = _insert_marks(processed, [self._mark(d, "received") for d in parsed])
+            repeats = _insert_marks(processed, [self._mark(d, RECEIVED) for d in parsed])
             fresh = [
                 delivery
                 for index, delivery in enumerate(parsed)
@@ -238,7 +240,7 @@ class Consumer:
         if not handled:
             return
         try:
-            _insert_marks(self.database[PROCESSED], [self._mark(d, "handled") for d in handled])
+            _insert_marks(self.database[PROCESSED], [self._mark(d, HANDLED) for d in handled])
         except ConnectionFailure:
             # The work is stored; without the mark a redelivery runs the (idempotent) handler again.
             self._put_back(handled)
@@ -255,10 +257,12 @@ class Consumer:
             delivery.outcome = REQUEUE
 
     def _mark(self, delivery: "_Delivery", state: str) -> dict:
+        """The mark that this consumer received, or handled, an event: its unique ``_id`` is the
+        claim."""
         event = delivery.event
         now = datetime.now(timezone.utc)
         return {
-            "_id": delivery.marker if state == "received" else f"{delivery.marker}:done",
+            "_id": delivery.marker if state == RECEIVED else f"{delivery.marker}:done",
             "state": state,
             "consumer": self.subscription.consumer,
             "event_id": event["id"],
@@ -367,3 +371,8 @@ def _observe_age(consumer: str, event: dict) -> None:
 
 def _finished(collection, marker: str) -> bool:
     return collection.find_one({"_id": f"{marker}:done"}, {"_id": 1}) is not None
+
+
+def was_handled(database: Database, consumer: str, event_id: str) -> bool:
+    """Whether ``consumer`` finished handling the event (its handled mark is stored)."""
+    return _finished(database[PROCESSED], f"{consumer}:{event_id}")

@@ -141,6 +141,7 @@ class Relay:
         self.retries = Timetable(database, RETRIES, slot_seconds=10, overlap=timedelta(seconds=30))
         self.published = 0
         self._in_flight: dict[str, _InFlight] = {}
+        self._confirmed: list[_InFlight] = []
         self._next_repair: datetime | None = None
         self._next_retry_check: datetime | None = None
         self._next_partition = 0
@@ -166,8 +167,10 @@ class Relay:
         self._next_retry_check = None
         stop = threading.Event()
         ticks = iter([self.round, stop.set])
-        self.pipeline.run(lambda: next(ticks, lambda: None)(), self._settle, stop, 0.01)
-        self._in_flight.clear()
+        try:
+            self.pipeline.run(lambda: next(ticks, lambda: None)(), self._settle, stop, 0.01)
+        finally:
+            self._end_connection()
         return self.published - before
 
     def ensure_indexes(self) -> None:
@@ -177,13 +180,23 @@ class Relay:
         try:
             self.pipeline.run(self.round, self._settle, stop, poll_seconds)
         finally:
-            # Whatever the broker did not confirm on that connection is published again.
-            self._in_flight.clear()
+            self._end_connection()
+
+    def _end_connection(self) -> None:
+        """Record what the broker confirmed; whatever it did not is published again later."""
+        self._in_flight.clear()
+        try:
+            self._record_confirmed()
+        except PyMongoError as exc:
+            # Confirmed but not recorded: published again later, a duplicate consumers drop.
+            self._confirmed.clear()
+            log.warning("confirmed events not recorded: %s", exc.__class__.__name__)
 
     # -- one round -------------------------------------------------------------------------
 
     def round(self) -> None:
         """Sweep when due, then publish what is waiting in the partitions this replica owns."""
+        self._record_confirmed()
         wall_clock = datetime.now(timezone.utc)
         self._repair_when_due(wall_clock)
         owned = self.leases.owned(wall_clock)
@@ -252,9 +265,16 @@ class Relay:
                 finished.append(pending)
         for pending in finished:
             del self._in_flight[pending.doc["_id"]]
-        done = [p for p in finished if not p.nacked]
+        # Nacked ones stay in the journal (or due in the retry timetable) to be published again;
+        # the others are recorded at the next round, all together (confirms come in small groups).
+        self._confirmed += [p for p in finished if not p.nacked]
+
+    def _record_confirmed(self) -> None:
+        """Record the entries the broker confirmed since the last time: marked sent and off the
+        journal, or deferred when no queue took some of their events."""
+        done, self._confirmed = self._confirmed, []
         if not done:
-            return  # nacked: still in the journal (or still due in the retry timetable)
+            return
         now = self.clock.now()
         for pending in done:
             if pending.returned:

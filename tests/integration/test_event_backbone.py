@@ -16,7 +16,7 @@ import pika
 import pytest
 
 from shared.events import amqp
-from shared.events.consumer import PROCESSED, Subscription, queue_name
+from shared.events.consumer import PROCESSED, Subscription, queue_name, was_handled
 from shared.events.deadletters import list_dead, replay_dead
 from shared.events.envelope import new_event
 from shared.clock import FixedClock
@@ -84,7 +84,7 @@ def test_consumer_acks_only_after_the_handler_stored_its_work(harness):
     event = achieved()
     publish_raw(harness.amqp_url, harness.exchange, event)
 
-    wait_for(lambda: database[PROCESSED].find_one({"event_id": event["id"], "state": "handled"}), what="the processed mark")
+    wait_for(lambda: was_handled(database, "recorder", event["id"]), what="the processed mark")
     assert database["effects"].count_documents({"event_id": event["id"]}) == 1
     assert seen_unacked == [0]
     wait_for(lambda: harness.message_count(queue_name(settings.queue_prefix, "recorder")) == 0, what="an empty queue")
@@ -99,7 +99,7 @@ def test_the_same_event_delivered_twice_has_one_effect(harness):
     event = achieved()
     for _ in range(3):
         publish_raw(harness.amqp_url, harness.exchange, event)
-    wait_for(lambda: database[PROCESSED].find_one({"event_id": event["id"], "state": "handled"}), what="the processed mark")
+    wait_for(lambda: was_handled(database, "recorder", event["id"]), what="the processed mark")
     wait_for(lambda: harness.message_count(queue_name(settings.queue_prefix, "recorder")) == 0, what="all copies taken")
     assert database["effects"].count_documents({"event_id": event["id"]}) == 1
 
@@ -122,7 +122,7 @@ def test_a_failing_handler_is_retried_with_delay_then_dead_lettered(harness):
     assert len(attempts) == 3  # the first try and two retries
     assert (attempts[1] - attempts[0]).total_seconds() >= 0.1
     assert (attempts[2] - attempts[1]).total_seconds() >= 0.3
-    assert database[PROCESSED].find_one({"event_id": event["id"], "state": "handled"}) is None
+    assert not was_handled(database, "fragile", event["id"])
 
     connection = amqp.connect(harness.amqp_url)
     [row] = list_dead(connection.channel(), queue, 10)
@@ -146,7 +146,7 @@ def test_a_handler_that_recovers_on_retry_has_one_effect(harness):
     harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("flaky", ["goal.#"], flaky)]))
     event = achieved()
     publish_raw(harness.amqp_url, harness.exchange, event)
-    wait_for(lambda: database[PROCESSED].find_one({"event_id": event["id"], "state": "handled"}), what="the processed mark")
+    wait_for(lambda: was_handled(database, "flaky", event["id"]), what="the processed mark")
     assert database["effects"].count_documents({"event_id": event["id"]}) == 1
 
 
@@ -271,7 +271,7 @@ def test_a_consumer_killed_mid_message_gets_the_message_back(harness):
     wait_for(lambda: database["effects"].find_one({"event_id": event["id"]}), what="the message to come back")
     # The handled mark follows the handler's own write.
     wait_for(
-        lambda: database[PROCESSED].count_documents({"event_id": event["id"], "state": "handled"}) == 1,
+        lambda: database[PROCESSED].count_documents({"_id": f"victim:{event['id']}:done"}) == 1,
         what="the handled mark",
     )
     assert database["effects"].count_documents({"event_id": event["id"]}) == 1
