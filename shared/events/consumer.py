@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
@@ -194,14 +195,13 @@ class Consumer:
         if not parsed:
             return
         processed = self.database[PROCESSED]
+        batch_id = uuid.uuid4().hex
         try:
             # Inserts, not lookups: one round trip for the batch, and the unique id decides.
-            repeats = _insert_marks(processed, [self._mark(d, RECEIVED) for d in parsed])
-            fresh = [
-                delivery
-                for index, delivery in enumerate(parsed)
-                if index not in repeats or not _finished(processed, delivery.marker)
-            ]
+            repeats = _insert_marks(processed, [self._received_mark(d, batch_id) for d in parsed])
+            for index in repeats:
+                parsed[index].repeat = True
+            fresh = [delivery for delivery in parsed if not delivery.repeat or not _finished(processed, delivery.marker)]
         except ConnectionFailure:
             self._put_back(parsed)
             return
@@ -217,7 +217,7 @@ class Consumer:
                 self.subscription.handler(delivery.event)
                 handled.append(delivery)
             except ConnectionFailure:
-                self._finish(handled)
+                self._finish(handled, batch_id)
                 self._put_back(fresh[position:])
                 return
             except Exception as exc:
@@ -234,13 +234,17 @@ class Consumer:
                 delivery.outcome = ACK
             finally:
                 correlation_id.reset(token)
-        self._finish(handled)
+        self._finish(handled, batch_id)
 
-    def _finish(self, handled: Sequence["_Delivery"]) -> None:
+    def _finish(self, handled: Sequence["_Delivery"], batch_id: str) -> None:
+        """Record the batch's handled events in one mark (and, for an event first received in an
+        earlier batch that never finished, a mark of its own), then let them be acknowledged."""
         if not handled:
             return
+        marks = [self._handled_mark(batch_id, handled)]
+        marks += [self._handled_again_mark(d) for d in handled if d.repeat]
         try:
-            _insert_marks(self.database[PROCESSED], [self._mark(d, HANDLED) for d in handled])
+            _insert_marks(self.database[PROCESSED], marks)
         except ConnectionFailure:
             # The work is stored; without the mark a redelivery runs the (idempotent) handler again.
             self._put_back(handled)
@@ -256,21 +260,24 @@ class Consumer:
         for delivery in deliveries:
             delivery.outcome = REQUEUE
 
-    def _mark(self, delivery: "_Delivery", state: str) -> dict:
-        """The mark that this consumer received, or handled, an event: its unique ``_id`` is the
-        claim."""
-        event = delivery.event
+    def _stamp(self) -> dict:
         now = datetime.now(timezone.utc)
-        return {
-            "_id": delivery.marker if state == RECEIVED else f"{delivery.marker}:done",
-            "state": state,
-            "consumer": self.subscription.consumer,
-            "event_id": event["id"],
-            "type": event["type"],
-            "tenant": event["tenantid"],
-            "at": now,
-            **retention.expiry(now, self.marks_kept_for),
-        }
+        return {"consumer": self.subscription.consumer, "at": now, **retention.expiry(now, self.marks_kept_for)}
+
+    def _received_mark(self, delivery: "_Delivery", batch_id: str) -> dict:
+        """That this consumer received an event (the unique ``_id`` is the claim), in which batch."""
+        event = delivery.event
+        return {"_id": delivery.marker, "state": RECEIVED, "batch": batch_id, "event_id": event["id"],
+                "type": event["type"], "tenant": event["tenantid"], **self._stamp()}
+
+    def _handled_mark(self, batch_id: str, handled: Sequence["_Delivery"]) -> dict:
+        """That a batch's events were handled: one insert for the batch. The list is read, never
+        queried (an index on a list is refused by FerretDB once it is long: docs/STORAGE.md)."""
+        return {"_id": _batch_mark_id(self.subscription.consumer, batch_id), "state": HANDLED,
+                "handled": [delivery.marker for delivery in handled], **self._stamp()}
+
+    def _handled_again_mark(self, delivery: "_Delivery") -> dict:
+        return {"_id": f"{delivery.marker}:done", "state": HANDLED, "event_id": delivery.event["id"], **self._stamp()}
 
     def _retry_or_dead_letter(self, delivery: "_Delivery", publisher: Publisher, exc: BaseException) -> None:
         if delivery.attempt < len(self.retry_delays):
@@ -306,6 +313,7 @@ class _Delivery:
     body: bytes
     event: dict = field(default_factory=dict)
     outcome: str | None = None  # ACK or REQUEUE once decided
+    repeat: bool = False  # received before (its received mark existed)
 
     @property
     def attempt(self) -> int:
@@ -369,8 +377,20 @@ def _observe_age(consumer: str, event: dict) -> None:
         EVENT_AGE.labels(consumer, event["type"]).observe(max(age, 0.0))
 
 
+def _batch_mark_id(consumer: str, batch_id: str) -> str:
+    return f"{consumer}:batch:{batch_id}"
+
+
 def _finished(collection, marker: str) -> bool:
-    return collection.find_one({"_id": f"{marker}:done"}, {"_id": 1}) is not None
+    """Whether the event ``marker`` names was handled: in the batch it was first received in, or
+    (handled again after that batch stopped) by a mark of its own."""
+    if collection.find_one({"_id": f"{marker}:done"}, {"_id": 1}) is not None:
+        return True
+    received = collection.find_one({"_id": marker}, {"batch": 1, "consumer": 1})
+    if received is None or "batch" not in received:
+        return False
+    batch = collection.find_one({"_id": _batch_mark_id(received["consumer"], received["batch"])}, {"handled": 1})
+    return batch is not None and marker in batch["handled"]
 
 
 def was_handled(database: Database, consumer: str, event_id: str) -> bool:

@@ -271,7 +271,7 @@ def test_a_consumer_killed_mid_message_gets_the_message_back(harness):
     wait_for(lambda: database["effects"].find_one({"event_id": event["id"]}), what="the message to come back")
     # The handled mark follows the handler's own write.
     wait_for(
-        lambda: database[PROCESSED].count_documents({"_id": f"victim:{event['id']}:done"}) == 1,
+        lambda: was_handled(database, "victim", event["id"]),
         what="the handled mark",
     )
     assert database["effects"].count_documents({"event_id": event["id"]}) == 1
