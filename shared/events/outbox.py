@@ -293,11 +293,17 @@ class Relay:
             return
         marked_at = datetime.now(timezone.utc)
         keep = retention.expiry(marked_at, self.sent_kept_for)
-        marks = [{"_id": e["_id"], "slot": e["slot"], "at": marked_at, **keep} for e in entries]
+        by_slot: dict[int, list[str]] = {}
+        for entry in entries:
+            by_slot.setdefault(entry["slot"], []).append(entry["_id"])
+        # One mark per write window for the lot (the sweep reads them by window): one insert
+        # instead of one per entry.
+        marks = [{"_id": f"{ids[0]}+{len(ids)}", "slot": slot, "entries": ids, "at": marked_at, **keep}
+                 for slot, ids in by_slot.items()]
         try:
             self.database[SENT].insert_many(marks, ordered=False)
         except BulkWriteError:
-            pass  # another relay replica marked some first (after a lease changed hands)
+            pass  # another relay replica marked the same entries first (after a lease changed hands)
         by_partition: dict[int, list[str]] = {}
         for entry in entries:
             by_partition.setdefault(entry["partition"], []).append(entry["_id"])
@@ -344,9 +350,9 @@ class Relay:
         until = slot_of(wall_clock - REPAIR_MARGIN, SLOT_SECONDS)
         repaired = 0
         for slot in range(start, until):
-            known = set()
-            for name in (SENT, DEFERRED):
-                known |= {doc["_id"] for doc in self.database[name].find({"slot": slot}, {"_id": 1})}
+            known = {doc["_id"] for doc in self.database[DEFERRED].find({"slot": slot}, {"_id": 1})}
+            for mark in self.database[SENT].find({"slot": slot}, {"entries": 1}):
+                known.update(mark["entries"])
             for name in sorted(self.collections):
                 for record in self.database[name].find({"outbox_slot": slot}, {"outbox.entry": 1}):
                     entry_id = record["outbox"]["entry"]
