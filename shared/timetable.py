@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -33,6 +33,8 @@ from shared.periods import slot_of
 log = logging.getLogger(__name__)
 
 CURSORS = "timetable_cursors"
+# Beyond this many windows to walk, the windows that hold entries are read in one go.
+MAX_WINDOWS_WALKED = 60
 
 
 class Timetable:
@@ -90,7 +92,7 @@ class Timetable:
         keep_from = self.slot(now - self.overlap)
         first_given: int | None = None
         given = 0
-        for slot in range(start, self.slot(now) + 1):
+        for slot in self._windows(start, self.slot(now) + 1):
             stopped = False
             for entry in self.entries.find({"slot": slot}).sort("due_at", 1):
                 if entry["due_at"] > now or given == limit:
@@ -112,18 +114,6 @@ class Timetable:
             except DuplicateKeyError:
                 pass  # another replica wrote its cursor first; either is right
 
-    def _first_start(self, now: datetime) -> int:
-        """Where a job's first round starts: at the earliest entry, put before any job ran (the
-        timetable holds only pending work, so reading it once, on the first round, is cheap)."""
-        slots = [entry["slot"] for entry in self.entries.find({}, {"slot": 1})]
-        return min([*slots, self.slot(now - self.overlap)])
-
-    def _first_occupied(self, start: int, stop: int) -> int:
-        for slot in range(start, stop):
-            if self.entries.find_one({"slot": slot}, {"_id": 1}) is not None:
-                return slot
-        return stop
-
     def run(self, now: datetime, handle: Callable[[dict], None], *, limit: int = 200,
             retry_after: timedelta = timedelta(minutes=1)) -> int:
         """Hand each due entry to ``handle``, which calls ``done`` or ``move`` when it is finished
@@ -141,3 +131,23 @@ class Timetable:
                 self.move(entry, f"{entry['_id']}~{self.slot(now)}", now + retry_after, now)
             handled += 1
         return handled
+
+    def _first_start(self, now: datetime) -> int:
+        """Where a job's first round starts: at the earliest entry, put before any job ran (the
+        timetable holds only pending work, so reading it once, on the first round, is cheap)."""
+        slots = [entry["slot"] for entry in self.entries.find({}, {"slot": 1})]
+        return min([*slots, self.slot(now - self.overlap)])
+
+    def _windows(self, start: int, stop: int) -> Sequence[int]:
+        """The windows from ``start`` up to ``stop`` that may hold entries: every one when they are
+        few; after a long stop or a clock jump, only those that do, from one read of the whole
+        timetable (it holds only pending work: cheaper than a lookup per empty window)."""
+        if stop - start <= MAX_WINDOWS_WALKED:
+            return range(start, stop)
+        return sorted({e["slot"] for e in self.entries.find({}, {"slot": 1}) if start <= e["slot"] < stop})
+
+    def _first_occupied(self, start: int, stop: int) -> int:
+        for slot in self._windows(start, stop):
+            if self.entries.find_one({"slot": slot}, {"_id": 1}) is not None:
+                return slot
+        return stop

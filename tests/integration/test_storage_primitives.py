@@ -142,3 +142,26 @@ def test_retention_deletes_expired_marks_a_day_at_a_time_and_keeps_the_rest(data
     assert left == list(range(0, 15))
     assert deleted == 15
     assert purge(database, ["marks"], NOW) == 0
+
+
+def test_a_timetable_jumps_a_long_empty_stretch_with_one_read(database):
+    table = Timetable(database, "work", slot_seconds=10)
+    table.run(NOW, lambda entry: None)
+    later = NOW + timedelta(days=30)  # 259,200 windows of ten seconds: not one lookup each
+    table.put("after-the-jump", later - timedelta(days=2), NOW + timedelta(days=3))
+    lookups = []
+    original = database["work"].find
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(database["work"], name)
+
+        def find(self, *args, **kwargs):
+            lookups.append(args)
+            return original(*args, **kwargs)
+
+    table.__class__ = type("CountingTimetable", (Timetable,), {"entries": property(lambda self: Counting())})
+    seen: list[str] = []
+    table.run(later, lambda entry: (seen.append(entry["_id"]), table.done(entry["_id"])))
+    assert seen == ["after-the-jump"]
+    assert len(lookups) < 10
