@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 
-from tests.integration.questionnaires.conftest import caught_up, gad7, phq9
+from services.questionnaires import config
+from services.questionnaires.reminders import plan_reminders, raise_reminders
+from tests.integration.questionnaires.conftest import START, caught_up, gad7, phq9
 from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
@@ -137,3 +140,56 @@ def test_an_occurrence_reached_only_when_overdue_is_reminded_once(service):
     [event] = reminded(service, queue).values()
     assert (event["data"]["assignment_id"], event["data"]["occurrence"], event["data"]["kind"]) == (
         assignment["id"], 1, "due")
+
+
+GRACE = timedelta(hours=48)  # OVERDUE_AFTER_HOURS' default, which the service runs with here
+
+
+def run_job(service) -> list[tuple[str, int, str]]:
+    """Run the reminder job once at the clock's time; the reminders it raised."""
+    before = {doc["_id"] for doc in service.database["reminders"].find({}, {"_id": 1})}
+    raise_reminders(service.reminders, service.clock.now(), GRACE)
+    return sorted((doc["assignment_id"], doc["index"], doc["kind"])
+                  for doc in service.database["reminders"].find() if doc["_id"] not in before)
+
+
+def test_occurrences_that_closed_while_no_job_ran_are_not_reminded(service):
+    weekly = service.post("/v1/assignments", {"client_id": "client-9", "instrument": "gad7", "every_days": 7}).json()
+    assert run_job(service) == [(weekly["id"], 0, "due")]
+    service.clock.advance(days=21, hours=1)  # weeks 1 and 2 opened and closed meanwhile
+    assert run_job(service) + run_job(service) == [(weekly["id"], 3, "due")]
+    service.clock.advance(days=2)
+    assert run_job(service) == [(weekly["id"], 3, "overdue")]
+
+
+def test_an_assignment_that_started_weeks_ago_is_reminded_of_the_occurrence_open_now(service):
+    backdated = service.post("/v1/assignments", {"client_id": "client-10", "instrument": "gad7", "every_days": 7,
+                                                 "starts_at": "2025-12-21T09:00:00Z"}).json()
+    assert backdated["current"]["index"] == 2
+    assert run_job(service) == [(backdated["id"], 2, "due")]
+    assert sorted(doc["_id"] for doc in service.database[config.REMINDER_TIMETABLE].find()) == [
+        f"{backdated['id']}:2:overdue", f"{backdated['id']}:3:due", f"{backdated['id']}:3:overdue"]
+
+
+def test_an_entry_whose_assignment_never_came_is_dropped_after_a_while(service):
+    never_stored = {"_id": "never-stored", "tenant": "clinic-a", "client_id": "client-11", "instrument": "gad7",
+                    "every_days": 7, "starts_at": START, "ends_at": None}
+    plan_reminders(service.reminders, never_stored, GRACE, service.clock.now())
+    assert run_job(service) == []
+    assert service.database[config.REMINDER_TIMETABLE].count_documents({"assignment_id": "never-stored"}) == 2
+    service.clock.advance(minutes=10)  # the request that planned it has long given up
+    assert run_job(service) == []
+    assert service.database[config.REMINDER_TIMETABLE].count_documents({"assignment_id": "never-stored"}) == 1
+    service.clock.advance(days=2)
+    run_job(service)
+    assert service.database[config.REMINDER_TIMETABLE].count_documents({}) == 0
+
+
+def test_an_entry_acts_only_on_an_assignment_of_its_own_tenant(service):
+    real = service.post("/v1/assignments", {"client_id": "client-12", "instrument": "gad7"}, tenant="clinic-b").json()
+    service.database[config.REMINDER_TIMETABLE].delete_many({})
+    forged = {"_id": real["id"], "tenant": "clinic-a", "client_id": "client-12", "instrument": "gad7",
+              "every_days": None, "starts_at": START, "ends_at": None}
+    plan_reminders(service.reminders, forged, GRACE, service.clock.now())
+    service.clock.advance(minutes=10)
+    assert run_job(service) == []
