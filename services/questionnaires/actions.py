@@ -103,6 +103,10 @@ class Questionnaires:
     def assignments(self) -> AssignmentStore:
         return AssignmentStore(self.database, self.principal.scope)
 
+    @cached_property
+    def reminders(self) -> ReminderLedger:
+        return ReminderLedger(self.database)
+
     def instrument(self, code: str, field: str = "instrument") -> Entry:
         entry = self.catalogue.get(code)
         if entry is None:
@@ -273,7 +277,7 @@ class Questionnaires:
             }
             # Planned before the assignment is stored, so that a stored assignment always has
             # its reminders (the job drops entries whose assignment never came, see reminders.py).
-            plan_reminders(ReminderLedger(self.database), assignment, self.grace, self.now)
+            plan_reminders(self.reminders, assignment, self.grace, self.now)
             return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now)
 
         return self.assignments.create(route, data, build)

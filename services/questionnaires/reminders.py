@@ -43,6 +43,11 @@ log = logging.getLogger(__name__)
 # (yet) found is looked at again until it is this old, then dropped: the request that planned it
 # failed before storing the assignment.
 IN_FLIGHT = timedelta(minutes=10)
+# A run hands out entries a batch at a time, until a batch is not full or this many batches were
+# handled: a busy hour (every weekly assignment made on a Monday morning) goes out in one run, up
+# to 5,000 reminders, and the rest in the next.
+BATCH = 200
+MAX_BATCHES = 25
 
 
 def plan_reminders(
@@ -94,7 +99,9 @@ def raise_reminders(ledger: ReminderLedger, now: datetime, grace: timedelta) -> 
         nonlocal raised
         raised += remind(ledger, entry, now, grace)
 
-    ledger.timetable.run(now, handle)
+    for _ in range(MAX_BATCHES):
+        if ledger.timetable.run(now, handle, limit=BATCH) < BATCH:
+            break
     if raised:
         log.info("questionnaire reminders raised", extra={"count": raised})
     return raised
