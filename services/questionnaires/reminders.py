@@ -24,7 +24,7 @@ and the planned entries are keyed). A cancelled assignment's entries raise and p
 cancellation ends the chain, and entries already planned are removed when their time comes. An
 occurrence first seen when already overdue gets only the overdue reminder: its due entry,
 handled late, finds it overdue and leaves it to the overdue entry. Both entries plan the next
-occurrence, so the chain goes on if either is handled (a worker's first run looks back a day).
+occurrence, so the chain goes on if either is handled.
 """
 from __future__ import annotations
 
