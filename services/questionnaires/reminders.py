@@ -20,7 +20,9 @@ due to :func:`remind`, which
 4. removes the entry.
 
 A crash between these steps leaves the entry, and handling it again repeats nothing (the claim
-and the planned entries are keyed). A cancelled assignment's entries raise and plan nothing: the
+and the planned entries are keyed). An entry that comes earlier than the stored assignment's
+schedule says (planned by a request that lost its Idempotency-Key to another body) is moved to
+the stored time. A cancelled assignment's entries raise and plan nothing: the
 cancellation ends the chain, and entries already planned are removed when their time comes. An
 occurrence first seen when already overdue gets only the overdue reminder: its due entry,
 handled late, finds it overdue and leaves it to the overdue entry. Both entries plan the next
@@ -34,7 +36,8 @@ from typing import Any, Mapping
 
 from services.questionnaires import events
 from services.questionnaires.adapters.assignments import ReminderLedger, reminder_id, schedule_of
-from services.questionnaires.domain import next_to_remind, occurrence_at, status
+from services.questionnaires.domain import Occurrence, next_to_remind, occurrence_at, status
+from services.questionnaires.domain.schedule import DUE, occurrence
 from shared.events.outbox import with_events
 
 log = logging.getLogger(__name__)
@@ -70,7 +73,14 @@ def remind(ledger: ReminderLedger, entry: Mapping[str, Any], now: datetime, grac
     raised = False
     if not ledger.cancelled(assignment["_id"]):
         index, kind = entry["index"], entry["kind"]
-        current = occurrence_at(schedule_of(assignment, grace), now)
+        schedule = schedule_of(assignment, grace)
+        at = _time_of(occurrence(schedule, index), kind)
+        if at is not None and at > now:
+            # Planned for a time the stored assignment does not have (by a request whose
+            # Idempotency-Key another body took first): at the stored time instead.
+            ledger.timetable.move(entry, f"{entry['_id']}@{ledger.timetable.slot(at)}", at, now)
+            return False
+        current = occurrence_at(schedule, now)
         wanted = current is not None and current.index == index and status(current, now, fulfilled=False) == kind
         if wanted and not ledger.fulfilled(assignment["_id"], index):
             reminder = {
@@ -89,6 +99,13 @@ def remind(ledger: ReminderLedger, entry: Mapping[str, Any], now: datetime, grac
         plan_reminders(ledger, assignment, grace, now, after=index)
     ledger.done(entry)
     return raised
+
+
+def _time_of(found: Occurrence | None, kind: str) -> datetime | None:
+    """When ``found``'s reminder of ``kind`` is raised (None: never)."""
+    if found is None:
+        return None
+    return found.due_at if kind == DUE else found.overdue_at
 
 
 def raise_reminders(ledger: ReminderLedger, now: datetime, grace: timedelta) -> int:

@@ -200,3 +200,17 @@ def test_one_run_raises_more_reminders_than_a_batch(service, monkeypatch):
     made = sorted(service.post("/v1/assignments", {"client_id": f"client-{n}", "instrument": "gad7"}).json()["id"]
                   for n in range(5))
     assert run_job(service) == [(assignment_id, 0, "due") for assignment_id in made]
+
+
+def test_an_entry_planned_earlier_than_the_stored_schedule_waits_for_it(service):
+    # Two requests with one Idempotency-Key and different bodies: the one refused (409) may
+    # have planned its own, earlier, first occurrence before the other's assignment was stored.
+    stored = service.post("/v1/assignments", {"client_id": "client-13", "instrument": "gad7",
+                                              "starts_at": "2026-01-06T09:00:00Z"}).json()
+    service.database[config.REMINDER_TIMETABLE].delete_many({})
+    refused_body = {"_id": stored["id"], "tenant": "clinic-a", "client_id": "client-13", "instrument": "gad7",
+                    "every_days": None, "starts_at": START, "ends_at": None}
+    plan_reminders(service.reminders, refused_body, GRACE, service.clock.now())
+    assert run_job(service) == []
+    service.clock.advance(days=1)
+    assert run_job(service) == [(stored["id"], 0, "due")]
