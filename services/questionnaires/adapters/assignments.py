@@ -133,8 +133,9 @@ class ReminderLedger:
     """The reminder timetable, and what its job reads and claims, across tenants.
 
     Every entry and record keeps its tenant, and an entry acts only on an assignment of its own
-    tenant. Entries are ``{_id: <reminder id>, tenant, assignment_id, index, kind, planned_at}``
-    at the time the reminder would be raised; the job reads the rest by ``_id``.
+    tenant. Entries are planned as ``{_id: <reminder id>, tenant, assignment_id, index, kind,
+    planned_at}`` at the time the reminder would be raised (one moved later gets a suffixed id);
+    the job reads the rest by ``_id``.
     """
 
     def __init__(self, database: Database):
