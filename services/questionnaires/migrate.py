@@ -1,4 +1,4 @@
-"""Bring records stored before the indexed storage into it, once: ``python -m services.questionnaires.backfill``.
+"""Bring records stored before the indexed storage into it: ``python -m services.questionnaires.migrate``.
 
 Responses and assignments stored before lists were read a period at a time carry no period
 number (so no page would find them), and assignments made before the reminder timetable have no
@@ -7,10 +7,11 @@ which is a migration, not a request or a job: it stamps the records that have no
 (noting their periods in the lists' directories) and plans the reminders of every assignment
 that is not cancelled, from the occurrence open now.
 
-Run it after deploying this version, with the API and worker running or not: what they write
-meanwhile is stamped and planned already, and running it again changes nothing (a stamp is the
-same number, a planned entry is keyed). Only this process updates the old records, so FerretDB's
-lost concurrent updates cannot touch them.
+Run it once after deploying this version, with the API and worker running or not: what they
+write meanwhile is stamped and planned already, and running it again changes nothing (a stamp is
+the same number, a planned entry is keyed). Only this process updates the old records, so
+FerretDB's lost concurrent updates cannot touch them. What the old layout kept beside, the
+``score_heads.00`` ... ``.63`` collections, nothing reads any more: drop them.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def _stamp(database: Database, collection: str, listings: tuple[Listing, ...]) -
     return stamped
 
 
-def backfill(database: Database, now: datetime, grace: timedelta) -> dict[str, int]:
+def migrate(database: Database, now: datetime, grace: timedelta) -> dict[str, int]:
     """Stamp old responses and assignments, and plan the reminders of live assignments."""
     done = {
         "responses_stamped": _stamp(database, config.RESPONSES, (config.TENANT_RESPONSES, config.CLIENT_RESPONSES)),
@@ -64,7 +65,7 @@ def main() -> None:
     configure_logging(config.SERVICE)
     database = Database(settings.mongo_url, settings.database, config.INDEXES)
     grace = timedelta(hours=settings["OVERDUE_AFTER_HOURS"])
-    log.info("backfill done", extra=backfill(database, SystemClock().now(), grace))
+    log.info("migrated", extra=migrate(database, SystemClock().now(), grace))
     database.close()
 
 

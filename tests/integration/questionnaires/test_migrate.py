@@ -1,4 +1,4 @@
-"""The one-off backfill: records stored before the indexed storage show in lists and are reminded."""
+"""The migration: records stored before the indexed storage show in lists and are reminded."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from services.questionnaires import config
-from services.questionnaires.backfill import backfill
+from services.questionnaires.migrate import migrate
 from services.questionnaires.reminders import raise_reminders
 from tests.integration.questionnaires.conftest import gad7
 
@@ -26,7 +26,7 @@ def old_copy(service, collection: str, record_id: str, **changes) -> dict:
     return record
 
 
-def test_old_responses_and_assignments_are_listed_and_reminded_after_the_backfill(service):
+def test_old_responses_and_assignments_are_listed_and_reminded_after_the_migration(service):
     response = service.submit("client-1", "gad7", gad7(9))
     assignment = service.post("/v1/assignments", {"client_id": "client-1", "instrument": "gad7", "every_days": 7}).json()
     old_response = old_copy(service, "responses", response["id"], _id="old-response", client_id="client-old",
@@ -46,12 +46,12 @@ def test_old_responses_and_assignments_are_listed_and_reminded_after_the_backfil
     assert listed("/v1/responses") == [response["id"]]  # before: not where a page looks
     assert listed("/v1/assignments") == [assignment["id"]]
 
-    done = backfill(service.reminders.database, service.clock.now(), GRACE)
+    done = migrate(service.reminders.database, service.clock.now(), GRACE)
     assert done == {"responses_stamped": 1, "assignments_stamped": 2, "assignments_planned": 2}
     assert listed("/v1/responses") == [response["id"], old_response["_id"]]
     assert listed("/v1/responses", client_id="client-old") == [old_response["_id"]]
     assert listed("/v1/assignments") == [assignment["id"], "old-cancelled", old_assignment["_id"]]
-    assert backfill(service.reminders.database, service.clock.now(), GRACE)["responses_stamped"] == 0
+    assert migrate(service.reminders.database, service.clock.now(), GRACE)["responses_stamped"] == 0
 
     raise_reminders(service.reminders, service.clock.now(), GRACE)
     reminded = sorted((doc["assignment_id"], doc["index"], doc["kind"]) for doc in service.database["reminders"].find())
