@@ -84,7 +84,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) ->
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still ensuring indexes
             time.sleep(0.1)
     raise SystemExit(f"nothing answered at {url} after {timeout}s")
 

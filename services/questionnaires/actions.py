@@ -1,8 +1,9 @@
 """What the questionnaires service does for its routes: score and store responses, make and
 cancel assignments, and read back trajectories, outcomes and assignment states.
 
-Every write is an insert, except moving a series' head on (see the README, "Storage"). Bad
-input raises ``Problem`` before anything is written.
+Every write is an insert (see the README, "Storage"), and every read an equality lookup of one
+client's records, one tenant's period of a list, or a record by id. Bad input raises
+``Problem`` before anything is written.
 """
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from typing import Any, Mapping
 from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires import events
-from services.questionnaires.adapters.assignments import AssignmentStore, occurrence_key
+from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
 from services.questionnaires.adapters.instruments import Catalogue, Entry
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
     Entry as SeriesEntry,
     Instrument,
-    Link,
     Placement,
     Reference,
     Schedule,
@@ -33,7 +33,8 @@ from services.questionnaires.domain import (
     score,
     series_ends,
 )
-from services.questionnaires.domain.assignments import assignment_state, deciding_occurrence
+from services.questionnaires.domain.assignments import assignment_state
+from services.questionnaires.reminders import plan_reminders
 from services.questionnaires.views import assignment_view, recovery_view, series_view
 from shared.auth import Principal
 from shared.errors import Problem
@@ -64,10 +65,6 @@ def a_time(field: str, moment: datetime, now: datetime) -> datetime:
     if abs(moment - now) > REACH:
         raise invalid(field, "must be within a hundred years of now")
     return to_millis(moment)
-
-
-def schedule_of(assignment: Mapping[str, Any], grace: timedelta) -> Schedule:
-    return Schedule(assignment["starts_at"], assignment["every_days"], assignment.get("ends_at"), grace)
 
 
 def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, Any]]:
@@ -105,6 +102,10 @@ class Questionnaires:
     @cached_property
     def assignments(self) -> AssignmentStore:
         return AssignmentStore(self.database, self.principal.scope)
+
+    @cached_property
+    def reminders(self) -> ReminderLedger:
+        return ReminderLedger(self.database)
 
     def instrument(self, code: str, field: str = "instrument") -> Entry:
         entry = self.catalogue.get(code)
@@ -155,11 +156,13 @@ class Questionnaires:
         self, instrument: Instrument, record: dict, mark_baseline: bool, route: str, body: Mapping[str, Any]
     ) -> tuple[dict, bool]:
         """Insert the response at the next place of the client's series on the instrument, with
-        its change from that place's baseline and previous response, and move the head on."""
+        its change from that place's baseline and previous response. The insert claims the
+        place (``series_seq``); when another response took it first, read the latest again and
+        place this one after it."""
         client_id, total = record["client_id"], record["score"]["total"]
-        head = self.responses.head(client_id, instrument.code)
+        latest = self.responses.latest(client_id, instrument.code)
         for _ in range(MAX_ATTEMPTS):
-            placement = place(head, mark_baseline)
+            placement = place(latest, mark_baseline)
             change = assess_change(
                 instrument,
                 total,
@@ -172,14 +175,10 @@ class Questionnaires:
                 return self._scored_response(record, response_id, placement, change)
 
             try:
-                response, created = self.responses.create(route, body, build)
+                return self.responses.create(route, body, build)
             except DuplicateKeyError:
                 # Another response took this place first: place this one after the latest.
-                head = self._latest(client_id, instrument.code, placement.seq) or head
-                continue
-            if created:
-                self.responses.advance(client_id, instrument.code, placement.link(response["_id"], total))
-            return response, created
+                latest = self.responses.latest(client_id, instrument.code)
         raise Problem(409, "Other responses for this client and instrument were being stored at the same time; try again")
 
     def _scored_response(self, record: dict, response_id: str, placement: Placement, change: dict) -> dict:
@@ -201,14 +200,6 @@ class Questionnaires:
             raised.insert(0, events.risk_flagged(self.tenant, response, self.now))
         return with_events(response, raised, self.now)
 
-    def _latest(self, client_id: str, code: str, taken: int) -> Link | None:
-        """The series' latest link once place ``taken`` is known to be taken: the head, unless
-        it lags behind that place, then the response that took it."""
-        head = self.responses.head(client_id, code)
-        if head is not None and head.seq >= taken:
-            return head
-        return self.responses.link_at(client_id, code, taken)
-
     def _answered_occurrence(
         self, assignment_id: str | None, client_id: str, code: str, completed_at: datetime
     ) -> tuple[dict | None, int | None]:
@@ -223,7 +214,7 @@ class Questionnaires:
             raise invalid("assignment_id", "this assignment is for another client")
         if assignment["instrument"] != code:
             raise invalid("assignment_id", f"this assignment is for {assignment['instrument']}, not {code}")
-        cancellation = self.assignments.cancellations([assignment_id]).get(assignment_id)
+        cancellation = self.assignments.cancellation(assignment_id)
         if cancellation is not None and cancellation["cancelled_at"] <= completed_at:
             return assignment, None
         found = occurrence_at(schedule_of(assignment, self.grace), completed_at)
@@ -233,8 +224,7 @@ class Questionnaires:
         """A series per instrument (one, when ``code`` is given), ready to chart."""
         if code is not None:
             entry = self.instrument(code)
-            found = self.responses.series(client_id, [code])
-            return [series_view(entry.instrument, found)]
+            return [series_view(entry.instrument, self.responses.series(client_id, code))]
         by_code: dict[str, list[dict]] = {}
         for response in self.responses.series(client_id):
             by_code.setdefault(response["instrument"], []).append(response)
@@ -253,9 +243,8 @@ class Questionnaires:
             if not has_recovery_rules(entry.instrument):
                 raise invalid(field, f"{code} publishes no caseness and reliable change rules")
             measures[field] = entry.instrument
-        found = self.responses.series(client_id, [depression, anxiety])
         ends = {
-            field: series_ends(instrument, [_series_entry(r) for r in found if r["instrument"] == instrument.code])
+            field: series_ends(instrument, [_series_entry(r) for r in self.responses.series(client_id, instrument.code)])
             for field, instrument in measures.items()
         }
         outcome, reason = recovery_so_far(ends["depression"], ends["anxiety"])
@@ -286,6 +275,9 @@ class Questionnaires:
                 "therapist_id": data.get("therapist_id"),
                 "created_at": self.now,
             }
+            # Planned before the assignment is stored, so that a stored assignment always has
+            # its reminders (the job drops entries whose assignment never came, see reminders.py).
+            plan_reminders(self.reminders, assignment, self.grace, self.now)
             return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now)
 
         return self.assignments.create(route, data, build)
@@ -300,23 +292,21 @@ class Questionnaires:
         self.assignments.cancel(assignment, self.principal.sub, reason, self.now)
 
     def assignment_views(self, assignments: list[dict]) -> list[dict]:
-        """Each assignment with its state now (one read of cancellations and one of fulfilments
-        for the lot)."""
-        cancellations = self.assignments.cancellations(a["_id"] for a in assignments)
-        deciding = {a["_id"]: deciding_occurrence(schedule_of(a, self.grace), self.now) for a in assignments}
-        keys = [occurrence_key(a, index) for a, index in deciding.items() if index is not None]
-        fulfilments = self.assignments.fulfilments(keys) if keys else {}
+        """Each assignment with its state now. What happened to them is read a client at a time
+        (``AssignmentStore.facts``): two queries per client on the page, so two for a client's
+        own list or one assignment."""
+        by_client = {client_id: self.assignments.facts(client_id) for client_id in {a["client_id"] for a in assignments}}
         views = []
         for assignment in assignments:
-            assignment_id = assignment["_id"]
+            assignment_id, facts = assignment["_id"], by_client[assignment["client_id"]]
             state = assignment_state(
                 schedule_of(assignment, self.grace),
                 self.now,
-                lambda index, a=assignment_id: occurrence_key(a, index) in fulfilments,
-                cancelled=assignment_id in cancellations,
+                lambda index, a=assignment_id, f=facts: occurrence_key(a, index) in f.fulfilments,
+                cancelled=assignment_id in facts.cancellations,
             )
-            current = fulfilments.get(occurrence_key(assignment_id, state.current.index)) if state.current else None
-            views.append(assignment_view(assignment, state, current, cancellations.get(assignment_id)))
+            current = facts.fulfilments.get(occurrence_key(assignment_id, state.current.index)) if state.current else None
+            views.append(assignment_view(assignment, state, current, facts.cancellations.get(assignment_id)))
         return views
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from shared.config import Option, Settings, load_settings, positive_number
-from shared.events.consumer import processed_indexes
 from shared.mongo import Index
+from shared.paging import Listing, period_indexes
+from shared.timetable import Timetable
 
 SERVICE = "questionnaires"
 OPTIONS: tuple[Option, ...] = (
@@ -14,24 +15,41 @@ OPTIONS: tuple[Option, ...] = (
 # What is stored (see services/questionnaires/README.md, "Storage"):
 INSTRUMENTS = "instruments"  # a tenant's own definitions, _id "<tenant>:<code>"; never changed
 RESPONSES = "responses"  # scored responses; append-only, carry questionnaire.scored and risk.flagged
-SCORE_HEADS = "score_heads"  # prefix of HEAD_BUCKETS collections: where each series stands (a hint, no events)
-HEAD_BUCKETS = 64
 ASSIGNMENTS = "assignments"  # append-only, carry questionnaire.assigned
 CANCELLATIONS = "assignment_cancellations"  # _id = the assignment's id
 FULFILMENTS = "fulfilments"  # _id = the occurrence key: the response that answered it
 REMINDERS = "reminders"  # _id = "<occurrence key>:<kind>": the claim that carries questionnaire.due
+REMINDER_TIMETABLE = "reminder_timetable"  # the reminders to consider next (shared.timetable), one per occurrence and kind
+
+# Lists that grow without bound are read a period at a time (shared.paging.Listing): a tenant's
+# responses a day at a time (tens a day per clinic), a client's a year at a time (a daily diary
+# is a few hundred a year), a tenant's assignments a month at a time. A client's assignments are
+# a handful per course of treatment: one query (shared.paging.page).
+TENANT_RESPONSES = Listing("responses", ("tenant",), "completed_at", period="day")
+CLIENT_RESPONSES = Listing("client_responses", ("tenant", "client_id"), "completed_at", period="year")
+TENANT_ASSIGNMENTS = Listing("assignments", ("tenant",), "created_at", period="month")
+
+# The reminder timetable's windows: an hour, so a tick reads at most the current hour's
+# reminders, and a worker that was stopped for a day walks 24 windows to catch up.
+REMINDER_SLOT_SECONDS = 3600
 
 # Append-only records that carry events (see shared/events/outbox.py).
 OUTBOX_COLLECTIONS: tuple[str, ...] = (RESPONSES, ASSIGNMENTS, REMINDERS)
+# Every index serves a query named in the README ("Storage"); lookups by _id need none.
 INDEXES: tuple[Index, ...] = (
     # The claim of a place in a client's series on an instrument: two concurrent submissions
-    # cannot both be compared with the same previous response. Also serves the trajectory.
+    # cannot both be compared with the same previous response. Also serves the series' latest
+    # response (sorted by seq, limit 1), and the trajectory and recovery (equality on its prefix).
     Index(RESPONSES, [("tenant", 1), ("client_id", 1), ("instrument", 1), ("seq", 1)], unique=True, name="series_seq"),
-    Index(RESPONSES, [("tenant", 1), ("completed_at", 1)]),
-    Index(ASSIGNMENTS, [("tenant", 1), ("client_id", 1), ("created_at", 1)]),
-    Index(ASSIGNMENTS, [("tenant", 1), ("created_at", 1)]),
-    Index(FULFILMENTS, [("assignment_id", 1)]),
-    *processed_indexes(),
+    *TENANT_RESPONSES.indexes(RESPONSES),
+    *CLIENT_RESPONSES.indexes(RESPONSES),
+    Index(ASSIGNMENTS, [("tenant", 1), ("client_id", 1), ("created_at", 1)]),  # a client's assignments
+    *TENANT_ASSIGNMENTS.indexes(ASSIGNMENTS),
+    Index(CANCELLATIONS, [("tenant", 1), ("client_id", 1)]),  # a client's, for assignment views
+    Index(FULFILMENTS, [("tenant", 1), ("client_id", 1)]),  # a client's, for assignment views
+    Index(INSTRUMENTS, [("tenant", 1)]),  # a tenant's own instruments, for the list
+    *Timetable.indexes(REMINDER_TIMETABLE),
+    *period_indexes(),
 )
 
 

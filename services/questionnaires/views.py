@@ -46,9 +46,9 @@ def _cut_off(threshold: Threshold | None) -> dict[str, Any] | None:
 
 
 def series_view(instrument: Instrument, responses: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """One instrument's line on a chart: its axis, bands and cut-offs, and a point per response."""
+    """One instrument's line on a chart: its axis, bands and cut-offs, and a point per response
+    (``responses`` oldest completed first, as ``ResponseStore.series`` reads them)."""
     rules = instrument.change
-    points = sorted(responses, key=lambda response: (response["completed_at"], response["seq"]))
     return {
         "instrument": instrument.code,
         "name": instrument.name,
@@ -68,7 +68,7 @@ def series_view(instrument: Instrument, responses: Iterable[Mapping[str, Any]]) 
                 "baseline": response["baseline"],
                 "change": response["change"],
             }
-            for response in points
+            for response in responses
         ],
     }
 

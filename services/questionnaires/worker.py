@@ -1,8 +1,9 @@
 """The questionnaires worker: ``python -m services.questionnaires.worker``.
 
 - the relay publishes the events stored with responses, assignments and reminders;
-- the ``questionnaires.reminders`` job raises ``questionnaire.due`` once per occurrence (and
-  once more when it is overdue), however many replicas run it (see ``reminders.py``).
+- the ``questionnaires.reminders`` job handles the reminder timetable's entries that have come
+  due: ``questionnaire.due`` once per occurrence (and once more when it is overdue), however
+  many replicas run it (see ``reminders.py``).
 """
 from __future__ import annotations
 

@@ -1,24 +1,47 @@
-"""MongoDB storage of assignments and of what happened to them, all by insert.
+"""MongoDB storage of assignments, of what happened to them and of their reminders, all by insert.
 
 An assignment is inserted once (carrying ``questionnaire.assigned``) and never changed. What
-happens afterwards is a claim beside it, keyed so that it can happen only once:
+happens afterwards is a claim beside it, keyed so that it can happen only once, and carrying
+the client's id and the assignment's id top-level:
 
 - a cancellation, ``_id`` = the assignment's id;
 - a fulfilment, ``_id`` = the occurrence key (``<assignment id>:<index>``): the response that
   answered that occurrence (a second response for the same occurrence is kept, but does not
   fulfil it again);
 - a reminder, ``_id`` = ``<occurrence key>:<kind>``, carrying ``questionnaire.due`` (written by
-  the worker, see ``services.questionnaires.reminders``).
+  the worker, see ``services.questionnaires.reminders``), planned in the reminder timetable.
+
+Reads, each by equality on top-level fields (docs/STORAGE.md):
+
+- one assignment, its cancellation, one fulfilment, one reminder: by ``_id``;
+- a client's assignments: ``{tenant, client_id}`` (and ``instrument``), newest first, one query
+  (a handful per course of treatment); a tenant's: a month at a time (``TENANT_ASSIGNMENTS``);
+- what the assignment views need, the cancellations and fulfilments of a client's assignments:
+  ``{tenant, client_id}`` on each (:meth:`AssignmentStore.facts`), one query each for all of a
+  client's assignments on a page. They are small records, one per cancellation and one per
+  answered occurrence: fewer than the client's responses, which a trajectory reads anyway.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
 
-from services.questionnaires.config import ASSIGNMENTS, CANCELLATIONS, FULFILMENTS, REMINDERS
+from services.questionnaires.config import (
+    ASSIGNMENTS,
+    CANCELLATIONS,
+    FULFILMENTS,
+    REMINDER_SLOT_SECONDS,
+    REMINDER_TIMETABLE,
+    REMINDERS,
+    TENANT_ASSIGNMENTS,
+)
+from services.questionnaires.domain import Occurrence, Schedule
+from services.questionnaires.domain.schedule import DUE, OVERDUE
 from shared.idempotency import create_once
-from shared.mongo import Database, ScopedCollection, TenantRepository, insert_once
+from shared.mongo import Database, TenantRepository, insert_once
 from shared.paging import page
+from shared.timetable import Timetable
 
 
 def occurrence_key(assignment_id: str, index: int) -> str:
@@ -29,27 +52,53 @@ def reminder_id(assignment_id: str, index: int, kind: str) -> str:
     return f"{occurrence_key(assignment_id, index)}:{kind}"
 
 
+def schedule_of(assignment: Mapping[str, Any], grace: timedelta) -> Schedule:
+    """A stored assignment's schedule."""
+    return Schedule(assignment["starts_at"], assignment["every_days"], assignment.get("ends_at"), grace)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What happened to a client's assignments: cancellations by assignment id, fulfilments by
+    occurrence key."""
+
+    cancellations: dict[str, dict]
+    fulfilments: dict[str, dict]
+
+
 class AssignmentStore(TenantRepository):
     collection_name = ASSIGNMENTS
 
     def create(self, route: str, body: Mapping[str, Any], build: Callable[[str], Mapping[str, Any]]) -> tuple[dict, bool]:
-        return create_once(self.records, route, body, build)
+        def listed(assignment_id: str) -> dict:
+            assignment = {**build(assignment_id), "tenant": self.scope.tenant}
+            return TENANT_ASSIGNMENTS.stamp(self.database, assignment)
+
+        return create_once(self.records, route, body, listed)
 
     def get(self, assignment_id: str) -> dict | None:
         return self.records.find_by_id(assignment_id)
 
     def page(self, filters: Mapping[str, Any], *, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        """Newest first."""
-        return page(self.records, filters, limit=limit, cursor=cursor, descending=True)
+        """Newest first; ``filters``: ``client_id`` and ``instrument``, both optional. A client's
+        (named, or the caller) in one query, else the tenant's a month at a time."""
+        client_id = filters.get("client_id") or self.scope.client_id
+        where = {"instrument": filters["instrument"]} if filters.get("instrument") else {}
+        if client_id is not None:
+            return page(self.records, {"client_id": client_id, **where}, limit=limit, cursor=cursor, descending=True)
+        return TENANT_ASSIGNMENTS.page(
+            self.database, self.records, {"tenant": self.scope.tenant}, limit=limit, cursor=cursor, where=where
+        )
 
-    def cancellations(self, assignment_ids: Iterable[str]) -> dict[str, dict]:
-        return _by_id(self.scoped(CANCELLATIONS), assignment_ids)
+    def cancellation(self, assignment_id: str) -> dict | None:
+        return self.scoped(CANCELLATIONS).find_by_id(assignment_id)
 
     def cancel(self, assignment: Mapping[str, Any], by: str, reason: str | None, now: datetime) -> dict:
         """Cancel once; a second cancellation returns the first."""
         record = {
             "_id": assignment["_id"],
             "client_id": assignment["client_id"],
+            "assignment_id": assignment["_id"],
             "cancelled_by": by,
             "reason": reason,
             "cancelled_at": now,
@@ -59,9 +108,12 @@ class AssignmentStore(TenantRepository):
             return {**record, "tenant": self.scope.tenant}
         return cancellations.find_by_id(assignment["_id"]) or record
 
-    def fulfilments(self, keys: Iterable[str]) -> dict[str, dict]:
-        """The fulfilments of these occurrences, by occurrence key."""
-        return _by_id(self.scoped(FULFILMENTS), keys)
+    def facts(self, client_id: str) -> Facts:
+        """The cancellations and fulfilments of the client's assignments: two equality queries."""
+        query = {"client_id": client_id}
+        cancellations = {doc["_id"]: doc for doc in self.scoped(CANCELLATIONS).find(query)}
+        fulfilments = {doc["_id"]: doc for doc in self.scoped(FULFILMENTS).find(query, projection={"response_id": 1})}
+        return Facts(cancellations, fulfilments)
 
     def fulfil(self, assignment: Mapping[str, Any], index: int, response: Mapping[str, Any]) -> bool:
         """Record that ``response`` answered occurrence ``index``; False if another already did."""
@@ -77,46 +129,47 @@ class AssignmentStore(TenantRepository):
         )
 
 
-def _by_id(records: ScopedCollection, ids: Iterable[str]) -> dict[str, dict]:
-    """Records by id: one lookup by ``_id`` alone when there is one (cheap on FerretDB), else
-    one query for all."""
-    wanted = sorted(set(ids))
-    if len(wanted) == 1:
-        found = records.find_by_id(wanted[0])
-        return {wanted[0]: found} if found else {}
-    if not wanted:
-        return {}
-    return {doc["_id"]: doc for doc in records.find({"_id": {"$in": wanted}})}
-
-
 class ReminderLedger:
-    """What the reminder job reads and claims, across tenants: each record keeps its tenant."""
+    """The reminder timetable, and what its job reads and claims, across tenants.
+
+    Every entry and record keeps its tenant, and an entry acts only on an assignment of its own
+    tenant. Entries are planned as ``{_id: <reminder id>, tenant, assignment_id, index, kind,
+    planned_at}`` at the time the reminder would be raised (one moved later gets a suffixed id);
+    the job reads the rest by ``_id``.
+    """
 
     def __init__(self, database: Database):
         self.database = database
+        self.timetable = Timetable(database, REMINDER_TIMETABLE, slot_seconds=REMINDER_SLOT_SECONDS)
 
-    def live_assignments(self, now: datetime) -> list[dict]:
-        """Assignments that are not cancelled and have not ended (filtered here: FerretDB would
-        scan for a range query anyway)."""
-        cancelled = {doc["_id"] for doc in self.database[CANCELLATIONS].find({}, {"_id": 1})}
-        return [
-            doc
-            for doc in self.database[ASSIGNMENTS].find({}, {"outbox": 0, "idempotency": 0})
-            if doc["_id"] not in cancelled and (doc.get("ends_at") is None or doc["ends_at"] > now)
-        ]
+    def plan(self, assignment: Mapping[str, Any], occurrence: Occurrence, now: datetime) -> None:
+        """Put the entries that remind ``occurrence``: when it is due, and when it is overdue (if
+        it can be). Keyed by the reminder's id, so planning again changes nothing."""
+        for kind, at in ((DUE, occurrence.due_at), (OVERDUE, occurrence.overdue_at)):
+            if at is not None:
+                self.timetable.put(
+                    reminder_id(assignment["_id"], occurrence.index, kind), at, now,
+                    tenant=assignment["tenant"], assignment_id=assignment["_id"], index=occurrence.index, kind=kind,
+                    planned_at=now,
+                )
 
-    def fulfilled(self, keys: Iterable[str]) -> set[str]:
-        return self._existing(FULFILMENTS, keys)
+    def done(self, entry: Mapping[str, Any]) -> None:
+        self.timetable.done(entry["_id"])
 
-    def claimed(self, ids: Iterable[str]) -> set[str]:
-        return self._existing(REMINDERS, ids)
+    def assignment(self, entry: Mapping[str, Any]) -> dict | None:
+        """The entry's assignment, if it is stored (and is of the entry's tenant)."""
+        found = self.database[ASSIGNMENTS].find_one({"_id": entry["assignment_id"]}, {"outbox": 0, "idempotency": 0})
+        return found if found is not None and found["tenant"] == entry["tenant"] else None
+
+    def cancelled(self, assignment_id: str) -> bool:
+        return self._exists(CANCELLATIONS, assignment_id)
+
+    def fulfilled(self, assignment_id: str, index: int) -> bool:
+        return self._exists(FULFILMENTS, occurrence_key(assignment_id, index))
 
     def claim(self, reminder: Mapping[str, Any]) -> bool:
         """Insert the reminder (with its event) unless another worker already did."""
         return insert_once(self.database[REMINDERS], reminder)
 
-    def _existing(self, collection: str, ids: Iterable[str]) -> set[str]:
-        wanted = list(ids)
-        if not wanted:
-            return set()
-        return {doc["_id"] for doc in self.database[collection].find({"_id": {"$in": wanted}}, {"_id": 1})}
+    def _exists(self, collection: str, record_id: str) -> bool:
+        return self.database[collection].find_one({"_id": record_id}, {"_id": 1}) is not None

@@ -1,7 +1,8 @@
 """The instruments a tenant can use: the built-in library, and the tenant's own definitions.
 
 A tenant's instrument is stored once under ``_id = "<tenant>:<code>"``, so the insert is the
-claim of its code, and it is never changed afterwards (a new version is a new code). That makes
+claim of its code, a lookup by code is a lookup by ``_id``, and it is never changed afterwards
+(a new version is a new code). That makes
 a parsed definition safe to keep in memory for as long as the process lives: a submission
 scores against a cached object instead of reading and re-validating the definition each time.
 """
@@ -62,8 +63,9 @@ class Catalogue:
         return self._entry(record) if record is not None else None
 
     def all(self) -> list[Entry]:
-        """Every instrument the tenant can use, by code."""
-        own = [self._entry(record) for record in self.records.find({})]
+        """Every instrument the tenant can use, by code: the built-ins, and the tenant's own read
+        by equality on ``tenant`` (the scope's; a clinic adds a few)."""
+        own = [self._entry(record) for record in self.records.find({"tenant": self.tenant})]
         entries = [Entry(instrument, True) for instrument in self.builtins.values()] + own
         return sorted(entries, key=lambda entry: entry.instrument.code)
 

@@ -1,43 +1,33 @@
-"""MongoDB storage of scored responses and of where each client's series on an instrument stands.
+"""MongoDB storage of scored responses.
 
 A response is inserted once, with its events, and never changed. Its place in the client's
 series on that instrument (``seq``) is claimed by the insert itself, under the unique index
 ``series_seq``: two concurrent submissions cannot both follow the same previous response.
 
-To place a new response the service needs only the latest one of the series (a
-:class:`~services.questionnaires.domain.history.Link`). It is kept in a *head*, one small
-document per client and instrument, read and written by ``_id``. FerretDB v1 answers every read
-and update with a scan of the collection, so the heads are spread by a hash of their id over
-``HEAD_BUCKETS`` collections (``score_heads.00`` ...) and each lookup scans one small bucket
-instead of every head or every response. The head is a hint, updated after each insert: if it
-lags (a crash, two updates crossing), the insert at the number it suggests fails on
-``series_seq`` and the service reads the response that holds that number instead.
+Every read names what it reads by equality on top-level fields, and what it matches is one
+client's records (docs/STORAGE.md):
+
+- placing a new response reads the latest of its series: ``{tenant, client_id, instrument}``
+  sorted by ``seq`` descending, limit 1 (served by ``series_seq``);
+- a trajectory or a recovery reads a series: ``{tenant, client_id, instrument}``, or
+  ``{tenant, client_id}`` for every instrument;
+- the lists are long lists (``shared.paging.Listing``): a client's responses a year at a time,
+  a tenant's a day at a time, each narrowed by instrument when asked. Each response is stamped
+  for both before it is stored.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
-from pymongo.errors import DuplicateKeyError
-
-from services.questionnaires.config import HEAD_BUCKETS, RESPONSES, SCORE_HEADS
+from services.questionnaires.config import CLIENT_RESPONSES, RESPONSES, TENANT_RESPONSES
 from services.questionnaires.domain import Link, Reference
 from shared.idempotency import create_once
 from shared.mongo import TenantRepository
-from shared.paging import page
 
-# What lists and trajectories read: everything but the events and the raw answers.
+# What trajectories read: everything but the events and the raw answers.
 SUMMARY = {"outbox": 0, "answers": 0, "idempotency": 0}
-
-
-def series_id(tenant: str, client_id: str, instrument: str) -> str:
-    return json.dumps([tenant, client_id, instrument], separators=(",", ":"))
-
-
-def heads_collection(head_id: str) -> str:
-    bucket = int(hashlib.blake2b(head_id.encode(), digest_size=2).hexdigest(), 16) % HEAD_BUCKETS
-    return f"{SCORE_HEADS}.{bucket:02d}"
+# What placing the next response needs of the latest one (see ``link_of``).
+LINK_FIELDS = {"seq": 1, "score.total": 1, "baseline": 1, "compared_with.baseline": 1}
 
 
 class ResponseStore(TenantRepository):
@@ -46,46 +36,46 @@ class ResponseStore(TenantRepository):
     def get(self, response_id: str) -> dict | None:
         return self.records.find_by_id(response_id)
 
-    def head(self, client_id: str, instrument: str) -> Link | None:
-        head_id = series_id(self.scope.tenant, client_id, instrument)
-        found = self.scoped(heads_collection(head_id)).find_by_id(head_id)
-        return Link.from_dict(found["link"]) if found else None
-
-    def link_at(self, client_id: str, instrument: str, seq: int) -> Link | None:
-        """The link after response ``seq``, read from the response itself (the slow path, when
-        the head lags)."""
-        found = self.records.find_one({"client_id": client_id, "instrument": instrument, "seq": seq}, projection=SUMMARY)
-        return link_of(found) if found else None
-
-    def advance(self, client_id: str, instrument: str, link: Link) -> None:
-        """Move the head on to ``link``. Keyed by tenant, client and instrument, so the write
-        cannot reach another scope; the filter is ``_id`` alone so FerretDB can look it up."""
-        head_id = series_id(self.scope.tenant, client_id, instrument)
-        heads = self.database[heads_collection(head_id)]
-        fields = {"tenant": self.scope.tenant, "client_id": client_id, "instrument": instrument, "link": link.to_dict()}
-        try:
-            heads.update_one({"_id": head_id}, {"$set": fields}, upsert=True)
-        except DuplicateKeyError:
-            # Another first response of the series created the head between our read and write.
-            heads.update_one({"_id": head_id}, {"$set": fields})
+    def latest(self, client_id: str, instrument: str) -> Link | None:
+        """The latest response of the client's series on ``instrument``, as the next one needs it."""
+        query = {"client_id": client_id, "instrument": instrument}
+        found = list(self.records.find(query, projection=LINK_FIELDS).sort("seq", -1).limit(1))
+        return link_of(found[0]) if found else None
 
     def create(self, route: str, body: Mapping[str, Any], build: Callable[[str], Mapping[str, Any]]) -> tuple[dict, bool]:
         """Insert the response ``build(id)`` once per Idempotency-Key (see ``create_once``).
 
         Raises DuplicateKeyError when its ``seq`` was taken meanwhile: place it again."""
-        return create_once(self.records, route, body, build)
+        return create_once(self.records, route, body, lambda response_id: self._listed(build(response_id)))
+
+    def _listed(self, response: Mapping[str, Any]) -> dict:
+        """``response`` stamped for the tenant's and the client's lists (each notes its period
+        in its directory first, so a stored response is always where a page looks)."""
+        stamped = {**response, "tenant": self.scope.tenant}
+        return CLIENT_RESPONSES.stamp(self.database, TENANT_RESPONSES.stamp(self.database, stamped))
 
     def page(self, filters: Mapping[str, Any], *, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        """Newest completed first."""
-        return page(self.records, filters, limit=limit, cursor=cursor, order_field="completed_at", descending=True)
+        """Newest completed first; ``filters``: ``client_id`` and ``instrument``, both optional.
 
-    def series(self, client_id: str, instruments: Iterable[str] | None = None) -> list[dict]:
-        """Every response of the client (on these instruments), as summaries, unordered."""
+        A client's list when one is named (or the caller is a client), else the tenant's."""
+        client_id = filters.get("client_id") or self.scope.client_id
+        where = {"instrument": filters["instrument"]} if filters.get("instrument") else None
+        if client_id is not None:
+            listing, values = CLIENT_RESPONSES, {"tenant": self.scope.tenant, "client_id": client_id}
+        else:
+            listing, values = TENANT_RESPONSES, {"tenant": self.scope.tenant}
+        return listing.page(self.database, self.records, values, limit=limit, cursor=cursor, where=where)
+
+    def series(self, client_id: str, instrument: str | None = None) -> list[dict]:
+        """The client's responses on ``instrument`` (on every instrument when None, by
+        instrument), as summaries, oldest completed first."""
         query: dict[str, Any] = {"client_id": client_id}
-        if instruments is not None:
-            codes = sorted(set(instruments))
-            query["instrument"] = codes[0] if len(codes) == 1 else {"$in": codes}
-        return list(self.records.find(query, projection=SUMMARY))
+        order = [("completed_at", 1), ("seq", 1)]
+        if instrument is not None:
+            query["instrument"] = instrument
+        else:
+            order.insert(0, ("instrument", 1))
+        return list(self.records.find(query, projection=SUMMARY).sort(order))
 
 
 def link_of(response: Mapping[str, Any]) -> Link:

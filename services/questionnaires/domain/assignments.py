@@ -38,17 +38,6 @@ class AssignmentState:
     next_due_at: datetime | None
 
 
-def deciding_occurrence(schedule: Schedule, now: datetime) -> int | None:
-    """The occurrence whose fulfilment the state depends on: the one open now, or for a one-off
-    past its end, its only one. Read its fulfilment before calling :func:`assignment_state`."""
-    current = occurrence_at(schedule, now)
-    if current is not None:
-        return current.index
-    if schedule.every_days is None and now >= schedule.starts_at:
-        return 0
-    return None
-
-
 def assignment_state(
     schedule: Schedule, now: datetime, fulfilled: Callable[[int], bool], cancelled: bool = False
 ) -> AssignmentState:

@@ -11,9 +11,9 @@ to be compared with, so its change from baseline is "not known" (``None``), as f
 response.
 
 Only the latest response of a series (its :class:`Link`) is needed to place the next one, so
-the service keeps that link at hand rather than reading the client's whole history, and the
-number of the new response (``seq``) is claimed under a unique index: of two concurrent
-submissions only one can take a number, and the other is placed again after it.
+the service reads that one response rather than the client's whole history, and the number of
+the new response (``seq``) is claimed under a unique index: of two concurrent submissions only
+one can take a number, and the other is placed again after it.
 """
 from __future__ import annotations
 
@@ -45,13 +45,6 @@ class Link:
     latest: Reference
     baseline: Reference
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "latest": self.latest.to_dict(), "baseline": self.baseline.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Link":
-        return cls(data["seq"], Reference.from_dict(data["latest"]), Reference.from_dict(data["baseline"]))
-
 
 @dataclass(frozen=True)
 class Placement:
@@ -66,14 +59,9 @@ class Placement:
     def is_baseline(self) -> bool:
         return self.baseline is None
 
-    def link(self, response_id: str, total: int | float) -> Link:
-        """The series' link once the new response is stored."""
-        me = Reference(response_id, total)
-        return Link(self.seq, me, me if self.baseline is None else self.baseline)
 
-
-def place(head: Link | None, mark_baseline: bool = False) -> Placement:
-    """Place a new response after ``head`` (None: the series is empty)."""
-    if head is None:
+def place(latest: Link | None, mark_baseline: bool = False) -> Placement:
+    """Place a new response after the series' ``latest`` (None: the series is empty)."""
+    if latest is None:
         return Placement(seq=1, previous=None, baseline=None)
-    return Placement(seq=head.seq + 1, previous=head.latest, baseline=None if mark_baseline else head.baseline)
+    return Placement(seq=latest.seq + 1, previous=latest.latest, baseline=None if mark_baseline else latest.baseline)

@@ -135,6 +135,21 @@ def occurrences(schedule: Schedule, start: datetime, end: datetime) -> list[Occu
     return found
 
 
+def next_to_remind(schedule: Schedule, now: datetime, after: int | None = None) -> Occurrence | None:
+    """The occurrence whose reminders come next: the first after occurrence ``after`` (the first
+    of all when None) that is open at ``now`` or opens later. Occurrences that closed meanwhile
+    are skipped: they were missed, and the one open now is what to ask. None when nothing more
+    will open."""
+    _require_aware(now)
+    index = 0 if after is None else after + 1
+    if now >= schedule.starts_at:
+        current = occurrence_at(schedule, now)
+        if current is None:
+            return None  # past the end
+        index = max(index, current.index)
+    return occurrence(schedule, index)
+
+
 def reminders(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[str, Occurrence, datetime]]:
     """``(kind, occurrence, at)`` for every ``due`` and ``overdue`` moment in ``[start, end)``,
     in time order: what a worker sweeping that window raises ``questionnaire.due`` for.

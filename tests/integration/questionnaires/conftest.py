@@ -2,7 +2,8 @@
 
 The API and any worker share one FixedClock, so schedules and reminders are tested without
 sleeping. ``Service`` wraps ``requests`` with the callers' tokens, and ``snapshot`` counts every
-collection so a test can show that a refused request changed nothing.
+collection so a test can show that a refused request changed nothing. ``caught_up`` says when
+the reminder job has done everything due by the clock.
 """
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ import pytest
 import requests
 
 from services.questionnaires import config
+from services.questionnaires.adapters.assignments import ReminderLedger
 from services.questionnaires.app import create_app
 from services.questionnaires.worker import build_worker
 from shared.clock import FixedClock
+from shared.journal import JOURNAL
+from shared.mongo import Database
+from shared.timetable import CURSORS
 from shared.worker import Worker
 from tests.support.harness import Harness
 
@@ -32,6 +37,7 @@ class Service:
     clock: FixedClock
     auth: Any
     database: pymongo.database.Database
+    reminders: ReminderLedger  # what the reminder job reads and writes, on the service's database
 
     def call(self, method: str, path: str, *, role: str = "therapist", sub: str = "therapist-1",
              tenant: str = "clinic-a", headers: dict | None = None, **kwargs) -> requests.Response:
@@ -62,15 +68,26 @@ class Service:
         return {name: self.database[name].count_documents({}) for name in sorted(self.database.list_collection_names())}
 
 
+def caught_up(service: Service) -> bool:
+    """The reminder job has walked the timetable up to the clock, handling and removing every
+    entry due by then, and the relay has published every event stored."""
+    timetable = service.reminders.timetable
+    cursor = service.database[CURSORS].find_one({"_id": config.REMINDER_TIMETABLE})
+    walked = cursor is not None and cursor["slot"] >= timetable.slot(service.clock.now() - timetable.overlap)
+    return walked and service.database[JOURNAL].count_documents({}) == 0
+
+
 @pytest.fixture
 def service(harness, auth) -> Iterator[Service]:
     clock = FixedClock(START)
     settings = harness.settings(config.SERVICE, config.OPTIONS)
     url = harness.serve(create_app(settings=settings, clock=clock))
     client = pymongo.MongoClient(harness.mongo_url, tz_aware=True)
+    database = Database(harness.mongo_url, settings.database, config.INDEXES)
     try:
-        yield Service(harness, url, clock, auth, client[settings.database])
+        yield Service(harness, url, clock, auth, client[settings.database], ReminderLedger(database))
     finally:
+        database.close()
         client.close()
 
 

@@ -142,3 +142,22 @@ def test_creating_an_assignment_is_idempotent_and_lists_page(service):
     assert seen == list(reversed(made))
     only_phq9 = service.get("/v1/assignments", params={"client_id": "client-1", "instrument": "phq9"}).json()["items"]
     assert [item["id"] for item in only_phq9] == [first.json()["id"]]
+
+
+def test_a_tenants_assignments_page_newest_first_across_months(service):
+    made = []
+    for n in range(5):
+        made.append(assign(service, client_id=f"client-{n % 2}", instrument="phq9" if n % 2 else "gad7")["id"])
+        service.clock.advance(days=12)  # over two months
+    service.post("/v1/assignments", {"client_id": "client-1", "instrument": "gad7"}, tenant="clinic-b")
+    seen, cursor = [], None
+    while True:
+        page = service.get("/v1/assignments", params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(made))
+    only_phq9 = service.get("/v1/assignments", params={"instrument": "phq9"}).json()["items"]
+    assert [item["id"] for item in only_phq9] == [made[3], made[1]]
+    assert [item["status"] for item in only_phq9] == ["overdue", "overdue"]  # one-offs, never answered

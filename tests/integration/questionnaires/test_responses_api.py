@@ -217,3 +217,34 @@ def test_recovery_needs_measures_with_recovery_rules(service):
     answer = service.get("/v1/clients/client-16/recovery", params={"anxiety": "phq15"})
     assert answer.status_code == 422
     assert "anxiety" in answer.json()["errors"]
+
+
+def pages(service, path: str, params: dict, **caller) -> list[str]:
+    """Every item id of a list, page after page."""
+    seen, cursor = [], None
+    while True:
+        answer = service.get(path, params={**params, **({"cursor": cursor} if cursor else {})}, **caller)
+        assert answer.status_code == 200, answer.text
+        seen += [item["id"] for item in answer.json()["items"]]
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            return seen
+
+
+def test_a_tenants_responses_page_newest_first_across_days_and_clients(service):
+    made = []
+    for n in range(8):
+        instrument = "gad7" if n % 3 == 0 else "phq9"
+        response = service.submit(f"client-{20 + n % 2}", instrument, gad7(n) if instrument == "gad7" else phq9(n))
+        made.append((response["id"], instrument))
+        service.clock.advance(hours=10)  # over four days
+    backdated = service.submit("client-22", "gad7", gad7(2), completed_at="2025-01-01T09:00:00Z")
+    service.submit("client-20", "gad7", gad7(1), tenant="clinic-b")
+
+    newest_first = [response_id for response_id, _ in reversed(made)] + [backdated["id"]]
+    assert pages(service, "/v1/responses", {"limit": 3}) == newest_first
+    only_gad7 = [response_id for response_id, code in reversed(made) if code == "gad7"] + [backdated["id"]]
+    assert pages(service, "/v1/responses", {"limit": 2, "instrument": "gad7"}) == only_gad7
+    # A client's own list, a year earlier included.
+    assert pages(service, "/v1/responses", {"limit": 1}, role="client", sub="client-22") == [backdated["id"]]
+    assert pages(service, "/v1/responses", {"limit": 50}, tenant="clinic-b") != []

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from services.questionnaires.domain import Schedule
-from services.questionnaires.domain.assignments import assignment_state, deciding_occurrence
+from services.questionnaires.domain.assignments import assignment_state
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 WEEKLY = Schedule(START, every_days=7)
@@ -45,10 +45,3 @@ def test_cancelled_wins():
     state = assignment_state(WEEKLY, START + timedelta(hours=1), nothing_answered, cancelled=True)
     assert (state.status, state.current, state.next_due_at) == ("cancelled", None, None)
 
-
-def test_the_deciding_occurrence_is_the_open_one_or_a_one_offs_only_one():
-    assert deciding_occurrence(WEEKLY, START - timedelta(days=1)) is None
-    assert deciding_occurrence(WEEKLY, START + timedelta(days=8)) == 1
-    assert deciding_occurrence(ONCE, START + timedelta(days=10)) == 0
-    ended_weekly = Schedule(START, every_days=7, ends_at=START + timedelta(days=14))
-    assert deciding_occurrence(ended_weekly, START + timedelta(days=20)) is None

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.questionnaires.domain import Schedule, occurrence_at, occurrences, reminders, status
+from services.questionnaires.domain import Schedule, next_to_remind, occurrence_at, occurrences, reminders, status
 from services.questionnaires.domain.schedule import occurrence
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -103,6 +103,29 @@ def test_reminders_in_a_window():
         ("due", 1, MONDAY + 7 * DAY),
         ("overdue", 1, MONDAY + 9 * DAY),
     ]
+
+
+def test_the_next_occurrence_to_remind_follows_the_last_one_handled():
+    assert next_to_remind(WEEKLY, MONDAY - DAY).index == 0  # made before it starts
+    assert next_to_remind(WEEKLY, MONDAY + DAY).index == 0  # made while the first is open
+    assert next_to_remind(WEEKLY, MONDAY + DAY, after=0).index == 1
+    assert next_to_remind(WEEKLY, MONDAY + 7 * DAY, after=0).index == 1
+
+
+def test_occurrences_that_closed_meanwhile_are_skipped_for_the_one_open_now():
+    assert next_to_remind(WEEKLY, MONDAY + 23 * DAY, after=0).index == 3
+    backdated = next_to_remind(WEEKLY, MONDAY + 15 * DAY)
+    assert backdated.index == 2 and backdated.due_at == MONDAY + 14 * DAY
+
+
+def test_nothing_is_reminded_after_the_end_or_a_one_offs_only_occurrence():
+    ended = Schedule(starts_at=MONDAY, every_days=7, ends_at=MONDAY + 10 * DAY)
+    assert next_to_remind(ended, MONDAY + 8 * DAY, after=0).index == 1
+    assert next_to_remind(ended, MONDAY + 8 * DAY, after=1) is None
+    assert next_to_remind(ended, MONDAY + 11 * DAY) is None
+    once = Schedule(starts_at=MONDAY)
+    assert next_to_remind(once, MONDAY + 100 * DAY).index == 0  # open until answered
+    assert next_to_remind(once, MONDAY, after=0) is None
 
 
 def test_the_occurrence_key_is_stable():

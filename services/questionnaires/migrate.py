@@ -1,0 +1,73 @@
+"""Bring records stored before the indexed storage into it: ``python -m services.questionnaires.migrate``.
+
+Responses and assignments stored before lists were read a period at a time carry no period
+number (so no page would find them), and assignments made before the reminder timetable have no
+entries in it (so they would never be reminded). This reads every response and assignment once,
+which is a migration, not a request or a job: it stamps the records that have no period number
+(noting their periods in the lists' directories) and plans the reminders of every assignment
+that is not cancelled, from the occurrence open now.
+
+Run it once after deploying this version, with the API and worker running or not: what they
+write meanwhile is stamped and planned already, and running it again changes nothing (a stamp is
+the same number, a planned entry is keyed). Only this process updates the old records, so
+FerretDB's lost concurrent updates cannot touch them. What the old layout kept beside, the
+``score_heads.00`` ... ``.63`` collections, nothing reads any more: drop them.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from services.questionnaires import config
+from services.questionnaires.adapters.assignments import ReminderLedger
+from services.questionnaires.reminders import plan_reminders
+from shared.clock import SystemClock
+from shared.logs import configure_logging
+from shared.mongo import Database
+from shared.paging import Listing
+
+log = logging.getLogger(__name__)
+
+
+def _stamp(database: Database, collection: str, listings: tuple[Listing, ...]) -> int:
+    """Give each record of ``collection`` without its period numbers the numbers ``listings``
+    stamp on new ones; returns how many were stamped."""
+    stamped = 0
+    unstamped = {listings[0].field: {"$exists": False}}
+    for record in database[collection].find(unstamped, {"outbox": 0, "answers": 0}):
+        numbers = dict(record)
+        for listing in listings:
+            numbers = listing.stamp(database, numbers)
+        database[collection].update_one(
+            {"_id": record["_id"]}, {"$set": {listing.field: numbers[listing.field] for listing in listings}}
+        )
+        stamped += 1
+    return stamped
+
+
+def migrate(database: Database, now: datetime, grace: timedelta) -> dict[str, int]:
+    """Stamp old responses and assignments, and plan the reminders of live assignments."""
+    done = {
+        "responses_stamped": _stamp(database, config.RESPONSES, (config.TENANT_RESPONSES, config.CLIENT_RESPONSES)),
+        "assignments_stamped": _stamp(database, config.ASSIGNMENTS, (config.TENANT_ASSIGNMENTS,)),
+        "assignments_planned": 0,
+    }
+    ledger = ReminderLedger(database)
+    for assignment in database[config.ASSIGNMENTS].find({}, {"outbox": 0, "idempotency": 0}):
+        if not ledger.cancelled(assignment["_id"]):
+            plan_reminders(ledger, assignment, grace, now)
+            done["assignments_planned"] += 1
+    return done
+
+
+def main() -> None:
+    settings = config.load()
+    configure_logging(config.SERVICE)
+    database = Database(settings.mongo_url, settings.database, config.INDEXES)
+    grace = timedelta(hours=settings["OVERDUE_AFTER_HOURS"])
+    log.info("migrated", extra=migrate(database, SystemClock().now(), grace))
+    database.close()
+
+
+if __name__ == "__main__":
+    main()
