@@ -198,7 +198,7 @@ class Questionnaires:
         raised = [events.scored(self.tenant, response, self.now)]
         if response["score"]["flags"]:
             raised.insert(0, events.risk_flagged(self.tenant, response, self.now))
-        return with_events(response, raised, self.now)
+        return with_events(response, raised, self.now, ordering_key=response["client_id"])
 
     def _answered_occurrence(
         self, assignment_id: str | None, client_id: str, code: str, completed_at: datetime
@@ -278,7 +278,8 @@ class Questionnaires:
             # Planned before the assignment is stored, so that a stored assignment always has
             # its reminders (the job drops entries whose assignment never came, see reminders.py).
             plan_reminders(self.reminders, assignment, self.grace, self.now)
-            return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now)
+            return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now,
+                               ordering_key=assignment["client_id"])
 
         return self.assignments.create(route, data, build)
 

@@ -3,6 +3,10 @@
 Each names the client and, when it is known, the therapist responsible (``therapist_id``;
 ``assigned_by`` on ``questionnaire.assigned``), which the notifications service adds to the
 client's care team and tells about risk and deterioration.
+
+A client's events are published in the order they were stored (their records are stored with
+the client's id as ordering key: ``shared.events.outbox.with_events``), so a subscriber sees a
+client's scores in series order.
 """
 from __future__ import annotations
 

@@ -95,7 +95,8 @@ def remind(ledger: ReminderLedger, entry: Mapping[str, Any], now: datetime, grac
                 "closes_at": current.closes_at,
                 "raised_at": now,
             }
-            raised = ledger.claim(with_events(reminder, [events.due(reminder, assignment, now)], now))
+            raised = ledger.claim(with_events(reminder, [events.due(reminder, assignment, now)], now,
+                                              ordering_key=assignment["client_id"]))
         plan_reminders(ledger, assignment, grace, now, after=index)
     ledger.done(entry)
     return raised
