@@ -322,7 +322,7 @@ def load_settings(
         exchange=_read(env, "EVENTS_EXCHANGE", _text, DEFAULT_EXCHANGE),
         queue_prefix=_read(env, "QUEUE_PREFIX", _text, "stepwise"),
         max_body_bytes=_read(env, "MAX_BODY_BYTES", positive_int, 1024 * 1024),
-        outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.2),
+        outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.05),
         retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
         prefetch=_read(env, "PREFETCH", positive_int, 128),
         worker_metrics_port=_read(env, "WORKER_METRICS_PORT", port_or_off, DEFAULT_WORKER_METRICS_PORT),

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # How often expired bookkeeping (processed and sent marks) is deleted.
 RETENTION_CHECK_SECONDS = 3600.0
+# How often the outbox's repair sweep looks for changes whose writer stopped before journalling.
+REPAIR_CHECK_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,8 @@ class Worker:
             if bookkeeping
             else []
         )
-        self.jobs = (*jobs, *retention_job)
+        repair_job = [PeriodicJob("outbox-repair", REPAIR_CHECK_SECONDS, self.relay.repair)] if self.relay else []
+        self.jobs = (*jobs, *retention_job, *repair_job)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 

@@ -22,9 +22,10 @@ publish the same events twice in the normal course; after a crash or a clock jum
 may be published twice, which consumers drop by event id (delivery is at least once).
 
 A writer that stops between its two inserts leaves a record whose events were never journalled.
-The relay's repair sweep, at start and then every ``repair_seconds``, reads the records written in
-each closed window (``outbox_slot``) of each declared collection and journals those whose entry is
-neither in the journal, nor marked sent, nor deferred.
+The repair sweep (``Relay.repair``, a periodic job of the worker, in a thread of its own so that
+its reads never hold up publishing) reads the records written in each closed window
+(``outbox_slot``) of each declared collection and journals those whose entry is neither in the
+journal, nor marked sent, nor deferred.
 
 An event no queue is bound for comes back from the broker (``mandatory``). It is not dropped: it
 moves to ``outbox_deferred`` and is tried again with growing delays (a timetable), because a risk
@@ -123,7 +124,6 @@ class Relay:
         *,
         collections: Sequence[str] = (),
         clock=None,
-        repair_seconds: float = 60.0,
         batch: int = 500,
         max_in_flight: int = 2000,
         sent_kept_for: timedelta = timedelta(days=14),
@@ -133,7 +133,6 @@ class Relay:
         self.pipeline = ConfirmPipeline(amqp_url, exchange)
         self.collections = frozenset(collections)
         self.clock = clock or SystemClock()
-        self.repair_every = timedelta(seconds=repair_seconds)
         self.batch = batch
         self.max_in_flight = max_in_flight
         self.sent_kept_for = sent_kept_for
@@ -142,7 +141,6 @@ class Relay:
         self.published = 0
         self._in_flight: dict[str, _InFlight] = {}
         self._confirmed: list[_InFlight] = []
-        self._next_repair: datetime | None = None
         self._next_retry_check: datetime | None = None
         self._next_partition = 0
 
@@ -195,10 +193,9 @@ class Relay:
     # -- one round -------------------------------------------------------------------------
 
     def round(self) -> None:
-        """Sweep when due, then publish what is waiting in the partitions this replica owns."""
+        """Publish what is waiting in the partitions this replica owns."""
         self._record_confirmed()
         wall_clock = datetime.now(timezone.utc)
-        self._repair_when_due(wall_clock)
         owned = self.leases.owned(wall_clock)
         self._release_finished_partitions(wall_clock)
         if self._next_retry_check is None or wall_clock >= self._next_retry_check:
@@ -338,13 +335,9 @@ class Relay:
 
     # -- the repair sweep ------------------------------------------------------------------
 
-    def _repair_when_due(self, wall_clock: datetime) -> None:
-        if self._next_repair is None or wall_clock >= self._next_repair:
-            self.repair(wall_clock)
-            self._next_repair = wall_clock + self.repair_every
-
-    def repair(self, wall_clock: datetime) -> int:
+    def repair(self, wall_clock: datetime | None = None) -> int:
         """Journal again the records of closed windows whose events were never journalled."""
+        wall_clock = wall_clock or datetime.now(timezone.utc)
         state = self.database[STATE].find_one({"_id": "repair"})
         start = state["slot"] if state else slot_of(wall_clock - FIRST_SWEEP_WINDOW, SLOT_SECONDS)
         until = slot_of(wall_clock - REPAIR_MARGIN, SLOT_SECONDS)
