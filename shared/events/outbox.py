@@ -37,7 +37,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -203,12 +203,17 @@ class Relay:
             self._next_retry_check = wall_clock + RETRY_CHECK
         if not owned or self.database[JOURNAL].find_one({}, {"_id": 1}) is None:
             return
-        partitions = sorted(int(p) for p in owned)
-        start = self._next_partition % len(partitions)
-        self._next_partition += 1
         # A partition is read again once its batch in flight is settled: its entries are then
         # off the journal (not read twice), and a republished nack cannot overtake what follows.
         busy = {pending.doc["partition"] for pending in self._in_flight.values()}
+        if len(owned) == PARTITIONS:
+            # Alone (one replica): one lookup for the whole journal, which holds only what is
+            # waiting, instead of one per partition.
+            self._publish_entries(self.database[JOURNAL].find().sort("_id", 1).limit(self.batch), busy)
+            return
+        partitions = sorted(int(p) for p in owned)
+        start = self._next_partition % len(partitions)
+        self._next_partition += 1
         for partition in partitions[start:] + partitions[:start]:
             if self.pipeline.outstanding >= self.max_in_flight:
                 return
@@ -217,15 +222,17 @@ class Relay:
             # A round can outlast the lease: ask again before each partition.
             if str(partition) not in self.leases.owned(datetime.now(timezone.utc)):
                 continue
-            entries = self.database[JOURNAL].find({"partition": partition}).sort("_id", 1).limit(self.batch)
-            for entry in entries:
-                if entry["_id"] in self._in_flight:
-                    continue
-                if self.collections and entry["collection"] not in self.collections:
-                    # Still published: losing an event is worse than a record kept where the
-                    # service did not declare it. The log tells the developer to declare it.
-                    log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
-                self._publish(entry)
+            self._publish_entries(self.database[JOURNAL].find({"partition": partition}).sort("_id", 1).limit(self.batch), busy)
+
+    def _publish_entries(self, entries: Iterable[dict], busy: set[int]) -> None:
+        for entry in entries:
+            if entry["_id"] in self._in_flight or entry["partition"] in busy:
+                continue
+            if self.collections and entry["collection"] not in self.collections:
+                # Still published: losing an event is worse than a record kept where the
+                # service did not declare it. The log tells the developer to declare it.
+                log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
+            self._publish(entry)
 
     def _release_finished_partitions(self, wall_clock: datetime) -> None:
         """Hand over partitions this replica no longer owns once none of their events is in flight."""
