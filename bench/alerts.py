@@ -79,9 +79,11 @@ def care_teams(stack: Stack, therapist: str, clients: list[str]) -> None:
         response.raise_for_status()
 
 
-def drive(stack: Stack, phase: str, rate: float, seconds: float) -> dict[str, float]:
-    """Submit at ``rate`` per second; returns {client id of each risky submission: time sent}."""
+def drive(stack: Stack, phase: str, rate: float, seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """Submit at ``rate`` per second; returns, by client id of each risky submission, the time it
+    was sent and the time the service stored it (the response's ``submitted_at``)."""
     sent: dict[str, float] = {}
+    stored: dict[str, float] = {}
     total = int(rate * seconds)
     start = time.time() + 0.5
 
@@ -101,11 +103,12 @@ def drive(stack: Stack, phase: str, rate: float, seconds: float) -> dict[str, fl
             raise RuntimeError(f"submission answered {response.status_code}: {response.text[:200]}")
         if risky:
             sent[client] = sent_at
+            stored[client] = datetime.fromisoformat(response.json()["submitted_at"].replace("Z", "+00:00")).timestamp()
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         for future in [pool.submit(submit, n) for n in range(total)]:
             future.result()
-    return sent
+    return sent, stored
 
 
 def alerts_in_inbox(stack: Stack, therapist: str) -> dict[str, float]:
@@ -125,8 +128,9 @@ def alerts_in_inbox(stack: Stack, therapist: str) -> dict[str, float]:
             return found
 
 
-def measure(stack: Stack, therapist: str, phase: str, rate: float, seconds: float) -> list[float]:
-    sent = drive(stack, phase, rate, seconds)
+def measure(stack: Stack, therapist: str, phase: str, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+    """Latencies submission -> inbox, and of them stored -> inbox (the request's own time left out)."""
+    sent, stored = drive(stack, phase, rate, seconds)
     deadline = time.time() + 120
     while True:
         arrived = alerts_in_inbox(stack, therapist)
@@ -136,7 +140,8 @@ def measure(stack: Stack, therapist: str, phase: str, rate: float, seconds: floa
     missing = set(sent) - set(arrived)
     if missing:
         print(f"  {phase}: {len(missing)} of {len(sent)} alerts had not arrived after 120 s")
-    return [arrived[client] - sent[client] for client in sent if client in arrived]
+    found = [client for client in sent if client in arrived]
+    return [arrived[c] - sent[c] for c in found], [arrived[c] - stored[c] for c in found]
 
 
 def backlog(stack: Stack, amqp_url: str, exchange: str, count: int) -> None:
@@ -158,14 +163,17 @@ def backlog(stack: Stack, amqp_url: str, exchange: str, count: int) -> None:
     connection.close()
 
 
-def report(name: str, latencies: list[float], target: float) -> None:
+def report(name: str, measured: tuple[list[float], list[float]], target: float) -> None:
+    latencies, after_store = measured
     if not latencies:
         print(f"{name}: no alert arrived")
         return
     p50, p95, p99 = (percentile(latencies, q) for q in (0.5, 0.95, 0.99))
     verdict = "OK" if p99 < target else "ABOVE TARGET"
-    print(f"{name}: {len(latencies)} alerts, p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+    print(f"{name}: {len(latencies)} alerts, submission -> inbox p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms (target p99 < {target:.0f} s) {verdict}; mean {statistics.mean(latencies) * 1000:.0f} ms")
+    s50, s95, s99 = (percentile(after_store, q) for q in (0.5, 0.95, 0.99))
+    print(f"  of which stored -> inbox: p50 {s50 * 1000:.0f} ms, p95 {s95 * 1000:.0f} ms, p99 {s99 * 1000:.0f} ms")
 
 
 def main() -> int:
