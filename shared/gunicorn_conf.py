@@ -35,7 +35,9 @@ def settings(default_port: int) -> dict:
     return {
         "bind": f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', default_port)}",
         "workers": int(os.environ.get("WEB_CONCURRENCY", min(4, 2 * multiprocessing.cpu_count()))),
-        "threads": int(os.environ.get("GUNICORN_THREADS", 1)),
+        # A request mostly waits for the database: threads let a process serve others meanwhile
+        # (gunicorn's gthread worker), without a process's memory for each.
+        "threads": int(os.environ.get("GUNICORN_THREADS", 4)),
         "timeout": 30,
         "graceful_timeout": 20,
         "accesslog": None,
