@@ -1,7 +1,8 @@
 """Quiet hours hold email back until they end; risk alerts ignore them. The inbox is never held."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -59,12 +60,15 @@ def test_a_risk_alert_in_quiet_hours_is_emailed_at_once(clock, start_service, au
     assert service.clock.now() == NIGHT
 
 
-def test_a_reminder_outside_quiet_hours_is_emailed_at_once(service, auth, mailbox):
+def test_a_reminder_outside_quiet_hours_is_emailed_at_once_with_the_time_it_was_sent(service, auth, mailbox):
     quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
 
     service.publish(questionnaire_due("client-1"))
 
-    service.wait(lambda: mailbox.to("client1@home.example"), "the email")
+    [message] = service.wait(lambda: mailbox.to("client1@home.example"), "the email")
+    sent_at = parsedate_to_datetime(message["Date"])
+    assert before <= sent_at <= datetime.now(timezone.utc) + timedelta(seconds=1)
 
 
 def test_email_switched_off_sends_nothing_and_the_inbox_still_gets_it(service, auth, mailbox):
