@@ -68,6 +68,7 @@ HOT_QUERIES = {
         ("memberships", {"tenant": "t", "group": "care_team", "client_id": "c"}),
         ("subscriptions", {"tenant": "t"}),
         ("subscription_events", {"tenant": "t", "subscription_id": "s"}),
+        ("held_emails", {"tenant": "t", "recipient_id": "c"}),
         ("email_timetable", {"slot": 29542800}),
         ("webhook_timetable", {"slot": 29542800}),
         ("escalation_timetable", {"slot": 29542800}),
