@@ -54,6 +54,7 @@ HOT_QUERIES = {
         ("assignments", {"tenant": "t", "month_no": 675}),
         ("assignment_cancellations", {"tenant": "t", "client_id": "c"}),
         ("fulfilments", {"tenant": "t", "client_id": "c"}),
+        ("assignments", {"tenant": "t", "client_id": "c", "instrument": "phq9"}),
         ("instruments", {"tenant": "t"}),
         ("reminder_timetable", {"slot": 29542800}),
     ],
