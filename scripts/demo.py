@@ -5,10 +5,12 @@
 A therapist sets a care team and a goal "PHQ-9 below 10 within 12 weeks", and assigns PHQ-9
 every 14 days. The client's first PHQ-9 is 16 with item 9 answered 1: the therapist gets an
 urgent alert at once. Later responses fall to 8: the goal reaches its target by itself and both
-client and therapist get a note. A webhook subscriber receives the events, signed.
+client and therapist get a note.
 
 The end-to-end test (tests/integration/test_journey.py) runs this same story against the real
-servers and checks every step; this script prints what happens, for a newcomer to watch.
+servers and checks every step, and also subscribes a webhook receiver (``subscribe_webhook``)
+and checks the signed events it gets; this script prints what happens, for a newcomer to watch,
+and subscribes no webhook (it would need a receiver for the stack to reach).
 """
 from __future__ import annotations
 

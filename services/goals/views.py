@@ -38,14 +38,16 @@ def rounded(share: float | None) -> float | None:
 
 
 def goal_view(current: CurrentGoal, today: date, subgoals: Iterable[CurrentGoal] = ()) -> dict:
-    """The goal's representation. A goal with no entries of its own but with sub-goals shows
-    their roll-up as its percent; ``subgoals_percent`` always shows the roll-up."""
+    """The goal's representation. A goal without a measure of its own (an umbrella goal) shows
+    its sub-goals' roll-up as its percent; a goal with a measure shows only what was logged on
+    that measure (None before any entry: sub-goals achieved do not say the parent's own target
+    is met). ``subgoals_percent`` always shows the roll-up."""
     goal = current.goal
     children = [(child, progress_of(child, today)) for child in subgoals]
     progress = progress_of(current, today)
     rollup = subgoal_percent([(child.goal["status"], shown["percent"]) for child, shown in children])
     own = progress["percent"]
-    progress.update(percent=rounded(rollup if own is None else own), subgoals_percent=rounded(rollup))
+    progress.update(percent=rounded(rollup if goal.get("measure") is None else own), subgoals_percent=rounded(rollup))
 
     view = {field: goal[field] for field in GOAL_FIELDS}
     view.update(

@@ -47,6 +47,9 @@ MEMBERSHIPS = "memberships"
 PREFERENCES = "preferences"
 SUBSCRIPTIONS = "subscriptions"
 SUBSCRIPTION_EVENTS = "subscription_events"
+# Emails waiting for their recipient's quiet hours to end, so a change of preferences can
+# release them (the email timetable is keyed by time, not by recipient).
+HELD_EMAILS = "held_emails"
 
 # Due work (shared.timetable): one timetable per channel, so that a backlog of webhook deliveries
 # never delays a risk alert's email, and one for the alerts awaiting escalation.
@@ -85,6 +88,7 @@ INDEXES: tuple[Index, ...] = (
     Index(MEMBERSHIPS, [("tenant", 1), ("group", 1), ("client_id", 1)]),
     Index(SUBSCRIPTIONS, [("tenant", 1), ("created_at", 1)]),
     Index(SUBSCRIPTION_EVENTS, [("tenant", 1), ("subscription_id", 1)]),
+    Index(HELD_EMAILS, [("tenant", 1), ("recipient_id", 1)]),
 )
 
 

@@ -206,7 +206,7 @@ class Questionnaires:
         """The assignment a response answers, and the occurrence open when it was completed
         (None when it was cancelled or the response falls outside its schedule)."""
         if assignment_id is None:
-            return None, None
+            return self._open_occurrence(client_id, code, completed_at)
         assignment = self.assignments.get(assignment_id)
         if assignment is None:
             raise invalid("assignment_id", "no such assignment")
@@ -219,6 +219,25 @@ class Questionnaires:
             return assignment, None
         found = occurrence_at(schedule_of(assignment, self.grace), completed_at)
         return assignment, found.index if found else None
+
+    def _open_occurrence(self, client_id: str, code: str, completed_at: datetime) -> tuple[dict | None, int | None]:
+        """For a response sent without ``assignment_id``: the client's open, unanswered occurrence
+        of an assignment of the same instrument (the one that opened first, when several are
+        open), or ``(None, None)``. A client who fills in a PHQ-9 from the app's home page has
+        done what the assignment asked, and must not be reminded of it minutes later."""
+        facts = self.assignments.facts(client_id)
+        open_ones = []
+        for assignment in self.assignments.of_instrument(client_id, code):
+            cancellation = facts.cancellations.get(assignment["_id"])
+            if cancellation is not None and cancellation["cancelled_at"] <= completed_at:
+                continue
+            found = occurrence_at(schedule_of(assignment, self.grace), completed_at)
+            if found is not None and occurrence_key(assignment["_id"], found.index) not in facts.fulfilments:
+                open_ones.append((found.opens_at, assignment["_id"], assignment, found.index))
+        if not open_ones:
+            return None, None
+        _, _, assignment, index = min(open_ones, key=lambda candidate: candidate[:2])
+        return assignment, index
 
     def trajectory(self, client_id: str, code: str | None) -> list[dict]:
         """A series per instrument (one, when ``code`` is given), ready to chart."""

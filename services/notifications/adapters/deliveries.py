@@ -11,6 +11,9 @@
   cannot lose each other's write: both insert the same derived id, and one insert wins. An
   entry is only a reminder to look: the truth is in the attempts, which the job reads before it
   acts, so a stale or duplicated entry costs a look, never a wrong send.
+- ``held_emails``: one per email held for its recipient's quiet hours (under the delivery's id),
+  so that a change of preferences finds them by recipient and looks at them again at once
+  (``HeldEmails.release``); the job puts it back if the new hours still hold the email.
 - ``delivery_claims``: ``"<delivery id>:<n>"``, inserted before attempt ``n`` is made. The
   unique id lets one replica make each attempt; a claim whose lease ran out without a result
   belonged to a worker that died, and the attempt is counted and made again.
@@ -30,7 +33,7 @@ from services.notifications.adapters import timetables
 from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt
 from shared.events.outbox import with_events
-from shared.mongo import Database, TenantRepository, insert_once
+from shared.mongo import Database, Scope, TenantRepository, insert_once
 from shared.timetable import Timetable
 
 # What an attempt record copies from its delivery, so the API can list attempts on their own.
@@ -49,8 +52,11 @@ class Deliveries:
     def create(self, delivery: Mapping, due_at: datetime, now: datetime) -> None:
         """Store the delivery, then put its first look on its channel's timetable, under the
         delivery's own id (both idempotent: handling an event again, or after a crash between
-        the two, adds nothing, or completes it)."""
+        the two, adds nothing, or completes it). An email that must wait for quiet hours is
+        marked held first, so a change of preferences can release it."""
         insert_once(self.database[config.DELIVERIES], delivery)
+        if delivery["kind"] == "email" and due_at > now:
+            HeldEmails(self.database, Scope(delivery["tenant"])).hold(delivery, due_at)
         self.timetable(delivery["kind"]).put(delivery["_id"], due_at, now, delivery_id=delivery["_id"],
                                              tenant=delivery["tenant"])
 
@@ -109,6 +115,29 @@ class Deliveries:
             document["ended"] = attempt.final and attempt.outcome != CANCELLED
             document = config.WEBHOOK_ATTEMPTS.stamp(self.database, document)
         return insert_once(self.database[config.DELIVERY_ATTEMPTS], with_events(document, events, now))
+
+
+class HeldEmails(TenantRepository):
+    """A tenant's emails held for quiet hours, by recipient."""
+
+    collection_name = config.HELD_EMAILS
+    client_field = None
+
+    def hold(self, delivery: Mapping, until: datetime) -> None:
+        self.records.insert_once({"_id": delivery["_id"], "recipient_id": delivery["recipient_id"], "until": until})
+
+    def release(self, recipient_id: str, now: datetime) -> int:
+        """Look again now at every email held for ``recipient_id`` (their quiet hours changed);
+        returns how many. Each look re-reads the preferences, so an email still inside the new
+        hours is held again. The marker goes after the look is put: a crash between the two
+        leaves a marker whose release costs one more look."""
+        timetable = timetables.deliveries(self.database, "email")
+        released = 0
+        for held in self.records.find({"recipient_id": recipient_id}):
+            timetable.put(ids.look(held["_id"], now), now, now, delivery_id=held["_id"], tenant=self.scope.tenant)
+            self.records.delete_one({"_id": held["_id"]})
+            released += 1
+        return released
 
 
 class WebhookAttempts(TenantRepository):

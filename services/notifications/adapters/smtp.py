@@ -10,8 +10,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from urllib.parse import unquote, urlparse
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
@@ -31,11 +32,14 @@ class SendResult:
     error: str | None = None
 
 
-def build_message(email: Email, sender: str) -> EmailMessage:
+def build_message(email: Email, sender: str, sent_at: datetime) -> EmailMessage:
+    """The message as sent. ``Date`` is required by RFC 5322 (3.6): without it mail clients
+    sort the message by when it arrived, and some spam filters mark it down."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = email.to
     message["Subject"] = email.subject
+    message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = make_msgid(domain="stepwise")
     message.set_content(email.text)
     message.add_alternative(email.html, subtype="html")
@@ -70,7 +74,7 @@ class SmtpSender:
         try:
             client = self._connect()
             try:
-                client.send_message(build_message(email, self.sender))
+                client.send_message(build_message(email, self.sender, datetime.now(timezone.utc)))
             finally:
                 try:
                     client.quit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from services.notifications.adapters.deliveries import HeldEmails
 from services.notifications.adapters.preferences import PreferencesRepository
 from services.notifications.api.common import database, now, require_self_or_administrator
 from shared.api import problems
@@ -52,14 +53,17 @@ class PreferencesSchema(Schema):
 @blp.response(200, PreferencesSchema)
 @problems(blp, 400, 401, 403, 413, 415, 422)
 def put_preferences(body, user_id: str):
-    """Replace a person's preferences (your own; admins may set anyone's)."""
+    """Replace a person's preferences (your own; admins may set anyone's). Emails held for the
+    old quiet hours are looked at again at once, under the new ones."""
     principal = current_principal()
     require_self_or_administrator(principal, user_id, "set preferences")
     try:
         prefs = parse_preferences(body)
     except InvalidPreferences as exc:
         raise Problem(422, "Invalid value for: " + ", ".join(sorted(exc.errors)), errors=exc.errors) from None
-    return PreferencesRepository(database(), principal.scope).put(user_id, prefs, now(), principal.sub)
+    stored = PreferencesRepository(database(), principal.scope).put(user_id, prefs, now(), principal.sub)
+    HeldEmails(database(), principal.scope).release(user_id, now())
+    return stored
 
 
 @blp.route("/<user_id>")
@@ -67,7 +71,8 @@ def put_preferences(body, user_id: str):
 @blp.response(200, PreferencesSchema)
 @problems(blp, 401, 403)
 def get_preferences(user_id: str):
-    """A person's preferences; the defaults (inbox and email on, no address) until they set any."""
+    """A person's preferences; until they set any, the defaults: inbox on, no address (so email
+    reads as off), no quiet hours. What this answers can be sent back with ``PUT`` as it is."""
     principal = current_principal()
     require_self_or_administrator(principal, user_id, "read preferences")
     stored = PreferencesRepository(database(), principal.scope).find(user_id)

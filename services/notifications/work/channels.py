@@ -15,7 +15,7 @@ from datetime import datetime
 
 from services.notifications import metrics
 from services.notifications.adapters.alerts import Alerts
-from services.notifications.adapters.deliveries import WebhookAttempts
+from services.notifications.adapters.deliveries import HeldEmails, WebhookAttempts
 from services.notifications.adapters.notifications import Notifications
 from services.notifications.adapters.preferences import PreferencesRepository
 from services.notifications.adapters.smtp import Email, SmtpSender
@@ -50,7 +50,10 @@ class EmailChannel:
 
     def hold_until(self, delivery: dict, now: datetime) -> datetime | None:
         when = deliver_at(now, self._preferences(delivery), delivery["priority"])
-        return when if when > now else None
+        if when <= now:
+            return None
+        HeldEmails(self.database, Scope(delivery["tenant"])).hold(delivery, when)
+        return when
 
     def attempt(self, delivery: dict, now: datetime) -> Result:
         prefs = self._preferences(delivery)

@@ -90,6 +90,11 @@ class AssignmentStore(TenantRepository):
             self.database, self.records, {"tenant": self.scope.tenant}, limit=limit, cursor=cursor, where=where
         )
 
+    def of_instrument(self, client_id: str, code: str) -> list[dict]:
+        """The client's assignments of one instrument (a handful), for a response sent without
+        ``assignment_id``."""
+        return list(self.records.find({"client_id": client_id, "instrument": code}))
+
     def cancellation(self, assignment_id: str) -> dict | None:
         return self.scoped(CANCELLATIONS).find_by_id(assignment_id)
 

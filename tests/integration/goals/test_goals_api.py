@@ -234,6 +234,16 @@ def test_a_milestone_added_twice_with_one_key_is_added_once(api):
     assert beyond.status_code == 422 and "value" in beyond.json()["errors"]
 
 
+def test_a_parent_with_its_own_measure_shows_only_its_own_progress(api, clock):
+    parent = api.create()  # PHQ-9 from 16 to 9: a measure of its own
+    child = api.create(walking_goal(title="Walk three times a week", parent_goal_id=parent["id"]))
+    assert api.post(f"/v1/goals/{child['id']}/status", {"status": "achieved", "reason": "Done"}).status_code == 200
+
+    shown = api.get(f"/v1/goals/{parent['id']}").json()["progress"]
+    assert shown["subgoals_percent"] == 100.0
+    assert shown["percent"] is None and shown["current"] is None and shown["target_met"] is False
+
+
 def test_sub_goals_roll_up_into_their_parent(api, clock):
     parent = api.create({"client_id": "client-1", "title": "See friends and family more often",
                          "category": "relationships", "target_date": "2026-06-01"})

@@ -1,7 +1,8 @@
 """Quiet hours hold email back until they end; risk alerts ignore them. The inbox is never held."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 import pytest
 
@@ -45,6 +46,45 @@ def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(clock, start_service
     assert message["Subject"] == "You have a new message in Stepwise"
 
 
+def test_shortening_quiet_hours_releases_an_email_already_held(clock, start_service, auth, mailbox):
+    clock.set(NIGHT)
+    service = start_service()
+    quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
+    service.publish(questionnaire_due("client-1"))
+    [delivery] = service.wait(lambda: list(service.database[config.DELIVERIES].find({"kind": "email"})), "the email delivery")
+    service.wait(lambda: service.database[config.EMAIL_TIMETABLE].find_one({"delivery_id": delivery["_id"], "due_at": MORNING}),
+                 "the email held until the morning")
+    assert mailbox.to("client1@home.example") == []
+
+    # Quiet hours now end at 22:30, before the 23:00 it is: the held email goes now, not at 07:00.
+    shorter = {**QUIET, "end": "22:30"}
+    response = service.call("PUT", "/v1/preferences/client-1", auth("client", "client-1"),
+                            json={"email": "client1@home.example", "quiet_hours": shorter})
+    assert response.status_code == 200, response.json
+
+    [message] = service.wait(lambda: mailbox.to("client1@home.example"), "the released email")
+    assert service.clock.now() == NIGHT
+    assert message["Subject"] == "You have a new message in Stepwise"
+
+
+def test_quiet_hours_changed_but_still_covering_now_keep_the_email_held(clock, start_service, auth, mailbox):
+    clock.set(NIGHT)
+    service = start_service()
+    quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
+    service.publish(questionnaire_due("client-1"))
+    [delivery] = service.wait(lambda: list(service.database[config.DELIVERIES].find({"kind": "email"})), "the email delivery")
+    service.wait(lambda: service.database[config.EMAIL_TIMETABLE].find_one({"delivery_id": delivery["_id"], "due_at": MORNING}),
+                 "the email held until the morning")
+
+    later = {**QUIET, "end": "08:00"}
+    assert service.call("PUT", "/v1/preferences/client-1", auth("client", "client-1"),
+                        json={"email": "client1@home.example", "quiet_hours": later}).status_code == 200
+    eight = datetime(2025, 3, 4, 8, 0, tzinfo=timezone.utc)
+    service.wait(lambda: service.database[config.EMAIL_TIMETABLE].find_one({"delivery_id": delivery["_id"], "due_at": eight}),
+                 "the email held until the new end")
+    assert mailbox.to("client1@home.example") == []
+
+
 def test_a_risk_alert_in_quiet_hours_is_emailed_at_once(clock, start_service, auth, mailbox):
     clock.set(NIGHT)
     service = start_service()
@@ -59,12 +99,15 @@ def test_a_risk_alert_in_quiet_hours_is_emailed_at_once(clock, start_service, au
     assert service.clock.now() == NIGHT
 
 
-def test_a_reminder_outside_quiet_hours_is_emailed_at_once(service, auth, mailbox):
+def test_a_reminder_outside_quiet_hours_is_emailed_at_once_with_the_time_it_was_sent(service, auth, mailbox):
     quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
+    before = datetime.now(timezone.utc).replace(microsecond=0)
 
     service.publish(questionnaire_due("client-1"))
 
-    service.wait(lambda: mailbox.to("client1@home.example"), "the email")
+    [message] = service.wait(lambda: mailbox.to("client1@home.example"), "the email")
+    sent_at = parsedate_to_datetime(message["Date"])
+    assert before <= sent_at <= datetime.now(timezone.utc) + timedelta(seconds=1)
 
 
 def test_email_switched_off_sends_nothing_and_the_inbox_still_gets_it(service, auth, mailbox):

@@ -59,6 +59,25 @@ def test_a_second_response_for_one_occurrence_is_kept_but_does_not_fulfil_it_aga
     assert service.database["fulfilments"].count_documents({}) == 1
 
 
+def test_a_response_without_assignment_id_fulfils_the_open_occurrence_of_that_instrument(service):
+    weekly = assign(service, every_days=7, starts_at="2026-01-06T09:00:00Z")
+    later = assign(service, every_days=7, starts_at="2026-01-06T09:00:01Z")
+    other = assign(service, instrument="phq9", every_days=7, starts_at="2026-01-06T09:00:00Z")
+    service.clock.advance(days=1, seconds=1)  # both GAD-7s are open; the first opened first
+
+    response = service.submit("client-1", "gad7", gad7(6))  # from the app's home page: no assignment_id
+
+    assert response["assignment_id"] == weekly["id"] and response["occurrence"] == 0
+    assert response["therapist_id"] == "therapist-1"
+    assert state(service, weekly["id"])["status"] == "completed"
+    assert state(service, later["id"])["status"] == "due", "one response answers one occurrence"
+    assert state(service, other["id"])["status"] == "due", "a GAD-7 does not answer a PHQ-9"
+    second = service.submit("client-1", "gad7", gad7(5))
+    assert second["assignment_id"] == later["id"] and state(service, later["id"])["status"] == "completed"
+    third = service.submit("client-1", "gad7", gad7(4))
+    assert third["assignment_id"] is None and third["occurrence"] is None
+
+
 def test_a_one_off_with_an_end_is_completed_or_ended(service):
     answered = assign(service, ends_at="2026-01-08T09:00:00Z")
     unanswered = assign(service, ends_at="2026-01-08T09:00:00Z")
