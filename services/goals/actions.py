@@ -94,7 +94,9 @@ class Goals:
     now: datetime
     by: str | None
     due_soon_days: int
-    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    # The instruments goals may be measured by (code -> score range); None: unknown, so neither an
+    # instrument's existence nor its range is checked (the worker, which only feeds scores).
+    ranges: Mapping[str, tuple[float, float]] | None = None
     # The refresh entries this caller put (GoalStore.announce), by goal, until its change is settled.
     _announced: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
 

@@ -21,6 +21,8 @@ CURRENT = "current_goals"
 # brings the current-goal document up to date if the writer stops half-way; and goals falling due.
 REFRESHES = "goal_refreshes"
 DEADLINES = "goal_deadlines"
+# A clinic's own instruments as goals needs them (adapters/instruments.py), from instrument.defined.
+INSTRUMENTS = "instruments"
 
 # Long lists of current goals (a tenant's, a therapist's, a tenant's by status), read a month of
 # creation times at a time. A client's goals and a goal's sub-goals are small lists: one query.
@@ -33,6 +35,8 @@ OUTBOX_COLLECTIONS: tuple[str, ...] = (HISTORY,)
 INDEXES: tuple[Index, ...] = (
     # A goal's whole history (tenant, goal_id), or one kind of its records paged (+ record).
     Index(HISTORY, [("tenant", 1), ("goal_id", 1), ("record", 1)]),
+    # A tenant's own instruments, listed (a lookup by code is by _id).
+    Index(INSTRUMENTS, [("tenant", 1)]),
     # A client's goals (list, attainment), a goal's sub-goals (roll-up, list), a client's goals
     # on one instrument (questionnaire scores).
     Index(CURRENT, [("tenant", 1), ("client_id", 1), ("created_at", 1)]),

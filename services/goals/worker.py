@@ -2,6 +2,8 @@
 
 - ``goals.scores`` takes ``questionnaire.scored`` and feeds the score to the client's goals
   measured by that instrument (progress, milestones, achievement), in the event's tenant;
+- ``goals.instruments`` takes ``instrument.defined`` and keeps a clinic's own instrument code and
+  score range, so that goals measured by it are accepted (``adapters/instruments.py``);
 - the ``goals.due-soon`` job raises ``goal.due_soon`` once per open goal nearing its target
   date, however many replicas run it, from the due-soon checks its writers scheduled;
 - the ``goals.refresh`` job rewrites the current-goal document of a goal whose writer stopped
@@ -14,6 +16,7 @@ import logging
 
 from services.goals import config
 from services.goals.actions import Goals, event_time, raise_due_soon, refresh_announced
+from services.goals.adapters.instruments import remember
 from services.goals.adapters.store import store_for
 from shared.clock import SystemClock
 from shared.config import Settings
@@ -45,6 +48,13 @@ def score_handler(database: Database, clock, due_soon_days: int):
     return handle
 
 
+def instrument_handler(database: Database):
+    def handle(event: dict) -> None:
+        remember(database, event)
+
+    return handle
+
+
 def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     settings = settings or config.load()
     clock = clock or SystemClock()
@@ -53,7 +63,10 @@ def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     return Worker(
         settings=settings,
         database=database,
-        subscriptions=[Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock, due_soon_days))],
+        subscriptions=[
+            Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock, due_soon_days)),
+            Subscription("goals.instruments", ["instrument.defined"], instrument_handler(database)),
+        ],
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[
             PeriodicJob(

@@ -13,7 +13,9 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 # What is stored (see services/questionnaires/README.md, "Storage"):
-INSTRUMENTS = "instruments"  # a tenant's own definitions, _id "<tenant>:<code>"; never changed
+INSTRUMENTS = "instruments"  # a tenant's own definitions, _id "<tenant>:<code>"; never changed; carry instrument.defined
+# instrument.defined for the definitions stored before they carried it (migrate.py); _id = the definition's
+INSTRUMENT_ANNOUNCEMENTS = "instrument_announcements"
 RESPONSES = "responses"  # scored responses; append-only, carry questionnaire.scored and risk.flagged
 ASSIGNMENTS = "assignments"  # append-only, carry questionnaire.assigned
 CANCELLATIONS = "assignment_cancellations"  # _id = the assignment's id
@@ -34,7 +36,7 @@ TENANT_ASSIGNMENTS = Listing("assignments", ("tenant",), "created_at", period="m
 REMINDER_SLOT_SECONDS = 3600
 
 # Append-only records that carry events (see shared/events/outbox.py).
-OUTBOX_COLLECTIONS: tuple[str, ...] = (RESPONSES, ASSIGNMENTS, REMINDERS)
+OUTBOX_COLLECTIONS: tuple[str, ...] = (RESPONSES, ASSIGNMENTS, REMINDERS, INSTRUMENTS, INSTRUMENT_ANNOUNCEMENTS)
 # Every index serves a query named in the README ("Storage"); lookups by _id need none.
 INDEXES: tuple[Index, ...] = (
     # The claim of a place in a client's series on an instrument: two concurrent submissions

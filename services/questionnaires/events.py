@@ -88,3 +88,15 @@ def due(reminder: Mapping[str, Any], assignment: Mapping[str, Any], now: datetim
         time=now,
         event_id=str(uuid.uuid5(_REMINDER_NAMESPACE, f"{assignment['tenant']}\x1f{reminder['_id']}")),
     )
+
+
+def instrument_defined(tenant: str, record: Mapping[str, Any], now: datetime) -> dict:
+    """Raised with a clinic's instrument, so that goals can accept goals measured by it."""
+    definition = record["definition"]
+    data = {
+        "code": record["code"],
+        "name": definition["name"],
+        "version": definition.get("version"),
+        "score_range": list(definition["scoring"]["range"]),
+    }
+    return new_event("instrument.defined", tenant=tenant, subject=record["code"], data=data, time=now)

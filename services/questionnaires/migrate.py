@@ -12,18 +12,23 @@ write meanwhile is stamped and planned already, and running it again changes not
 the same number, a planned entry is keyed). Only this process updates the old records, so
 FerretDB's lost concurrent updates cannot touch them. What the old layout kept beside, the
 ``score_heads.00`` ... ``.63`` collections, nothing reads any more: drop them.
+
+A clinic's instruments defined before they carried ``instrument.defined`` are announced once
+(an ``instrument_announcements`` record per definition carries the event), so that the goals
+service accepts goals measured by them.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from services.questionnaires import config
+from services.questionnaires import config, events
 from services.questionnaires.adapters.assignments import ReminderLedger
 from services.questionnaires.reminders import plan_reminders
 from shared.clock import SystemClock
 from shared.logs import configure_logging
-from shared.mongo import Database
+from shared.events.outbox import with_events
+from shared.mongo import Database, insert_once
 from shared.paging import Listing
 
 log = logging.getLogger(__name__)
@@ -45,13 +50,26 @@ def _stamp(database: Database, collection: str, listings: tuple[Listing, ...]) -
     return stamped
 
 
+def _announce_instruments(database: Database, now: datetime) -> int:
+    """Raise ``instrument.defined`` for each clinic instrument stored without it; returns how many
+    (keyed by the definition's id: running again announces nothing twice)."""
+    announced = 0
+    for record in database[config.INSTRUMENTS].find({"outbox": {"$exists": False}}):
+        event = events.instrument_defined(record["tenant"], record, now)
+        announcement = {"_id": record["_id"], "tenant": record["tenant"], "code": record["code"]}
+        announced += insert_once(database[config.INSTRUMENT_ANNOUNCEMENTS], with_events(announcement, [event], now))
+    return announced
+
+
 def migrate(database: Database, now: datetime, grace: timedelta) -> dict[str, int]:
-    """Stamp old responses and assignments, and plan the reminders of live assignments."""
+    """Stamp old responses and assignments, announce old clinic instruments, and plan the
+    reminders of live assignments."""
     done = {
         "responses_stamped": _stamp(database, config.RESPONSES, (config.TENANT_RESPONSES, config.CLIENT_RESPONSES)),
         "assignments_stamped": _stamp(database, config.ASSIGNMENTS, (config.TENANT_ASSIGNMENTS,)),
         "assignments_planned": 0,
     }
+    done["instruments_announced"] = _announce_instruments(database, now)
     ledger = ReminderLedger(database)
     for assignment in database[config.ASSIGNMENTS].find({}, {"outbox": 0, "idempotency": 0}):
         if not ledger.cancelled(assignment["_id"]):

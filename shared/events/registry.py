@@ -127,6 +127,16 @@ class RiskFlagged(EventData):
     severity = fields.String(allow_none=True)
 
 
+class InstrumentDefined(EventData):
+    """A clinic's own instrument, as other services need it (never its items or answers)."""
+
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    version = fields.String(allow_none=True)
+    score_range = fields.List(fields.Float(), required=True, validate=validate.Length(equal=2),
+                              metadata={"description": "The lowest and highest total score: [low, high]."})
+
+
 class NotificationDelivery(EventData):
     notification_id = fields.String(required=True)
     channel = fields.String(required=True)
@@ -161,6 +171,8 @@ REGISTRY: dict[str, EventSpec] = dict(
         _spec("questionnaire.due", "questionnaires", "An assignment's occurrence falls due (once each).", QuestionnaireDue),
         _spec("questionnaire.scored", "questionnaires", "A response is scored, with its change.", QuestionnaireScored),
         _spec("risk.flagged", "questionnaires", "A scored answer signals risk; raised at once.", RiskFlagged),
+        _spec("instrument.defined", "questionnaires", "A clinic adds an instrument of its own (once per code).",
+              InstrumentDefined),
         _spec("notification.delivered", "notifications", "A notification reached its channel.", NotificationDelivery),
         _spec("notification.failed", "notifications", "A notification could not be delivered.", NotificationDelivery),
     ]

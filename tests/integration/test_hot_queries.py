@@ -41,6 +41,7 @@ HOT_QUERIES = {
         ("current_goals", {"tenant": "t", "status": "active", "month_no": 675}),
         ("current_goals", {"tenant": "t", "month_no": 675}),
         ("current_goals", {"_id": "g"}),
+        ("instruments", {"_id": "t:alliance4"}),
         ("goal_refreshes", {"slot": 29542800}),
         ("goal_deadlines", {"slot": 20514}),
     ],

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from services.goals.actions import Goals
+from services.goals.adapters.instruments import InstrumentRanges
 from services.goals.adapters.store import GoalStore
 from shared.app import service_context
 from shared.auth import current_principal
-from shared.instrument_ranges import score_ranges
 
 
 def caller_goals() -> Goals:
@@ -17,7 +17,7 @@ def caller_goals() -> Goals:
         now=context.clock.now(),
         by=principal.sub,
         due_soon_days=context.settings["DUE_SOON_DAYS"],
-        ranges=score_ranges(),
+        ranges=InstrumentRanges(context.database, principal.scope.tenant),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from services.goals.adapters.instruments import InstrumentRanges
 from services.goals.api.common import caller_goals, goal_records_page
 from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.goals.api.schemas import (
@@ -18,7 +19,6 @@ from services.goals.views import entry_view, revision_view
 from shared.app import service_context
 from shared.auth import STAFF, check_client_access, current_principal, requires
 from shared.errors import Problem
-from shared.instrument_ranges import score_ranges
 from shared.paging import PageQuery
 
 blp = Blueprint("goals", __name__, url_prefix="/v1", description="Goals, their progress, milestones, status and revisions.")
@@ -70,7 +70,8 @@ def list_goals(query):
 def smart_check(draft):
     """Assess a draft goal against SMART; nothing is stored."""
     today = service_context().clock.now().date()
-    return assess(draft, today, milestone_count=len(draft.get("milestones") or ()), instrument_ranges=score_ranges())
+    ranges = InstrumentRanges(service_context().database, current_principal().scope.tenant)
+    return assess(draft, today, milestone_count=len(draft.get("milestones") or ()), instrument_ranges=ranges)
 
 
 @blp.get("/goals/<goal_id>")

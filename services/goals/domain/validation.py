@@ -29,8 +29,8 @@ def goal_errors(goal, instrument_ranges=None):
 
 def measure_errors(measure, instrument_ranges=None):
     """Errors of a measure: a known kind, numeric baseline and target the measure can take, an
-    instrument exactly for kind `instrument`, a known period, and an explicit direction that
-    agrees with baseline and target."""
+    instrument exactly for kind `instrument` (one `instrument_ranges` knows, when it is given), a
+    known period, and an explicit direction that agrees with baseline and target."""
     errors = {}
     kind = measure.get("kind")
     if kind not in KINDS:
@@ -45,6 +45,12 @@ def measure_errors(measure, instrument_ranges=None):
             errors[f"measure.{key}"] = [f"The {label} ({plain(value)}) {problem}."]
     if kind == "instrument" and not measure.get("instrument"):
         errors["measure.instrument"] = ["Name the questionnaire, for example phq9."]
+    elif kind == "instrument" and instrument_ranges is not None and measure["instrument"] not in instrument_ranges:
+        # No score would ever feed it: a typo ("PHQ9") or an instrument this clinic lacks.
+        errors["measure.instrument"] = [
+            f"No questionnaire {measure['instrument']!r} here: use a code GET /v1/instruments lists "
+            "(built-ins such as phq9 and gad7, and the clinic's own once defined)."
+        ]
     elif kind != "instrument" and measure.get("instrument"):
         errors["measure.instrument"] = ["Only a measure of kind instrument names a questionnaire."]
     if measure.get("per") is not None and measure["per"] not in PERIODS:

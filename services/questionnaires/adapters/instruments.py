@@ -2,7 +2,8 @@
 
 A tenant's instrument is stored once under ``_id = "<tenant>:<code>"``, so the insert is the
 claim of its code, a lookup by code is a lookup by ``_id``, and it is never changed afterwards
-(a new version is a new code). That makes
+(a new version is a new code); it carries ``instrument.defined``, which tells the goals service
+the code and its score range. That makes
 a parsed definition safe to keep in memory for as long as the process lives: a submission
 scores against a cached object instead of reading and re-validating the definition each time.
 """
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.questionnaires import events
 from services.questionnaires.config import INSTRUMENTS
 from services.questionnaires.domain import Instrument, load_builtin_instruments, parse_instrument
+from shared.events.outbox import with_events
 from shared.mongo import Database, Scope, ScopedCollection
 
 _PARSED_LIMIT = 1024
@@ -83,6 +86,7 @@ class Catalogue:
             "created_at": now,
             "created_by": by,
         }
+        record = with_events(record, [events.instrument_defined(self.tenant, record, now)], now)
         if self.records.insert_once(record):
             return self._entry(record), True
         existing = self.records.find_by_id(record["_id"])

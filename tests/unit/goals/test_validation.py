@@ -33,6 +33,13 @@ def test_instrument_only_for_kind_instrument():
     assert "measure.instrument" in measure_errors({"kind": "count", "baseline": 1, "target": 2, "instrument": "phq9"})
 
 
+def test_an_instrument_the_ranges_do_not_know_is_refused():
+    for unknown in ("PHQ9", "zzz", "phq9 "):
+        assert "measure.instrument" in measure_errors({**GOOD, "instrument": unknown}, PHQ9)
+    assert "measure.instrument" not in measure_errors(GOOD, PHQ9)
+    assert "measure.instrument" not in measure_errors({**GOOD, "instrument": "zzz"}), "without ranges nothing is known"
+
+
 def test_an_explicit_direction_must_agree_with_the_numbers():
     errors = measure_errors({**GOOD, "direction": "increase"})
     assert errors["measure.direction"] == ["The target (9) is below the starting point (16), so the direction can't be increase."]
