@@ -22,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
 from flask import Response, request
@@ -30,7 +30,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.app import service_context
-from shared.errors import PROBLEM_MIMETYPE
+from shared.errors import PROBLEM_MIMETYPE, TITLES
 from shared.paging import MAX_LIMIT
 from shared.schemas import Id
 
@@ -351,7 +351,25 @@ def fhir_blueprint(title: str, served: Sequence[Served]) -> Blueprint:
     return blp
 
 
-def documented(blp: Blueprint, description: str):
+class IssueSchema(Schema):
+    severity = fields.String()
+    code = fields.String()
+    diagnostics = fields.String()
+
+
+class OperationOutcomeSchema(Schema):
+    resourceType = fields.Constant("OperationOutcome")
+    issue = fields.List(fields.Nested(IssueSchema))
+
+
+def documented(blp: Blueprint, description: str, *errors: int) -> Callable:
     """Document a FHIR route's answer: a resource or Bundle in ``application/fhir+json``, or an
-    OperationOutcome with the status of the error."""
-    return blp.response(200, content_type=FHIR_MIMETYPE, description=description)
+    OperationOutcome for 401 (every FHIR route but the metadata needs a token) and ``errors``."""
+
+    def decorate(view: Callable) -> Callable:
+        for status in sorted({401, *errors}):
+            view = blp.alt_response(status, schema=OperationOutcomeSchema, content_type=FHIR_MIMETYPE,
+                                    description=TITLES[status])(view)
+        return blp.response(200, content_type=FHIR_MIMETYPE, description=description)(view)
+
+    return decorate

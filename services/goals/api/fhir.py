@@ -25,7 +25,7 @@ blp = fhir_blueprint("Stepwise goals", [
 
 @blp.get("/Goal/<goal_id>")
 @requires()
-@documented(blp, "The Goal.")
+@documented(blp, "The Goal.", 404)
 def read_goal(goal_id):
     """A goal as a FHIR Goal."""
     goals = caller_goals()
@@ -36,7 +36,7 @@ def read_goal(goal_id):
 @blp.get("/Goal")
 @requires()
 @searched(blp, PatientSearchQuery)
-@documented(blp, "A searchset Bundle of Goals, by creation time.")
+@documented(blp, "A searchset Bundle of Goals, by creation time.", 403, 422)
 def search_goals(query):
     """A patient's goals (a client's own when the caller is one), or the clinic's."""
     client_id = patient_searched(query)

@@ -32,7 +32,7 @@ blp = fhir_blueprint("Stepwise questionnaires", SERVED)
 
 @blp.get("/Questionnaire/<code>")
 @requires()
-@documented(blp, "The Questionnaire.")
+@documented(blp, "The Questionnaire.", 404)
 def read_questionnaire(code):
     """An instrument as a Questionnaire."""
     entry = caller().catalogue.get(code)
@@ -44,7 +44,7 @@ def read_questionnaire(code):
 @blp.get("/Questionnaire")
 @requires()
 @searched(blp, SearchQuery)
-@documented(blp, "A searchset Bundle of Questionnaires, by id.")
+@documented(blp, "A searchset Bundle of Questionnaires, by id.", 422)
 def search_questionnaires(query):
     """The instruments the clinic can use; ``_lastUpdated`` matches the clinic's own (built-ins
     have no such time)."""
@@ -65,7 +65,7 @@ def _response(response_id: str) -> tuple[dict, Instrument]:
 
 @blp.get("/QuestionnaireResponse/<response_id>")
 @requires()
-@documented(blp, "The QuestionnaireResponse.")
+@documented(blp, "The QuestionnaireResponse.", 404)
 def read_questionnaire_response(response_id):
     """A response, with its answers."""
     return fhir_response(fhir.questionnaire_response(*_response(response_id)))
@@ -73,7 +73,7 @@ def read_questionnaire_response(response_id):
 
 @blp.get("/Observation/<response_id>")
 @requires()
-@documented(blp, "The Observation.")
+@documented(blp, "The Observation.", 404)
 def read_observation(response_id):
     """A response's score."""
     return fhir_response(fhir.observation(*_response(response_id)))
@@ -97,7 +97,7 @@ def _search(query: dict, resource: Callable[[dict, Instrument], dict]) -> Respon
 @blp.get("/QuestionnaireResponse")
 @requires()
 @searched(blp, PatientSearchQuery)
-@documented(blp, "A searchset Bundle of QuestionnaireResponses, newest completed first.")
+@documented(blp, "A searchset Bundle of QuestionnaireResponses, newest completed first.", 403, 422)
 def search_questionnaire_responses(query):
     """A patient's responses (a client's own when the caller is one), or the clinic's."""
     return _search(query, fhir.questionnaire_response)
@@ -106,7 +106,7 @@ def search_questionnaire_responses(query):
 @blp.get("/Observation")
 @requires()
 @searched(blp, PatientSearchQuery)
-@documented(blp, "A searchset Bundle of score Observations, newest completed first.")
+@documented(blp, "A searchset Bundle of score Observations, newest completed first.", 403, 422)
 def search_observations(query):
     """A patient's scores (a client's own when the caller is one), or the clinic's."""
     return _search(query, fhir.observation)
