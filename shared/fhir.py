@@ -30,6 +30,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.app import service_context
+from shared.auth import check_client_access, current_principal
 from shared.errors import PROBLEM_MIMETYPE, TITLES
 from shared.paging import MAX_LIMIT
 from shared.schemas import Id
@@ -215,8 +216,19 @@ def searched(blp: Blueprint, schema: type[SearchQuery]):
     return blp.arguments(schema, location="query", unknown=RAISE)
 
 
-def patient_searched(query: Mapping[str, Any]) -> str | None:
-    return query.get("patient") or query.get("subject")
+def patient_filter(query: Mapping[str, Any]) -> dict:
+    """The ``/v1`` list filter of the patient a search names (``{"client_id": ...}``; a client
+    naming another is 403), or ``{}`` for none."""
+    client_id = query.get("patient") or query.get("subject")
+    if client_id is None:
+        return {}
+    check_client_access(current_principal(), client_id)
+    return {"client_id": client_id}
+
+
+def updated_condition(query: Mapping[str, Any]) -> dict | None:
+    """The search's ``_lastUpdated`` as a MongoDB condition on a time field (None: no filter)."""
+    return query["updated"].condition() if query["updated"] else None
 
 
 # Answers

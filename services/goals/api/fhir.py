@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from services.goals.api.common import caller_goals
 from services.goals.fhir import goal_resource
-from shared.auth import check_client_access, current_principal, requires
+from shared.auth import requires
 from shared.fhir import (
     COMMON_PARAMS, PATIENT_PARAMS, PatientSearchQuery, Served, documented, fhir_blueprint, fhir_response,
-    patient_searched, searched, searchset,
+    patient_filter, searched, searchset, updated_condition,
 )
 from shared.instrument_ranges import total_codes
 
@@ -39,13 +39,10 @@ def read_goal(goal_id):
 @documented(blp, "A searchset Bundle of Goals, by creation time.", 403, 422)
 def search_goals(query):
     """A patient's goals (a client's own when the caller is one), or the clinic's."""
-    client_id = patient_searched(query)
-    if client_id is not None:
-        check_client_access(current_principal(), client_id)
+    filters = patient_filter(query)
     goals = caller_goals()
     found, next_cursor = goals.store.listed(
-        {"client_id": client_id} if client_id else {}, limit=query["count"], cursor=query["cursor"],
-        updated=query["updated"] and query["updated"].condition(),
+        filters, limit=query["count"], cursor=query["cursor"], updated=updated_condition(query)
     )
     codes = total_codes()
     return searchset(

@@ -14,11 +14,11 @@ from services.questionnaires import fhir
 from services.questionnaires.api.common import caller
 from services.questionnaires.api.instruments import page_by_code
 from services.questionnaires.domain import Instrument
-from shared.auth import check_client_access, current_principal, requires
+from shared.auth import requires
 from shared.errors import Problem
 from shared.fhir import (
     COMMON_PARAMS, PATIENT_PARAMS, PatientSearchQuery, SearchQuery, Served, documented, fhir_blueprint, fhir_response,
-    patient_searched, searched, searchset,
+    patient_filter, searched, searchset, updated_condition,
 )
 
 SERVED = (
@@ -80,13 +80,10 @@ def read_observation(response_id):
 
 
 def _search(query: dict, resource: Callable[[dict, Instrument], dict]) -> Response:
-    client_id = patient_searched(query)
-    if client_id is not None:
-        check_client_access(current_principal(), client_id)
+    filters = patient_filter(query)
     questionnaires = caller()
     found, next_cursor = questionnaires.responses.page(
-        {"client_id": client_id} if client_id else {}, limit=query["count"], cursor=query["cursor"],
-        stored=query["updated"] and query["updated"].condition(),
+        filters, limit=query["count"], cursor=query["cursor"], stored=updated_condition(query)
     )
     return searchset(
         [resource(response, questionnaires.instrument(response["instrument"]).instrument) for response in found],
