@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from shared.fhir import SCORE_UNIT, STEPWISE_FHIR, instant, meta, patient, reference, stepwise_coding
@@ -35,6 +36,12 @@ def achievement(goal: Mapping[str, Any]) -> str:
     if goal["status"] == "abandoned":
         return "not-achieved"
     return TRENDS.get(progress["trend"], "in-progress")
+
+
+def status_changed(goal: Mapping[str, Any]) -> datetime:
+    """When the goal took its current status: its last status revision, else its creation."""
+    changes = [revision["at"] for revision in goal["revisions"] if revision["kind"] == "status"]
+    return changes[-1] if changes else goal["created_at"]
 
 
 def _measure(measure: Mapping[str, Any], total_codes: Mapping[str, list[dict]]) -> dict:
@@ -87,7 +94,7 @@ def goal_resource(goal: Mapping[str, Any], entries: Iterable[Mapping[str, Any]],
         "achievementStatus": {"coding": [{"system": ACHIEVEMENT_SYSTEM, "code": achievement(goal)}]},
         "description": {"text": goal["title"]},
         "subject": patient(goal["client_id"]),
-        "statusDate": instant(goal["updated_at"])[:10],
+        "statusDate": instant(status_changed(goal))[:10],
     }
     if goal["category"]:
         resource["category"] = [{"coding": [stepwise_coding("goal-categories", goal["category"])]}]

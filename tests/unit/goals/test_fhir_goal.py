@@ -19,7 +19,8 @@ def shown(**changes) -> dict:
     """A goal as views.goal_view shows it."""
     goal = {
         "id": "g1", "client_id": "ada", "title": "PHQ-9 below 10", "description": None, "category": None,
-        "status": "active", "updated_at": AT, "start_date": "2026-01-01", "target_date": "2026-04-01",
+        "status": "active", "created_at": AT, "updated_at": AT, "revisions": [],
+        "start_date": "2026-01-01", "target_date": "2026-04-01",
         "measure": {"kind": "instrument", "instrument": "phq9", "baseline": 16, "target": 9, "direction": "decrease"},
         "milestones": [], "subgoals": [],
         "progress": {"current": None, "percent": None, "trend": None, "on_track": None, "target_met": False},
@@ -46,6 +47,13 @@ def test_achievement_follows_status_target_and_trend(status, trend, met, expecte
     progress = {"current": 12, "percent": 50, "trend": trend, "on_track": True, "target_met": met}
     assert achievement(shown(status=status, progress=progress)) == expected
     assert expected in GOAL_ACHIEVEMENT
+
+
+def test_the_status_date_is_the_last_status_change_not_the_last_revision():
+    revisions = [{"kind": "status", "at": datetime(2026, 2, 1, tzinfo=timezone.utc)},
+                 {"kind": "revise", "at": datetime(2026, 3, 1, tzinfo=timezone.utc)}]
+    assert goal_resource(shown(revisions=revisions), [], {})["statusDate"] == "2026-02-01"
+    assert goal_resource(shown(), [], {})["statusDate"] == "2026-01-31"
 
 
 def test_a_yes_no_goal_targets_a_boolean_and_an_umbrella_goal_has_no_target():
