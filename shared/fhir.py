@@ -233,8 +233,8 @@ def updated_condition(query: Mapping[str, Any]) -> dict | None:
 
 # Answers
 
-def fhir_response(resource: Mapping[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(resource), status=status, mimetype=FHIR_MIMETYPE)
+def fhir_response(resource: Mapping[str, Any]) -> Response:
+    return Response(json.dumps(resource), mimetype=FHIR_MIMETYPE)
 
 
 def base_url() -> str:
@@ -249,11 +249,14 @@ def searchset(resources: Iterable[Mapping[str, Any]], next_cursor: str | None) -
     if next_cursor is not None:
         args = [(key, value) for key, value in request.args.items(multi=True) if key != "_cursor"]
         links.append({"relation": "next", "url": f"{request.base_url}?{urlencode([*args, ('_cursor', next_cursor)])}"})
+    bundle = {"resourceType": "Bundle", "type": "searchset", "link": links}
     entries = [
         {"fullUrl": f"{base}/{resource['resourceType']}/{resource['id']}", "resource": resource, "search": {"mode": "match"}}
         for resource in resources
     ]
-    return fhir_response({"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries})
+    if entries:  # FHIR's JSON has no empty arrays
+        bundle["entry"] = entries
+    return fhir_response(bundle)
 
 
 def operation_outcome(status: int, detail: str | None, errors: Mapping[str, Sequence[str]] | None) -> dict:

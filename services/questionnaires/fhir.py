@@ -102,7 +102,7 @@ def _answer(instrument: Instrument, item_id: str, value: Any) -> dict:
 
 def questionnaire_response(response: Mapping[str, Any], instrument: Instrument) -> dict:
     """``response`` as stored (``ResponseStore``); left-out answers have no item."""
-    return {
+    resource: dict[str, Any] = {
         "resourceType": "QuestionnaireResponse",
         "id": response["_id"],
         "meta": meta(response["created_at"]),
@@ -116,6 +116,9 @@ def questionnaire_response(response: Mapping[str, Any], instrument: Instrument) 
             for answer in response["answers"] if answer["value"] is not None
         ],
     }
+    if not resource["item"]:  # FHIR's JSON has no empty arrays
+        del resource["item"]
+    return resource
 
 
 def _quantity(value: float) -> dict:

@@ -9,6 +9,7 @@ who may not see a record get an ``OperationOutcome``.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 import fhir.resources
 import pytest
@@ -36,9 +37,22 @@ FHIR_JSON = "application/fhir+json"
 
 
 def valid(resource: dict) -> dict:
-    """``resource`` after checking it against the FHIR 4.0.1 model of its type."""
+    """``resource`` after checking it against the FHIR 4.0.1 model of its type, and for what
+    the models let through: FHIR's JSON has no empty arrays, objects or strings, and no nulls."""
     construct_fhir_element(resource["resourceType"], resource)
+    assert not list(empty_values(resource)), list(empty_values(resource))
     return resource
+
+
+def empty_values(value, path: str = "") -> Iterator[str]:
+    if value in (None, "", [], {}):
+        yield path
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from empty_values(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from empty_values(inner, f"{path}[{index}]")
 
 
 @pytest.fixture
@@ -240,3 +254,44 @@ def test_unknown_resources_and_types_are_not_found(services, auth):
     for url in (f"{questionnaires_url}/fhir/R4/Observation/nope", f"{questionnaires_url}/fhir/R4/Questionnaire/nope",
                 f"{questionnaires_url}/fhir/R4/Patient/client-ada", f"{goals_url}/fhir/R4/Goal/nope"):
         outcome(requests.get(url, headers=auth(), timeout=30), 404)
+
+
+# A clinic's own instrument (items and cut-offs invented for the test): range items, no codes.
+CLINIC_INSTRUMENT = {
+    "code": "alliance4",
+    "name": "Session alliance check (4 items)",
+    "version": "2",
+    "items": [{"id": f"a{n}", "text": f"Alliance statement {n}", "min": 0, "max": 4} for n in range(1, 5)],
+    "scoring": {"method": "sum", "range": [0, 16], "source": "Clinic licence terms"},
+    "bands": [
+        {"min": 0, "max": 8, "label": "at_risk", "source": "Clinic protocol"},
+        {"min": 9, "max": 16, "label": "good", "source": "Clinic protocol"},
+    ],
+    "sources": [{"id": "clinic", "citation": "Clinic licence for the alliance check"}],
+    "licence": {"text": "Licensed to this clinic only", "redistribute_items": False},
+}
+
+
+def test_a_clinics_own_instrument_and_its_scores_use_stepwise_codes(services, auth):
+    _, questionnaires_url, clock = services
+    admin = auth("admin", "admin-1")
+    added = requests.post(f"{questionnaires_url}/v1/instruments", json=CLINIC_INSTRUMENT, headers=admin, timeout=30)
+    assert added.status_code == 201, added.text
+    response = post(f"{questionnaires_url}/v1/responses",
+                    {"client_id": CLIENT, "instrument": "alliance4", "answers": [3, 3, 2, 4]}, auth)
+    fhir_q = f"{questionnaires_url}/fhir/R4"
+
+    questionnaire = call(f"{fhir_q}/Questionnaire/alliance4", auth=auth)
+    assert "code" not in questionnaire and questionnaire["meta"]["lastUpdated"].startswith(clock.now().date().isoformat())
+    assert {item["type"] for item in questionnaire["item"]} == {"integer"}
+    score = call(f"{fhir_q}/Observation/{response['id']}", auth=auth)
+    assert codes(score["code"]) == {("https://stepwise.invalid/fhir/CodeSystem/instruments", "alliance4-total")}
+    assert score["valueQuantity"]["value"] == 12 and score["interpretation"][0]["text"] == "good"
+    answered = call(f"{fhir_q}/QuestionnaireResponse/{response['id']}", auth=auth)
+    assert [item["answer"][0]["valueInteger"] for item in answered["item"]] == [3, 3, 2, 4]
+
+    # Only the clinic's own instruments have a time they were stored; the built-ins have none.
+    since, _ = all_pages(f"{fhir_q}/Questionnaire", auth, _lastUpdated=f"ge{clock.now().date().isoformat()}")
+    assert [q["id"] for q in since] == ["alliance4"]
+    elsewhere = auth("therapist", THERAPIST, "clinic-b")
+    outcome(requests.get(f"{fhir_q}/Questionnaire/alliance4", headers=elsewhere, timeout=30), 404)
