@@ -42,6 +42,7 @@ FHIR_PREFIX = "/fhir/R4"
 # are not published anywhere (the same base as the instruments' own codes, shared/instruments).
 STEPWISE_FHIR = "https://stepwise.invalid/fhir"
 DEFAULT_COUNT = 50
+JSON_FORMATS = ("json", FHIR_MIMETYPE, "application/json")
 # A questionnaire score as a Quantity: LOINC gives {score} as the example unit of its score
 # codes (e.g. its page of 44261-6, the PHQ-9 total).
 SCORE_UNIT = {"system": "http://unitsofmeasure.org", "code": "{score}", "unit": "{score}"}
@@ -187,6 +188,8 @@ class SearchQuery(Schema):
     count = fields.Integer(data_key="_count", load_default=DEFAULT_COUNT, validate=validate.Range(min=1, max=MAX_LIMIT))
     cursor = fields.String(data_key="_cursor", load_default=None)
     last_updated = fields.List(DateSearch(), data_key="_lastUpdated", load_default=list)
+    # Some clients name the format they want; JSON is the only one served.
+    format = fields.String(data_key="_format", validate=validate.OneOf(JSON_FORMATS))
 
     @post_load
     def _updated(self, data, **kwargs):

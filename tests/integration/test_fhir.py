@@ -192,7 +192,7 @@ def test_a_clients_goal_and_scores_read_back_as_fhir(services, auth):
     assert relationship[1]["valueReference"] == {"reference": f"Goal/{subgoal['id']}"}
 
     # Searches page through next links, for the patient named either way.
-    scores, pages = all_pages(f"{fhir_q}/Observation", auth, patient=f"Patient/{CLIENT}", _count=2)
+    scores, pages = all_pages(f"{fhir_q}/Observation", auth, patient=f"Patient/{CLIENT}", _count=2, _format="json")
     assert [s["id"] for s in scores] == [r["id"] for r in reversed(responses)] and pages == 2
     answers, _ = all_pages(f"{fhir_q}/QuestionnaireResponse", auth, subject=CLIENT, _count=1)
     assert [a["id"] for a in answers] == [r["id"] for r in reversed(responses)]
@@ -240,6 +240,7 @@ def test_a_clients_goal_and_scores_read_back_as_fhir(services, auth):
     ({"patient": "Group/1"}, "patient"),
     ({"patient": "a", "subject": "b"}, "subject"),
     ({"code": "44261-6"}, "code"),
+    ({"_format": "xml"}, "_format"),
     ({"_cursor": "not-a-cursor"}, "cursor"),
 ])
 def test_bad_search_parameters_are_an_operation_outcome_naming_them(services, auth, params, named):
