@@ -85,10 +85,9 @@ def _search(query: dict, resource: Callable[[dict, Instrument], dict]) -> Respon
     found, next_cursor = questionnaires.responses.page(
         filters, limit=query["count"], cursor=query["cursor"], stored=updated_condition(query)
     )
-    return searchset(
-        [resource(response, questionnaires.instrument(response["instrument"]).instrument) for response in found],
-        next_cursor,
-    )
+    # A clinic's own instrument is a lookup: once per instrument on the page, not per response.
+    instruments = {code: questionnaires.instrument(code).instrument for code in {r["instrument"] for r in found}}
+    return searchset([resource(response, instruments[response["instrument"]]) for response in found], next_cursor)
 
 
 @blp.get("/QuestionnaireResponse")
