@@ -24,6 +24,7 @@ from services.questionnaires.app import create_app as questionnaires_app
 from services.questionnaires.worker import build_worker as questionnaires_worker
 from shared.clock import FixedClock
 from tests.support.harness import wait_for
+from tests.support.instruments import ALLIANCE
 
 pytestmark = pytest.mark.integration
 
@@ -257,29 +258,13 @@ def test_unknown_resources_and_types_are_not_found(services, auth):
         outcome(requests.get(url, headers=auth(), timeout=30), 404)
 
 
-# A clinic's own instrument (items and cut-offs invented for the test): range items, no codes.
-CLINIC_INSTRUMENT = {
-    "code": "alliance4",
-    "name": "Session alliance check (4 items)",
-    "version": "2",
-    "items": [{"id": f"a{n}", "text": f"Alliance statement {n}", "min": 0, "max": 4} for n in range(1, 5)],
-    "scoring": {"method": "sum", "range": [0, 16], "source": "Clinic licence terms"},
-    "bands": [
-        {"min": 0, "max": 8, "label": "at_risk", "source": "Clinic protocol"},
-        {"min": 9, "max": 16, "label": "good", "source": "Clinic protocol"},
-    ],
-    "sources": [{"id": "clinic", "citation": "Clinic licence for the alliance check"}],
-    "licence": {"text": "Licensed to this clinic only", "redistribute_items": False},
-}
-
-
 def test_a_clinics_own_instrument_and_its_scores_use_stepwise_codes(services, auth):
     _, questionnaires_url, clock = services
     admin = auth("admin", "admin-1")
-    added = requests.post(f"{questionnaires_url}/v1/instruments", json=CLINIC_INSTRUMENT, headers=admin, timeout=30)
+    added = requests.post(f"{questionnaires_url}/v1/instruments", json=ALLIANCE, headers=admin, timeout=30)
     assert added.status_code == 201, added.text
     response = post(f"{questionnaires_url}/v1/responses",
-                    {"client_id": CLIENT, "instrument": "alliance4", "answers": [3, 3, 2, 4]}, auth)
+                    {"client_id": CLIENT, "instrument": "alliance4", "answers": [3, 3, 3, 3]}, auth)
     fhir_q = f"{questionnaires_url}/fhir/R4"
 
     questionnaire = call(f"{fhir_q}/Questionnaire/alliance4", auth=auth)
@@ -289,7 +274,7 @@ def test_a_clinics_own_instrument_and_its_scores_use_stepwise_codes(services, au
     assert codes(score["code"]) == {("https://stepwise.invalid/fhir/CodeSystem/instruments", "alliance4-total")}
     assert score["valueQuantity"]["value"] == 12 and score["interpretation"][0]["text"] == "good"
     answered = call(f"{fhir_q}/QuestionnaireResponse/{response['id']}", auth=auth)
-    assert [item["answer"][0]["valueInteger"] for item in answered["item"]] == [3, 3, 2, 4]
+    assert [item["answer"][0]["valueInteger"] for item in answered["item"]] == [3, 3, 3, 3]
 
     # Only the clinic's own instruments have a time they were stored; the built-ins have none.
     since, _ = all_pages(f"{fhir_q}/Questionnaire", auth, _lastUpdated=f"ge{clock.now().date().isoformat()}")
