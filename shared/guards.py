@@ -25,7 +25,7 @@ measured first, without parsing. Numbers are checked by the parser's own hooks, 
 field ever sees one out of range. gunicorn's limits (``shared.gunicorn_conf``) sit above these
 as a backstop, for what never reaches Flask.
 
-Every response under ``/v1`` carries ``Cache-Control: no-store``: they hold health data, which
+Every response under ``/v1`` and ``/fhir`` carries ``Cache-Control: no-store``: they hold health data, which
 no browser, proxy or CDN on the way may keep.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ MAX_INT_DIGITS = 19
 # A problem lists at most this many refused fields: enough to fix a body, not an amplifier.
 MAX_REPORTED_FIELDS = 20
 JSON_METHODS = ("POST", "PUT", "PATCH")
-NO_STORE_PREFIX = "/v1/"
+NO_STORE_PREFIXES = ("/v1/", "/fhir/")
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
@@ -237,7 +237,7 @@ def install_guards(app: Flask, max_body_bytes: int) -> None:
         return _path_id_problem() or _query_problem() or _body_problem(max_body_bytes)
 
     def no_store(response: Response) -> Response:
-        if request.path.startswith(NO_STORE_PREFIX):
+        if request.path.startswith(NO_STORE_PREFIXES):
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -1,7 +1,7 @@
 """Every route of the three OpenAPI documents, sent every kind of bad input an attacker would try,
-with and without a token: each answer is a 4xx problem+json (never a 5xx) and no traceback or
-error is logged. The documents (docs/openapi/*.json) are the list of routes, so a new route is
-covered without touching this test."""
+with and without a token: each answer is a 4xx problem+json (an OperationOutcome under /fhir/),
+never a 5xx, and no traceback or error is logged. The documents (docs/openapi/*.json) are the list
+of routes, so a new route is covered without touching this test."""
 from __future__ import annotations
 
 import json
@@ -122,9 +122,9 @@ def test_no_bad_input_gets_a_5xx_or_a_traceback(harness, token, capfd, service):
                 headers = {**kwargs.get("headers", {}), **authorization}
                 answer = session.request(method, url + path, **{**kwargs, "headers": headers}, timeout=30)
                 sent += 1
-                if not _as_expected(answer, expected):
+                if not _as_expected(answer, expected, path):
                     failures.append(f"{method.upper()} {path} {what} ({caller}): {answer.status_code} {answer.text[:200]}")
-                elif "no-store" not in answer.headers.get("Cache-Control", "") and path.startswith("/v1/"):
+                elif "no-store" not in answer.headers.get("Cache-Control", "") and path.startswith(("/v1/", "/fhir/")):
                     failures.append(f"{method.upper()} {path} {what} ({caller}): no Cache-Control: no-store")
     assert not failures, "\n".join(failures)
     assert sent > 100
@@ -133,8 +133,16 @@ def test_no_bad_input_gets_a_5xx_or_a_traceback(harness, token, capfd, service):
     assert '"level": "ERROR"' not in logged
 
 
-def _as_expected(answer: requests.Response, expected: int | str) -> bool:
-    problem = answer.headers.get("Content-Type") == "application/problem+json"
+def _is_problem(answer: requests.Response, path: str) -> bool:
+    """A problem+json, or under /fhir/ its FHIR form, an OperationOutcome."""
+    if path.startswith("/fhir/"):
+        return (answer.headers.get("Content-Type") == "application/fhir+json"
+                and answer.json().get("resourceType") == "OperationOutcome")
+    return answer.headers.get("Content-Type") == "application/problem+json"
+
+
+def _as_expected(answer: requests.Response, expected: int | str, path: str) -> bool:
+    problem = _is_problem(answer, path)
     if expected == "not 5xx":
         return answer.status_code < 400 or (answer.status_code < 500 and problem)
     if expected == "4xx":

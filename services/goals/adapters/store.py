@@ -331,9 +331,11 @@ class GoalStore(TenantRepository):
         found = self.current_goals.find({"client_id": client_id, "instrument": instrument}).sort([("created_at", 1), ("_id", 1)])
         return [CurrentGoal.from_document(document) for document in found]
 
-    def listed(self, filters: Mapping[str, str], *, limit: int, cursor: str | None) -> tuple[list[CurrentGoal], str | None]:
+    def listed(self, filters: Mapping[str, str], *, limit: int, cursor: str | None,
+               updated: Mapping[str, Any] | None = None) -> tuple[list[CurrentGoal], str | None]:
         """A page of the goals whose current ``client_id``, ``therapist_id``, ``parent_goal_id``
-        and ``status`` are those in ``filters`` (any of them), by creation time.
+        and ``status`` are those in ``filters`` (any of them), by creation time; ``updated``: a
+        condition on when the goal last changed, applied to the goals the list reads.
 
         Every filter is an equality on the current-goal documents. The list read is named by the
         most selective filter given: a goal's sub-goals and a client's goals are small lists
@@ -344,12 +346,13 @@ class GoalStore(TenantRepository):
         filters = dict(filters)
         if self.scope.client_id is not None:
             filters["client_id"] = self.scope.client_id
+        narrowed = {"goal.updated_at": dict(updated)} if updated else {}
         if "parent_goal_id" in filters or "client_id" in filters:
-            found, next_cursor = page(self.current_goals, filters, limit=limit, cursor=cursor)
+            found, next_cursor = page(self.current_goals, {**filters, **narrowed}, limit=limit, cursor=cursor)
         else:
             listing = BY_THERAPIST if "therapist_id" in filters else BY_STATUS if "status" in filters else BY_TENANT
             values = {"tenant": self.scope.tenant, **{name: filters[name] for name in listing.key if name != "tenant"}}
-            where = {name: value for name, value in filters.items() if name not in values}
+            where = {**{name: value for name, value in filters.items() if name not in values}, **narrowed}
             found, next_cursor = listing.page(self.database, self.current_goals, values, limit=limit, cursor=cursor,
                                               where=where)
         return [CurrentGoal.from_document(document) for document in found], next_cursor

@@ -54,12 +54,18 @@ class ResponseStore(TenantRepository):
         stamped = {**response, "tenant": self.scope.tenant}
         return CLIENT_RESPONSES.stamp(self.database, TENANT_RESPONSES.stamp(self.database, stamped))
 
-    def page(self, filters: Mapping[str, Any], *, limit: int, cursor: str | None) -> tuple[list[dict], str | None]:
-        """Newest completed first; ``filters``: ``client_id`` and ``instrument``, both optional.
+    def page(
+        self, filters: Mapping[str, Any], *, limit: int, cursor: str | None, stored: Mapping[str, Any] | None = None
+    ) -> tuple[list[dict], str | None]:
+        """Newest completed first; ``filters``: ``client_id`` and ``instrument``, both optional;
+        ``stored``: a condition on when the response was stored (``created_at``), applied to
+        the periods the list reads.
 
         A client's list when one is named (or the caller is a client), else the tenant's."""
         client_id = filters.get("client_id") or self.scope.client_id
-        where = {"instrument": filters["instrument"]} if filters.get("instrument") else None
+        where: dict[str, Any] = {"instrument": filters["instrument"]} if filters.get("instrument") else {}
+        if stored:
+            where["created_at"] = dict(stored)
         if client_id is not None:
             listing, values = CLIENT_RESPONSES, {"tenant": self.scope.tenant, "client_id": client_id}
         else:

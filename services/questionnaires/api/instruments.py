@@ -6,7 +6,7 @@ import binascii
 
 from flask_smorest import Blueprint
 
-from services.questionnaires.adapters.instruments import CodeTaken
+from services.questionnaires.adapters.instruments import CodeTaken, Entry
 from services.questionnaires.api.common import caller
 from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.questionnaires.api.schemas import InstrumentPageSchema, InstrumentViewSchema
@@ -36,6 +36,15 @@ def _after(cursor: str) -> str:
     return code
 
 
+def page_by_code(entries: list[Entry], limit: int, cursor: str | None) -> tuple[list[Entry], str | None]:
+    """A page of ``entries`` (sorted by code) after ``cursor``, and the next page's cursor."""
+    if cursor:
+        after = _after(cursor)
+        entries = [entry for entry in entries if entry.instrument.code > after]
+    found = entries[:limit]
+    return found, _cursor(found[-1].instrument.code) if len(entries) > limit else None
+
+
 @blp.get("/instruments")
 @requires()
 @blp.arguments(PageQuery, location="query")
@@ -43,12 +52,7 @@ def _after(cursor: str) -> str:
 @problems(blp, *READ_PROBLEMS)
 def list_instruments(query):
     """The built-in instruments and the clinic's own, by code."""
-    entries = caller().catalogue.all()
-    if query["cursor"]:
-        after = _after(query["cursor"])
-        entries = [entry for entry in entries if entry.instrument.code > after]
-    found = entries[: query["limit"]]
-    next_cursor = _cursor(found[-1].instrument.code) if len(entries) > query["limit"] else None
+    found, next_cursor = page_by_code(caller().catalogue.all(), query["limit"], query["cursor"])
     return {"items": [instrument_view(entry) for entry in found], "next_cursor": next_cursor}
 
 
