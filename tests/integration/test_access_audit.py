@@ -60,6 +60,8 @@ class Session:
         answer = requests.request(method, self.base + path, json=body, params=params, timeout=30,
                                   headers={**self.auth(*who), "X-Request-ID": request_id})
         assert answer.status_code < 400, f"{route}: {answer.status_code} {answer.text}"
+        # A client's records are health data: never kept by a browser or a proxy (issue 10).
+        assert answer.headers["Cache-Control"] == "no-store", route
         self.calls.append({"route": route, "path": path, "who": who, "request_id": request_id,
                            "status": answer.status_code, "at": self.clock.now()})
         return answer.json()
