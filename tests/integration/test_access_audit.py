@@ -43,6 +43,14 @@ RECORD_FIELDS = {
 }
 
 
+def walk_goal(client_id: str = CLIENT, title: str = "Walk after lunch") -> dict:
+    return {
+        "client_id": client_id, "title": title, "category": "behavioral",
+        "measure": {"kind": "count", "unit": "walks", "baseline": 0, "target": 10, "per": "week"},
+        "start_date": "2026-01-05", "target_date": "2026-03-16",
+    }
+
+
 class Session:
     """One service over real HTTP; every call carries a fresh X-Request-ID and is remembered."""
 
@@ -71,11 +79,7 @@ class Session:
 
 
 def goals_steps(session: Session) -> None:
-    goal = session.call("POST /v1/goals", "/v1/goals", {
-        "client_id": CLIENT, "title": "Walk after lunch", "category": "behavioral",
-        "measure": {"kind": "count", "unit": "walks", "baseline": 0, "target": 10, "per": "week"},
-        "start_date": "2026-01-05", "target_date": "2026-03-16",
-    })
+    goal = session.call("POST /v1/goals", "/v1/goals", walk_goal())
     one = f"/v1/goals/{goal['id']}"
     session.call("GET /v1/goals", "/v1/goals", client_id=CLIENT)
     session.call("GET /v1/goals/<goal_id>", one)
@@ -195,11 +199,7 @@ def test_the_audit_filters_by_client_actor_and_time_and_pages_newest_first(harne
         for number, who in enumerate(therapists):
             client_id = f"client-{(day + number) % 3 + 1}"
             if client_id not in goals:
-                goals[client_id] = session.call("POST /v1/goals", "/v1/goals", {
-                    "client_id": client_id, "title": "Walk", "category": "behavioral",
-                    "measure": {"kind": "count", "unit": "walks", "baseline": 0, "target": 10, "per": "week"},
-                    "start_date": "2026-01-05", "target_date": "2026-03-16",
-                }, who=who)
+                goals[client_id] = session.call("POST /v1/goals", "/v1/goals", walk_goal(client_id), who=who)
             else:
                 session.call("GET /v1/goals/<goal_id>", f"/v1/goals/{goals[client_id]['id']}", who=who)
             session.clock.advance(hours=7)
@@ -228,11 +228,7 @@ def test_the_audit_filters_by_client_actor_and_time_and_pages_newest_first(harne
 
 def test_an_answer_is_withheld_when_its_audit_record_cannot_be_written(harness, auth):
     session = Session(harness, auth, "goals", goals_config, goals_app)
-    goal = session.call("POST /v1/goals", "/v1/goals", {
-        "client_id": CLIENT, "title": NOTE, "category": "behavioral",
-        "measure": {"kind": "count", "unit": "walks", "baseline": 0, "target": 10, "per": "week"},
-        "start_date": "2026-01-05", "target_date": "2026-03-16",
-    })
+    goal = session.call("POST /v1/goals", "/v1/goals", walk_goal(title=NOTE))
     # The database refuses this request's audit record: a unique request id, already taken.
     blocked = uuid.uuid4().hex
     records = session.database[audit.COLLECTION]
