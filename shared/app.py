@@ -126,6 +126,6 @@ def create_service_app(
     app.teardown_request(_end_request)
     # Last, so that its answer hook runs first: an answer withheld for want of its audit record
     # is the one logged and counted.
-    install_audit(app, database, context.clock, audited)
+    install_audit(app, database, context.clock, audited, [blueprint.name for blueprint in blueprints])
 
     return app

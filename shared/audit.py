@@ -1,10 +1,12 @@
 """The access audit: who read or changed which client's records, and when (HIPAA Security Rule,
 45 CFR 164.312(b), "audit controls").
 
-**Which requests.** Each service sorts every route under ``/v1`` into those that read a client's
-records, those that change them, and those that touch none (``RouteAudit``: instruments, a draft's
-SMART check, webhooks, preferences, the audit itself). An app with a ``/v1`` route in none of the
-three, or naming a route it does not have, refuses to start: a new route cannot be forgotten.
+**Which requests.** Each service sorts every route of its blueprints (``/v1``, and any other API
+it adds) into those that read a client's records, those that change them, and those that touch
+none (``RouteAudit``: instruments, a draft's SMART check, webhooks, preferences; the audit's own
+route is added). An app with a route in none of the three, or naming a route it does not have,
+refuses to start: a new route cannot be forgotten. (``/healthz``, ``/readyz``, ``/metrics`` and
+the OpenAPI pages hold no records and are not the services' blueprints.)
 
 **Which clients.** While an audited request runs, the clients it touches are noted
 (``shared.audit_trail``): every record read or written through ``ScopedCollection``, every client
@@ -71,8 +73,8 @@ def indexes() -> list[Index]:
 
 @dataclass(frozen=True)
 class RouteAudit:
-    """A service's ``/v1`` routes (``"GET /v1/goals/<goal_id>"``: method and Flask rule), sorted
-    into those that read a client's records, those that change them, and those that touch none."""
+    """A service's routes (``"GET /v1/goals/<goal_id>"``: method and Flask rule), sorted into
+    those that read a client's records, those that change them, and those that touch none."""
 
     reads: Collection[str]
     changes: Collection[str]
@@ -85,12 +87,13 @@ class RouteAudit:
             return CHANGE
         return None
 
-    def check(self, app: Flask) -> None:
-        """Refuse an app whose routes and lists differ: each ``/v1`` route is in exactly one list."""
+    def check(self, app: Flask, blueprints: Collection[str]) -> None:
+        """Refuse an app whose routes and lists differ: each route of ``blueprints`` (their names)
+        is in exactly one list."""
         served = {
             f"{method} {rule.rule}"
             for rule in app.url_map.iter_rules()
-            if rule.rule.startswith("/v1/")
+            if rule.endpoint.partition(".")[0] in {*blueprints, blp.name}
             for method in rule.methods - {"HEAD", "OPTIONS"}
         }
         listed = [*self.reads, *self.changes, *self.others, AUDIT_ROUTE]
@@ -98,7 +101,7 @@ class RouteAudit:
         unlisted, unserved = served - set(listed), set(listed) - served
         if twice or unlisted or unserved:
             raise RuntimeError(
-                "every /v1 route must be listed once as a read, a change or neither of a client's records "
+                "every route must be listed once as a read, a change or neither of a client's records "
                 f"(shared.audit); not listed: {sorted(unlisted)}, listed but not served: {sorted(unserved)}, "
                 f"listed twice: {sorted(twice)}"
             )
@@ -192,10 +195,11 @@ def _end(_exc: BaseException | None) -> None:
         audit_trail.stop(token)
 
 
-def install_audit(app: Flask, database: Database, clock: Any, routes: RouteAudit) -> None:
-    """Audit ``app``'s requests. Call after every blueprint is registered, and after the hooks
-    that log the answer: the audit's own runs first, so a withheld answer is logged as such."""
-    routes.check(app)
+def install_audit(app: Flask, database: Database, clock: Any, routes: RouteAudit, blueprints: Collection[str]) -> None:
+    """Audit ``app``'s requests to the routes of ``blueprints`` (the service's, by name). Call
+    after every blueprint is registered, and after the hooks that log the answer: the audit's own
+    runs first, so a withheld answer is logged as such."""
+    routes.check(app, blueprints)
     app.extensions[_EXTENSION] = AccessAudit(database, clock, routes)
     app.before_request(_begin)
     app.after_request(_write)
