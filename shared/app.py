@@ -1,9 +1,9 @@
 """The app factory helper: every service's ``create_app`` wires the same way through it.
 
 It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
-schemas, an interactive page at ``/docs``), problem+json errors and request guards, JSON logs
-with a request id, Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps
-the service's settings, database and clock where routes find them (``service_context()``).
+schemas, an interactive page at ``/docs``), problem+json errors and request guards, the access
+audit (``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, Prometheus metrics at
+``/metrics``, ``/healthz`` and ``/readyz``, and keeps the service's settings, database and clock where routes find them (``service_context()``).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from shared import metrics
+from shared.audit import RouteAudit, blp as audit_blueprint, install_audit
 from shared.auth import install_token_verifier
 from shared.clock import SystemClock
 from shared.config import Settings
@@ -84,6 +85,7 @@ def create_service_app(
     title: str,
     description: str,
     blueprints: Sequence[Any],
+    audited: RouteAudit,
     clock: Any = None,
     extras: dict[str, Any] | None = None,
 ) -> Flask:
@@ -105,13 +107,14 @@ def create_service_app(
             "security": [{"bearerAuth": []}],
         },
     )
-    app.extensions["stepwise"] = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
+    context = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
+    app.extensions["stepwise"] = context
 
     api = Api(app)
     backlog = metrics.BacklogCollector(lambda: pending_count(database))
     # Readiness follows the database only: see shared/health.py for why not the broker.
     checks = {"mongodb": mongodb_check(database)}
-    for blueprint in (operations_blueprint(checks, [backlog]), *blueprints):
+    for blueprint in (operations_blueprint(checks, [backlog]), *blueprints, audit_blueprint):
         api.register_blueprint(blueprint)
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app)
@@ -121,5 +124,8 @@ def create_service_app(
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_end_request)
+    # Last, so that its answer hook runs first: an answer withheld for want of its audit record
+    # is the one logged and counted.
+    install_audit(app, database, context.clock, audited, [blueprint.name for blueprint in blueprints])
 
     return app

@@ -6,7 +6,8 @@ shared across a fork. ``Database.db`` opens the client on first use in each proc
 Why a scoped collection: every record carries its tenant, and a query that forgets the tenant
 is how one clinic reads another's records. ``ScopedCollection`` adds the tenant (and, for a
 client, the client's own id) to every filter and stamps it on every insert, so a repository
-built on it cannot forget.
+built on it cannot forget. For the same reason it notes the client of every record it reads or
+writes for the access audit (``shared.audit_trail``, ``shared.audit``).
 
 The code runs on MongoDB 7 and on FerretDB v1, which has no multi-document transactions and
 whose updates are read-modify-write. Hence: claims and de-duplication are inserts under unique
@@ -26,8 +27,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pymongo
 from pymongo.collection import Collection
+from pymongo.cursor import Cursor
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from shared import audit_trail
 from shared.journal import insert_document
 
 log = logging.getLogger(__name__)
@@ -149,6 +152,25 @@ class Scope:
         return scoped
 
 
+class NotedCursor:
+    """A pymongo cursor (``sort``, ``limit``, iteration) whose documents note their client in the
+    access audit's trail (``shared.audit_trail``) as they are read."""
+
+    def __init__(self, cursor: Cursor):
+        self.cursor = cursor
+
+    def sort(self, *args: Any, **kwargs: Any) -> "NotedCursor":
+        self.cursor.sort(*args, **kwargs)
+        return self
+
+    def limit(self, count: int) -> "NotedCursor":
+        self.cursor.limit(count)
+        return self
+
+    def __iter__(self):
+        return iter(audit_trail.note_records(self.cursor))
+
+
 class ScopeViolation(Exception):
     """A write names another tenant or, for a client, another client."""
 
@@ -178,7 +200,7 @@ class ScopedCollection:
         return stamped
 
     def find_one(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> dict | None:
-        return self.collection.find_one(self._restrict(query), **kwargs)
+        return _noted(self.collection.find_one(self._restrict(query), **kwargs))
 
     def find_by_id(self, record_id: Any) -> dict | None:
         """The record with this ``_id`` if it is in scope, else None (as if it did not exist).
@@ -192,29 +214,35 @@ class ScopedCollection:
         if self.scope.client_id is not None and self.client_field is not None:
             if document.get(self.client_field) != self.scope.client_id:
                 return None
-        return document
+        return _noted(document)
 
-    def find(self, query: Mapping[str, Any] | None = None, **kwargs: Any):
-        return self.collection.find(self._restrict(query), **kwargs)
+    def find(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> NotedCursor:
+        return NotedCursor(self.collection.find(self._restrict(query), **kwargs))
 
     def count(self, query: Mapping[str, Any] | None = None) -> int:
         return self.collection.count_documents(self._restrict(query))
 
     def insert_one(self, document: Mapping[str, Any]) -> dict:
         """Insert (journalling the document's events, if it carries any); returns what was stored."""
-        return insert_document(self.collection, self._stamp(document))
+        return insert_document(self.collection, _noted(self._stamp(document)))
 
     def insert_once(self, document: Mapping[str, Any]) -> bool:
-        return insert_once(self.collection, self._stamp(document))
+        return insert_once(self.collection, _noted(self._stamp(document)))
 
     def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any):
         return self.collection.update_one(self._restrict(query), update, **kwargs)
 
     def replace_one(self, query: Mapping[str, Any], document: Mapping[str, Any], **kwargs: Any):
-        return self.collection.replace_one(self._restrict(query), self._stamp(document), **kwargs)
+        return self.collection.replace_one(self._restrict(query), _noted(self._stamp(document)), **kwargs)
 
     def delete_one(self, query: Mapping[str, Any]):
         return self.collection.delete_one(self._restrict(query))
+
+
+def _noted(document: dict | None) -> dict | None:
+    if document is not None:
+        audit_trail.note(document.get("client_id"))
+    return document
 
 
 class TenantRepository:

@@ -131,12 +131,24 @@ class Listing:
         limit: int,
         cursor: str | None,
         where: Mapping[str, Any] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> tuple[list[dict], str | None]:
-        """A page of the list named by ``values`` (of ``key``), further narrowed by ``where``."""
+        """A page of the list named by ``values`` (of ``key``), further narrowed by ``where`` and
+        to records whose ``order_field`` is at or after ``since`` and before ``until``.
+
+        A time window only drops whole periods from the directory before any record is read;
+        within a period it narrows what that period's equality lookup found.
+        """
         numbers = sorted(
             (doc["number"] for doc in database[PERIODS_COLLECTION].find({"list": self.list_id(values)})),
             reverse=self.descending,
         )
+        if since is not None:
+            numbers = [n for n in numbers if n >= period_of(since, self.period)]
+        if until is not None:
+            numbers = [n for n in numbers if n <= period_of(until, self.period)]
+        window = {bound: moment for bound, moment in (("$gte", since), ("$lt", until)) if moment is not None}
         after = _after_cursor(self.order_field, cursor, self.descending)
         if cursor:
             start = period_of(decode_cursor(cursor)[0], self.period)
@@ -144,6 +156,8 @@ class Listing:
         found: list[dict] = []
         for number in numbers:
             conditions = {**values, **(where or {}), self.field: number, **after}
+            if window:
+                conditions[self.order_field] = window
             found += _sorted(records, conditions, self.order_field, self.descending, limit + 1 - len(found))
             if len(found) > limit:
                 break

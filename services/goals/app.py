@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.goals import config
-from services.goals.api import blueprints
+from services.goals.api import AUDITED, blueprints
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
@@ -18,5 +18,6 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         title="Stepwise goals",
         description="SMART goals, milestones, progress, revisions and goal attainment scaling.",
         blueprints=blueprints(),
+        audited=AUDITED,
         clock=clock,
     )

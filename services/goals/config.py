@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared.config import Option, Settings, load_settings, positive_int, positive_number
 from shared.events.consumer import processed_indexes
+from shared.audit import indexes as audit_indexes
 from shared.mongo import Index
 from shared.paging import Listing, period_indexes
 from shared.timetable import Timetable
@@ -46,6 +47,7 @@ INDEXES: tuple[Index, ...] = (
     *BY_THERAPIST.indexes(CURRENT),
     *BY_STATUS.indexes(CURRENT),
     *period_indexes(),
+    *audit_indexes(),
     *Timetable.indexes(REFRESHES),
     *Timetable.indexes(DEADLINES),
     *processed_indexes(),

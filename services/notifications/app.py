@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.notifications import config
-from services.notifications.api import blueprints
+from services.notifications.api import AUDITED, blueprints
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
@@ -18,5 +18,6 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         title="Stepwise notifications",
         description="Inbox, email, webhooks, preferences, care teams and risk alerts.",
         blueprints=blueprints(),
+        audited=AUDITED,
         clock=clock,
     )

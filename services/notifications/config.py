@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.config import Option, Settings, load_settings, positive_int, positive_number, url_with_scheme
 from shared.events.consumer import processed_indexes
+from shared.audit import indexes as audit_indexes
 from shared.mongo import Index
 from shared.paging import Listing, period_indexes
 from shared.timetable import Timetable
@@ -77,6 +78,7 @@ OUTBOX_COLLECTIONS: tuple[str, ...] = (DELIVERY_ATTEMPTS,)
 INDEXES: tuple[Index, ...] = (
     *processed_indexes(),
     *period_indexes(),
+    *audit_indexes(),
     *INBOX.indexes(NOTIFICATIONS),
     *TENANT_ALERTS.indexes(ALERTS),
     *CLIENT_ALERTS.indexes(ALERTS),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from services.questionnaires import config
-from services.questionnaires.api import blueprints
+from services.questionnaires.api import AUDITED, blueprints
 from services.questionnaires.domain import load_builtin_instruments
 from shared.app import create_service_app
 from shared.config import Settings
@@ -21,5 +21,6 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         title="Stepwise questionnaires",
         description="Validated instruments, assignments, scoring, reliable change and risk flags.",
         blueprints=blueprints(),
+        audited=AUDITED,
         clock=clock,
     )

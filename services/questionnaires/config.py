@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from shared.config import Option, Settings, load_settings, positive_number
+from shared.audit import indexes as audit_indexes
 from shared.mongo import Index
 from shared.paging import Listing, period_indexes
 from shared.timetable import Timetable
@@ -52,6 +53,7 @@ INDEXES: tuple[Index, ...] = (
     Index(INSTRUMENTS, [("tenant", 1)]),  # a tenant's own instruments, for the list
     *Timetable.indexes(REMINDER_TIMETABLE),
     *period_indexes(),
+    *audit_indexes(),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 from flask import Flask, current_app, g, request
 
+from shared import audit_trail
 from shared.auth.jwks import KeysUnavailable
 from shared.auth.principal import ROLES, STAFF, AuthError, Principal
 from shared.auth.tokens import TokenVerifier
@@ -86,6 +87,8 @@ def current_principal() -> Principal:
 
 
 def check_client_access(principal: Principal, client_id: str) -> None:
-    """A client may only name itself; staff may name any client of their tenant."""
+    """A client may only name itself; staff may name any client of their tenant. A client named
+    and allowed is noted for the access audit, even when it has no records yet."""
     if principal.is_client and client_id != principal.sub:
         raise Problem(403, "A client may only act on its own records")
+    audit_trail.note(client_id)

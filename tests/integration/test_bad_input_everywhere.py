@@ -42,6 +42,9 @@ BAD_BODIES = [
     ("overflowing float", f'{{"value": {HUGE_FLOAT}}}', "application/json", 422),
     ("NaN", '{"value": NaN}', "application/json", 422),
     ("NUL in a key", '{"value\\u0000": 1}', "application/json", 422),
+    ("lone surrogate", '{"value": "\\ud800"}', "application/json", 422),
+    ("malformed JSON", '{"value": ', "application/json", 400),
+    ("not UTF-8", b'{"value": "\xff"}', "application/json", 400),
     ("not JSON content", "value=1", "text/plain", 415),
     ("too large", json.dumps({"note": "x" * MAX_BODY_BYTES}), "application/json", 413),
 ]
@@ -102,7 +105,8 @@ def requests_for(service: str) -> Iterator[tuple[str, str, str, dict, int | str]
                     yield f"{what} in ?{parameter['name']}", method, fill(path), {"params": {parameter["name"]: value}}, expected
         if method in BODY_METHODS:
             for what, body, content_type, status in BAD_BODIES:
-                kwargs = {"data": body.encode(), "headers": {"Content-Type": content_type}}
+                data = body if isinstance(body, bytes) else body.encode()
+                kwargs = {"data": data, "headers": {"Content-Type": content_type}}
                 yield what, method, fill(path), kwargs, status
             ids = id_properties(operation)
             if ids:

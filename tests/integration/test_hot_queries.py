@@ -2,8 +2,8 @@
 
 The queries are those docs/STORAGE.md lists for each service ("Hot queries"), with the indexes the
 services declare (each service's ``config.INDEXES``, and the shared components' own: outbox,
-consumer marks, leases, timetables, list directories), on collections large enough that
-PostgreSQL would not choose an index for a small table's sake. On FerretDB only the top-level
+consumer marks, leases, timetables, list directories, the access audit), on collections large
+enough that PostgreSQL would not choose an index for a small table's sake. On FerretDB only the top-level
 equalities reach PostgreSQL, so these filters are exactly what each query hands to it; sort,
 limit, a cursor's ``$or`` and a projection are applied to what the index found.
 """
@@ -17,6 +17,7 @@ import pytest
 from services.goals import config as goals
 from services.notifications import config as notifications
 from services.questionnaires import config as questionnaires
+from shared import audit
 from shared.events.consumer import PROCESSED, processed_indexes
 from shared.events.outbox import DEFERRED, SENT, outbox_indexes
 from shared.journal import JOURNAL
@@ -87,13 +88,16 @@ HOT_QUERIES = {
         (CLAIMS, {"lease": "outbox", "window": 177256800}),
         (MEMBERS, {"lease": "outbox", "window": 177256800}),
         (CURSORS, {"_id": "email_timetable"}),
+        (audit.COLLECTION, {"tenant": "t", "day_no": 20514}),
+        (audit.COLLECTION, {"tenant": "t", "client_id": "c", "day_no": 20514}),
+        (audit.COLLECTION, {"tenant": "t", "actor": "a", "day_no": 20514}),
     ],
 }
 INDEXES = {
     "goals": goals.INDEXES,
     "questionnaires": questionnaires.INDEXES,
     "notifications": notifications.INDEXES,
-    "shared": (*outbox_indexes(["records"]), *processed_indexes(), *period_indexes()),
+    "shared": (*outbox_indexes(["records"]), *processed_indexes(), *period_indexes(), *audit.indexes()),
 }
 
 

@@ -2,6 +2,28 @@
 from __future__ import annotations
 
 from services.notifications.api import alerts, notifications, preferences, subscriptions, teams
+from shared.audit import RouteAudit
+
+# The access audit (shared.audit): routes that read a client's records, that change them, and that
+# touch none. A route missing here stops the app at start-up.
+AUDITED = RouteAudit(
+    reads=(
+        "GET /v1/notifications", "GET /v1/notifications/<notification_id>", "GET /v1/alerts",
+        "GET /v1/alerts/<alert_id>", "GET /v1/care-teams/<client_id>",
+    ),
+    changes=(
+        "POST /v1/notifications/<notification_id>/read", "POST /v1/alerts/<alert_id>/acknowledge",
+        "PUT /v1/care-teams/<client_id>",
+    ),
+    # A person's channels, the clinic's webhooks (their attempts carry ids and outcomes, no event
+    # data) and its admins.
+    others=(
+        "GET /v1/preferences/<user_id>", "PUT /v1/preferences/<user_id>", "GET /v1/subscriptions",
+        "POST /v1/subscriptions", "GET /v1/subscriptions/<subscription_id>",
+        "GET /v1/subscriptions/<subscription_id>/deliveries", "POST /v1/subscriptions/<subscription_id>/enable",
+        "GET /v1/tenant/admins", "PUT /v1/tenant/admins",
+    ),
+)
 
 
 def blueprints() -> list:
