@@ -93,6 +93,8 @@ def goals_steps(session: Session) -> None:
     session.call("POST /v1/goals/<goal_id>/attainment", f"{one}/attainment", {"level": 1})
     session.call("GET /v1/goals/<goal_id>/attainment", f"{one}/attainment")
     session.call("GET /v1/clients/<client_id>/attainment", f"/v1/clients/{CLIENT}/attainment")
+    session.call("GET /fhir/R4/Goal", "/fhir/R4/Goal", patient=CLIENT)
+    session.call("GET /fhir/R4/Goal/<goal_id>", f"/fhir/R4/Goal/{goal['id']}")
     session.call("POST /v1/goals/<goal_id>/status", f"{one}/status", {"status": "on_hold", "reason": NOTE})
 
 
@@ -107,6 +109,9 @@ def questionnaires_steps(session: Session) -> None:
     session.call("GET /v1/responses/<response_id>", f"/v1/responses/{response['id']}")
     session.call("GET /v1/clients/<client_id>/scores", f"/v1/clients/{CLIENT}/scores")
     session.call("GET /v1/clients/<client_id>/recovery", f"/v1/clients/{CLIENT}/recovery")
+    for resource in ("QuestionnaireResponse", "Observation"):
+        session.call(f"GET /fhir/R4/{resource}", f"/fhir/R4/{resource}", patient=CLIENT)
+        session.call(f"GET /fhir/R4/{resource}/<response_id>", f"/fhir/R4/{resource}/{response['id']}")
     session.call("POST /v1/assignments/<assignment_id>/cancel", f"/v1/assignments/{assignment['id']}/cancel")
 
 
