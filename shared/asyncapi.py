@@ -16,7 +16,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from shared.config import DEFAULT_EXCHANGE
 from shared.events.envelope import CONTENT_TYPE, SPECVERSION, event_type, source_for
-from shared.events.registry import REGISTRY
+from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
 
 VERSION = "1.0.0"
 
@@ -56,7 +56,8 @@ def _envelope(name: str, data_ref: str) -> dict[str, Any]:
         "properties": {
             "specversion": {"type": "string", "const": SPECVERSION},
             "id": {"type": "string", "format": "uuid", "description": "Unique per event; consumers de-duplicate on it."},
-            "source": {"type": "string", "const": source_for(spec.service)},
+            "source": {"type": "string", "const": source_for(spec.service)} if spec.service != ANY_SERVICE else
+            {"type": "string", "enum": [source_for(service) for service in SERVICES]},
             "type": {"type": "string", "const": event_type(name)},
             "time": {"type": "string", "format": "date-time"},
             "subject": {"type": "string", "description": "The id of the resource the event is about."},
@@ -94,7 +95,8 @@ def build_document() -> dict[str, Any]:
         }
         operations[f"publish_{message_id}"] = {
             "action": "send",
-            "title": f"The {spec.service} service publishes {name}",
+            "title": f"The {spec.service} service publishes {name}" if spec.service != ANY_SERVICE else
+            f"Every service publishes {name}",
             "summary": spec.summary,
             "channel": {"$ref": f"#/channels/{name}"},
             "messages": [{"$ref": f"#/channels/{name}/messages/{message_id}"}],

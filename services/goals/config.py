@@ -1,6 +1,7 @@
 """The goals service's settings, collections, lists, indexes and event-carrying collections."""
 from __future__ import annotations
 
+from shared import client_data
 from shared.config import Option, Settings, load_settings, positive_int, positive_number
 from shared.events.consumer import processed_indexes
 from shared.audit import indexes as audit_indexes
@@ -32,8 +33,13 @@ BY_THERAPIST = Listing("goals-of-therapist", ("tenant", "therapist_id"), "create
 BY_STATUS = Listing("goals-by-status", ("tenant", "status"), "created_at", period="month", descending=False)
 
 # Append-only records that carry events (see shared/events/outbox.py).
-OUTBOX_COLLECTIONS: tuple[str, ...] = (HISTORY,)
-INDEXES: tuple[Index, ...] = (
+# A client's records, for export and erasure (shared/client_data.py): their goals, and each
+# goal's history found by the goals' ids.
+CLIENT_RECORDS = client_data.ClientRecords(by_client=((CURRENT, "client_id"),),
+                                           through=(client_data.Through(HISTORY, "goal_id", CURRENT),))
+
+OUTBOX_COLLECTIONS: tuple[str, ...] = (HISTORY, *client_data.outbox_collections())
+_INDEXES: tuple[Index, ...] = (
     # A goal's whole history (tenant, goal_id), or one kind of its records paged (+ record).
     Index(HISTORY, [("tenant", 1), ("goal_id", 1), ("record", 1)]),
     # A tenant's own instruments, listed (a lookup by code is by _id).
@@ -51,7 +57,9 @@ INDEXES: tuple[Index, ...] = (
     *Timetable.indexes(REFRESHES),
     *Timetable.indexes(DEADLINES),
     *processed_indexes(),
+    *client_data.indexes(),
 )
+INDEXES = (*_INDEXES, *CLIENT_RECORDS.indexes(_INDEXES))
 
 
 def load() -> Settings:

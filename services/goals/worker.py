@@ -8,6 +8,8 @@
   date, however many replicas run it, from the due-soon checks its writers scheduled;
 - the ``goals.refresh`` job rewrites the current-goal document of a goal whose writer stopped
   between its append and its rewrite (``actions.refresh_announced``);
+- ``goals.erasure`` and ``goals.erased`` erase a client's goals and keep every service's
+  erasure reports (``shared/client_data.py``);
 - the relay publishes the events stored with every goal record.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from services.goals import config
 from services.goals.actions import Goals, event_time, raise_due_soon, refresh_announced
 from services.goals.adapters.instruments import remember
 from services.goals.adapters.store import store_for
+from shared import client_data
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.events.consumer import Subscription
@@ -66,6 +69,7 @@ def build_worker(settings: Settings | None = None, clock=None) -> Worker:
         subscriptions=[
             Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock, due_soon_days)),
             Subscription("goals.instruments", ["instrument.defined"], instrument_handler(database)),
+            *client_data.subscriptions(database, config.CLIENT_RECORDS, config.SERVICE, clock),
         ],
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[

@@ -2,6 +2,7 @@
 timetables, indexes) and its event-carrying collections."""
 from __future__ import annotations
 
+from shared import client_data
 from shared.config import Option, Settings, load_settings, positive_int, positive_number, url_with_scheme
 from shared.events.consumer import processed_indexes
 from shared.audit import indexes as audit_indexes
@@ -72,10 +73,19 @@ WEBHOOK_ATTEMPTS = Listing("webhook_attempts", ("tenant", "subscription_id"), "a
 
 # Append-only records that carry events (see shared/events/outbox.py): an attempt that ends a
 # delivery carries notification.delivered or notification.failed.
-OUTBOX_COLLECTIONS: tuple[str, ...] = (DELIVERY_ATTEMPTS,)
+# A client's records, for export and erasure (shared/client_data.py): what was sent to anyone
+# about them, their alerts, their care team, and their own preferences and held emails.
+CLIENT_RECORDS = client_data.ClientRecords(by_client=(
+    *((collection, "client_id") for collection in (NOTIFICATIONS, DELIVERIES, DELIVERY_ATTEMPTS, ALERTS, ALERT_EVENTS,
+                                                   MEMBERSHIPS)),
+    (PREFERENCES, "user_id"),
+    (HELD_EMAILS, "recipient_id"),
+))
+
+OUTBOX_COLLECTIONS: tuple[str, ...] = (DELIVERY_ATTEMPTS, *client_data.outbox_collections())
 # The indexes of the queries the service makes (see the README's data model); records read only
 # by ``_id`` (deliveries, claims, attempts of a delivery, preferences) need none of their own.
-INDEXES: tuple[Index, ...] = (
+_INDEXES: tuple[Index, ...] = (
     *processed_indexes(),
     *period_indexes(),
     *audit_indexes(),
@@ -91,7 +101,9 @@ INDEXES: tuple[Index, ...] = (
     Index(SUBSCRIPTIONS, [("tenant", 1), ("created_at", 1)]),
     Index(SUBSCRIPTION_EVENTS, [("tenant", 1), ("subscription_id", 1)]),
     Index(HELD_EMAILS, [("tenant", 1), ("recipient_id", 1)]),
+    *client_data.indexes(),
 )
+INDEXES = (*_INDEXES, *CLIENT_RECORDS.indexes(_INDEXES))
 
 
 def load() -> Settings:

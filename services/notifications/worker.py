@@ -18,6 +18,7 @@ from services.notifications.work import rules_consumer, webhook_fanout
 from services.notifications.work.channels import EmailChannel, WebhookChannel
 from services.notifications.work.delivery_job import DeliveryJob
 from services.notifications.work.escalation_job import EscalationJob
+from shared import client_data
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.events.consumer import Subscription
@@ -61,6 +62,7 @@ def build_worker(
             Subscription("notifications.risk", rules_consumer.URGENT_PATTERNS, rules),
             Subscription("notifications.rules", rules_consumer.ROUTINE_PATTERNS, rules),
             Subscription("notifications.webhooks", webhook_fanout.PATTERNS, webhook_fanout.WebhookFanout(database, clock)),
+            *client_data.subscriptions(database, config.CLIENT_RECORDS, config.SERVICE, clock),
         ],
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[

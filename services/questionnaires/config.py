@@ -1,6 +1,7 @@
 """The questionnaires service's settings, collections, indexes and event-carrying collections."""
 from __future__ import annotations
 
+from shared import client_data
 from shared.config import Option, Settings, load_settings, positive_number
 from shared.audit import indexes as audit_indexes
 from shared.mongo import Index
@@ -37,9 +38,14 @@ TENANT_ASSIGNMENTS = Listing("assignments", ("tenant",), "created_at", period="m
 REMINDER_SLOT_SECONDS = 3600
 
 # Append-only records that carry events (see shared/events/outbox.py).
-OUTBOX_COLLECTIONS: tuple[str, ...] = (RESPONSES, ASSIGNMENTS, REMINDERS, INSTRUMENTS, INSTRUMENT_ANNOUNCEMENTS)
+# A client's records, for export and erasure (shared/client_data.py).
+CLIENT_RECORDS = client_data.ClientRecords(by_client=tuple(
+    (collection, "client_id") for collection in (RESPONSES, ASSIGNMENTS, CANCELLATIONS, FULFILMENTS, REMINDERS)))
+
+OUTBOX_COLLECTIONS: tuple[str, ...] = (RESPONSES, ASSIGNMENTS, REMINDERS, INSTRUMENTS, INSTRUMENT_ANNOUNCEMENTS,
+                                       *client_data.outbox_collections())
 # Every index serves a query named in the README ("Storage"); lookups by _id need none.
-INDEXES: tuple[Index, ...] = (
+_INDEXES: tuple[Index, ...] = (
     # The claim of a place in a client's series on an instrument: two concurrent submissions
     # cannot both be compared with the same previous response. Also serves the series' latest
     # response (sorted by seq, limit 1), and the trajectory and recovery (equality on its prefix).
@@ -54,7 +60,9 @@ INDEXES: tuple[Index, ...] = (
     *Timetable.indexes(REMINDER_TIMETABLE),
     *period_indexes(),
     *audit_indexes(),
+    *client_data.indexes(),
 )
+INDEXES = (*_INDEXES, *CLIENT_RECORDS.indexes(_INDEXES))
 
 
 def load() -> Settings:

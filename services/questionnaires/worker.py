@@ -1,6 +1,8 @@
 """The questionnaires worker: ``python -m services.questionnaires.worker``.
 
 - the relay publishes the events stored with responses, assignments and reminders;
+- ``questionnaires.erasure`` and ``questionnaires.erased`` erase a client's responses and
+  assignments and keep every service's erasure reports (``shared/client_data.py``);
 - the ``questionnaires.reminders`` job handles the reminder timetable's entries that have come
   due: ``questionnaire.due`` once per occurrence (and once more when it is overdue), however
   many replicas run it (see ``reminders.py``).
@@ -12,6 +14,7 @@ from datetime import timedelta
 from services.questionnaires import config
 from services.questionnaires.adapters.assignments import ReminderLedger
 from services.questionnaires.reminders import raise_reminders
+from shared import client_data
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.mongo import Database
@@ -27,7 +30,7 @@ def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     return Worker(
         settings=settings,
         database=database,
-        subscriptions=[],
+        subscriptions=client_data.subscriptions(database, config.CLIENT_RECORDS, config.SERVICE, clock),
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[
             PeriodicJob(

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
-from shared.events.registry import REGISTRY
+from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
 from shared.logs import correlation_id
 
 SPECVERSION = "1.0"
@@ -53,22 +53,26 @@ def new_event(
     data: Mapping[str, Any],
     time: datetime | None = None,
     event_id: str | None = None,
+    service: str | None = None,
 ) -> dict[str, Any]:
     """Build an event of a registered type; its data is checked against the registry's schema.
 
     ``event_id`` may be given to make an event deterministic (e.g. derived from a claim), so that
-    raising it twice yields one id that consumers de-duplicate.
+    raising it twice yields one id that consumers de-duplicate. ``service`` names the raiser of an
+    event that every service raises (the registry's ``ANY_SERVICE``), for its ``source``.
     """
     spec = REGISTRY.get(name)
     if spec is None:
         raise KeyError(f"unknown event type {name!r}; add it to shared/events/registry.py")
+    if (spec.service == ANY_SERVICE) != (service is not None) or service not in (None, *SERVICES):
+        raise ValueError(f"{name} is raised by {spec.service}; service={service!r} does not fit")
     problems = spec.data_schema().validate(dict(data))
     if problems:
         raise ValueError(f"{name} data does not match its schema: {problems}")
     event = {
         "specversion": SPECVERSION,
         "id": event_id or str(uuid.uuid4()),
-        "source": source_for(spec.service),
+        "source": source_for(service or spec.service),
         "type": event_type(name),
         "time": isoformat(time or datetime.now(timezone.utc)),
         "subject": subject,

@@ -137,6 +137,20 @@ class InstrumentDefined(EventData):
                               metadata={"description": "The lowest and highest total score: [low, high]."})
 
 
+class ClientErasureRequested(EventData):
+    erasure_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    requested_by = fields.String(required=True)
+
+
+class ClientErased(EventData):
+    erasure_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    service = fields.String(required=True, metadata={"description": "the service that erased its part"})
+    records_deleted = fields.Integer(required=True)
+    erased_at = fields.String(required=True)
+
+
 class NotificationDelivery(EventData):
     notification_id = fields.String(required=True)
     channel = fields.String(required=True)
@@ -144,6 +158,12 @@ class NotificationDelivery(EventData):
     client_id = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
     event_id = fields.String(allow_none=True, metadata={"description": "The event the notification answered."})
+
+
+# The services that raise events; an event every one of them raises (a client's erasure) names
+# ANY_SERVICE, and each raiser gives its own name for the event's ``source``.
+SERVICES = ("goals", "questionnaires", "notifications")
+ANY_SERVICE = "any"
 
 
 @dataclass(frozen=True)
@@ -173,6 +193,10 @@ REGISTRY: dict[str, EventSpec] = dict(
         _spec("risk.flagged", "questionnaires", "A scored answer signals risk; raised at once.", RiskFlagged),
         _spec("instrument.defined", "questionnaires", "A clinic adds an instrument of its own (once per code).",
               InstrumentDefined),
+        _spec("client.erasure_requested", ANY_SERVICE, "An admin asks that a client be erased in every service.",
+              ClientErasureRequested),
+        _spec("client.erased", ANY_SERVICE, "A service has erased a client's records (one event per service).",
+              ClientErased),
         _spec("notification.delivered", "notifications", "A notification reached its channel.", NotificationDelivery),
         _spec("notification.failed", "notifications", "A notification could not be delivered.", NotificationDelivery),
     ]

@@ -48,7 +48,9 @@ def test_scores_feed_the_clients_instrument_goals_and_achieve_them(api, db, harn
 
     first = scored(12, response_id="response-1")
     publish(harness, first)
-    wait_for(lambda: api.get(f"/v1/goals/{goal['id']}").json()["progress"]["current"] == 12, what="the score as progress")
+    # The worker appends the progress entry, then the milestone it passes: wait for both.
+    wait_for(lambda: (shown := api.get(f"/v1/goals/{goal['id']}").json())["progress"]["current"] == 12
+             and shown["milestones"][0]["reached_at"] is not None, what="the score as progress, passing the milestone")
     [entry] = api.get(f"/v1/goals/{goal['id']}/progress").json()["items"]
     assert entry["source"] == "score" and entry["recorded_at"] == "2026-01-05T08:30:00.000Z"
     shown = api.get(f"/v1/goals/{goal['id']}").json()

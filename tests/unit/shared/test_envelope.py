@@ -40,3 +40,14 @@ def test_unknown_event_types_and_bad_data_are_refused():
 def test_malformed_messages_are_refused(body):
     with pytest.raises(ValueError):
         parse_event(body)
+
+
+def test_an_event_every_service_raises_names_its_raiser_and_no_other_event_may():
+    data = {"erasure_id": "e-1", "client_id": "c-1", "requested_by": "admin-1"}
+    event = new_event("client.erasure_requested", tenant="t", subject="e-1", data=data, service="notifications")
+    assert event["source"] == "/stepwise/notifications"
+    for service in (None, "billing"):
+        with pytest.raises(ValueError):
+            new_event("client.erasure_requested", tenant="t", subject="e-1", data=data, service=service)
+    with pytest.raises(ValueError):
+        new_event("goal.achieved", tenant="t", subject="g", data={"goal_id": "g", "client_id": "c"}, service="goals")
