@@ -96,6 +96,8 @@ def goals_steps(session: Session) -> None:
     session.call("GET /fhir/R4/Goal", "/fhir/R4/Goal", patient=CLIENT)
     session.call("GET /fhir/R4/Goal/<goal_id>", f"/fhir/R4/Goal/{goal['id']}")
     session.call("POST /v1/goals/<goal_id>/status", f"{one}/status", {"status": "on_hold", "reason": NOTE})
+    session.call("GET /v1/clients/<client_id>/export", f"/v1/clients/{CLIENT}/export")
+    session.call("POST /v1/clients/<client_id>/erasure", f"/v1/clients/{CLIENT}/erasure", {}, who=ADMIN)
 
 
 def questionnaires_steps(session: Session) -> None:
@@ -113,6 +115,8 @@ def questionnaires_steps(session: Session) -> None:
         session.call(f"GET /fhir/R4/{resource}", f"/fhir/R4/{resource}", patient=CLIENT)
         session.call(f"GET /fhir/R4/{resource}/<response_id>", f"/fhir/R4/{resource}/{response['id']}")
     session.call("POST /v1/assignments/<assignment_id>/cancel", f"/v1/assignments/{assignment['id']}/cancel")
+    session.call("GET /v1/clients/<client_id>/export", f"/v1/clients/{CLIENT}/export")
+    session.call("POST /v1/clients/<client_id>/erasure", f"/v1/clients/{CLIENT}/erasure", {}, who=ADMIN)
 
 
 def notifications_steps(session: Session) -> None:
@@ -127,6 +131,8 @@ def notifications_steps(session: Session) -> None:
     [notification] = session.call("GET /v1/notifications", "/v1/notifications")["items"]
     session.call("GET /v1/notifications/<notification_id>", f"/v1/notifications/{notification['id']}")
     session.call("POST /v1/notifications/<notification_id>/read", f"/v1/notifications/{notification['id']}/read")
+    session.call("GET /v1/clients/<client_id>/export", f"/v1/clients/{CLIENT}/export")
+    session.call("POST /v1/clients/<client_id>/erasure", f"/v1/clients/{CLIENT}/erasure", {}, who=ADMIN)
 
 
 SERVICES = {
