@@ -74,7 +74,8 @@ def copy_of_repo(tmp_path):
     """scripts/servers and what it builds, in a directory of their own, on ports of their own."""
     repo = tmp_path / "repo"
     (repo / "scripts").mkdir(parents=True)
-    shutil.copy2(ROOT / "scripts" / "servers", repo / "scripts" / "servers")
+    for script in ("servers", "lib.sh"):
+        shutil.copy2(ROOT / "scripts" / script, repo / "scripts" / script)
     shutil.copytree(ROOT / "tools" / "ferretdb", repo / "tools" / "ferretdb")
     env = {**os.environ, "STEPWISE_MONGO_PORT": str(free_port()), "STEPWISE_POSTGRES_PORT": str(free_port())}
 
