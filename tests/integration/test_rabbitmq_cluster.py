@@ -16,16 +16,14 @@ from datetime import datetime, timezone
 from typing import Callable, Iterator
 
 import pytest
-import requests
 
-from scripts.demo import FIRST_PHQ9
+from scripts.demo import FIRST_PHQ9, Story
 from services.notifications import config as notifications_config
 from services.notifications.app import create_app as notifications_app
 from services.notifications.worker import build_worker as notifications_worker
 from services.questionnaires import config as questionnaires_config
 from services.questionnaires.app import create_app as questionnaires_app
 from services.questionnaires.worker import build_worker as questionnaires_worker
-from shared.auth.devtoken import mint
 from shared.events.consumer import queue_name
 from tests.conftest import JWT_SECRET
 from tests.support.harness import Harness, wait_for
@@ -33,10 +31,8 @@ from tests.support.rabbitmq_cluster import RabbitMQCluster
 
 pytestmark = pytest.mark.integration
 
-TENANT = "clinic-cluster"
-CLIENT = "client-ada"
-THERAPIST = "therapist-bo"
-ADMIN = "admin-cy"
+THERAPIST_EMAIL = "bo@clinic.example"
+CLIENT_EMAIL = "ada@client.example"
 # Submissions before the node is lost, and at least this many after it is gone.
 BEFORE_LOSS = 10
 AFTER_LOSS = 10
@@ -66,47 +62,16 @@ class Clinic:
     """The two services on the cluster, a client with a care team, and the client's submissions."""
 
     harness: Harness
-    questionnaires: str
-    notifications: str
+    story: Story
     submitted: list[str] = field(default_factory=list)  # response ids, in order
 
-    def call(self, method: str, url: str, role: str, sub: str, **kwargs) -> requests.Response:
-        token = mint(JWT_SECRET, sub=sub, tenant=TENANT, role=role)
-        return requests.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=30, **kwargs)
-
-    def set_up_the_care_team(self) -> None:
-        n = self.notifications
-        for method, url, role, sub, body in (
-            ("PUT", f"{n}/v1/tenant/admins", "admin", ADMIN, {"admin_ids": [ADMIN]}),
-            ("PUT", f"{n}/v1/care-teams/{CLIENT}", "therapist", THERAPIST, {"therapist_ids": [THERAPIST]}),
-        ):
-            answer = self.call(method, url, role, sub, json=body)
-            assert answer.status_code == 200, answer.text
-
     def submit_risky_phq9(self) -> None:
-        answer = self.call("POST", f"{self.questionnaires}/v1/responses", "client", CLIENT, json={
-            "client_id": CLIENT, "instrument": "phq9", "answers": FIRST_PHQ9,
-            "completed_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
-        })
-        assert answer.status_code == 201, answer.text
-        assert [flag["code"] for flag in answer.json()["score"]["flags"]] == ["self_harm_risk"]
-        self.submitted.append(answer.json()["id"])
-
-    def every_item(self, path: str, **query) -> list[dict]:
-        """Every item of a list of the notifications API, page after page."""
-        items, cursor = [], None
-        while True:
-            answer = self.call("GET", f"{self.notifications}{path}", "therapist", THERAPIST,
-                               params={**query, "limit": 200, **({"cursor": cursor} if cursor else {})})
-            assert answer.status_code == 200, answer.text
-            items += answer.json()["items"]
-            cursor = answer.json()["next_cursor"]
-            if cursor is None:
-                return items
+        response = self.story.submit_phq9(FIRST_PHQ9, datetime.now(timezone.utc))
+        assert [flag["code"] for flag in response["score"]["flags"]] == ["self_harm_risk"]
+        self.submitted.append(response["id"])
 
     def risk_alerts_in_the_inbox(self) -> list[dict]:
-        return [item for item in self.every_item("/v1/notifications", recipient_id=THERAPIST)
-                if item["type"] == "risk_alert"]
+        return [item for item in self.story.inbox("therapist", self.story.therapist) if item["type"] == "risk_alert"]
 
 
 @pytest.fixture
@@ -117,10 +82,11 @@ def clinic(cluster, mongo_url, smtp_server) -> Iterator[Clinic]:
         notifications = harness.settings("notifications", notifications_config.OPTIONS, SMTP_URL=smtp_server[0])
         harness.start(questionnaires_worker(questionnaires))
         harness.start(notifications_worker(notifications))
-        clinic = Clinic(harness, harness.serve(questionnaires_app(questionnaires)),
-                        harness.serve(notifications_app(notifications)))
-        clinic.set_up_the_care_team()
-        yield clinic
+        story = Story(goals="", questionnaires=harness.serve(questionnaires_app(questionnaires)),
+                      notifications=harness.serve(notifications_app(notifications)), jwt_secret=JWT_SECRET,
+                      say=lambda line: None)
+        story.set_up_the_care_team(THERAPIST_EMAIL, CLIENT_EMAIL)
+        yield Clinic(harness, story)
 
 
 def load_across(clinic: Clinic, lose_the_node: Callable[[], None]) -> None:
@@ -160,7 +126,7 @@ def assert_every_alert_arrives_exactly_once(clinic: Clinic) -> None:
     inbox = clinic.risk_alerts_in_the_inbox()
     assert len(inbox) == expected
     assert all(count == 1 for count in Counter(item["alert_id"] for item in inbox).values())
-    alerts = clinic.every_item("/v1/alerts", client_id=CLIENT)
+    alerts = clinic.story.alerts()
     assert sorted(alert["response_id"] for alert in alerts) == sorted(clinic.submitted)
     assert {alert["id"] for alert in alerts} == {item["alert_id"] for item in inbox}
 
