@@ -174,17 +174,24 @@ def test_dead_letters_can_be_replayed_once_the_fault_is_fixed(harness):
     assert harness.message_count(amqp.dead_letter_queue(queue)) == 0
 
 
-def test_every_queue_of_a_consumer_is_a_replicated_quorum_queue(harness):
+def one_consumer_worker(harness, consumer: str) -> Worker:
+    """A worker with one recording consumer (not started), its queues deleted after the test."""
     settings = harness.settings("backbone")
     database = Database(settings.mongo_url, settings.database)
-    worker = Worker(settings=settings, database=database, subscriptions=[Subscription("typed", ["goal.#"], recording_handler(database))])
-    [consumer] = worker.consumers
-    harness.track_queue(consumer.topology.queue, consumer.retry_delays)
+    worker = Worker(settings=settings, database=database, subscriptions=[Subscription(consumer, ["goal.#"], recording_handler(database))])
+    for each in worker.consumers:
+        harness.track_queue(each.topology.queue, each.retry_delays)
+    return worker
+
+
+def test_every_queue_of_a_consumer_is_a_replicated_quorum_queue(harness):
+    worker = one_consumer_worker(harness, "typed")
     worker.declare()
+    [consumer] = worker.consumers
     queue = consumer.topology.queue
     declared = consumer.topology.queues()
     assert sorted(name for name, _ in declared) == sorted(
-        [queue, amqp.dead_letter_queue(queue), *(amqp.retry_queue(queue, delay) for delay in settings.retry_delays)])
+        [queue, amqp.dead_letter_queue(queue), *(amqp.retry_queue(queue, delay) for delay in consumer.retry_delays)])
     connection = amqp.connect(harness.amqp_url)
     try:
         for name, arguments in declared:
@@ -200,11 +207,8 @@ def test_every_queue_of_a_consumer_is_a_replicated_quorum_queue(harness):
 
 
 def test_a_classic_queue_left_by_an_earlier_version_is_refused_not_used(harness):
-    settings = harness.settings("backbone")
-    database = Database(settings.mongo_url, settings.database)
-    worker = Worker(settings=settings, database=database, subscriptions=[Subscription("old", ["goal.#"], recording_handler(database))])
+    worker = one_consumer_worker(harness, "old")
     [consumer] = worker.consumers
-    harness.track_queue(consumer.topology.queue, consumer.retry_delays)
     connection = amqp.connect(harness.amqp_url)
     connection.channel().queue_declare(consumer.topology.queue, durable=True)
     connection.close()
