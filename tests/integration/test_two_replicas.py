@@ -38,10 +38,12 @@ from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
 
-CLIENTS = 6
+CLIENTS = 4
 REPLICAS = 2
 WEBHOOK_SECRET = "two-replicas-webhook-secret-0123456789"
 SUBSCRIBED = ("goal.", "questionnaire.", "risk.")
+# Each look reads inboxes over HTTP: twice a second leaves the database to the workers.
+LOOK_EVERY = 0.5
 
 
 def therapist_email(story: Story) -> str:
@@ -137,7 +139,8 @@ def test_two_replicas_of_every_worker_share_the_work_and_do_each_thing_once(clin
         story.assign_phq9(began)  # its first occurrence is due: a reminder
     # Both questionnaires replicas run the reminder job: each occurrence is reminded once.
     for story in stories:
-        wait_for(lambda: inbox(story, "client", story.client, "reminder"), timeout=30, what=f"{story.client}'s reminder")
+        wait_for(lambda: inbox(story, "client", story.client, "reminder"), timeout=30, every=LOOK_EVERY,
+                 what=f"{story.client}'s reminder")
     for story in stories:
         story.submit_phq9(FIRST_PHQ9, began + timedelta(hours=1))  # item 9 answered: a risk alert
         story.submit_phq9(LATER_PHQ9[0], began + timedelta(hours=2))
@@ -145,19 +148,20 @@ def test_two_replicas_of_every_worker_share_the_work_and_do_each_thing_once(clin
     # Every alert reaches the therapist and, unacknowledged, escalates to the admin (both
     # notifications replicas run the escalation job).
     wait_for(lambda: len(inbox(first, "therapist", therapist, "risk_alert")) >= CLIENTS, timeout=30,
-             what="every risk alert")
+             every=LOOK_EVERY, what="every risk alert")
     wait_for(lambda: len(inbox(first, "admin", admin, "risk_alert_escalated")) >= CLIENTS, timeout=30,
-             what="every escalation")
+             every=LOOK_EVERY, what="every escalation")
     # Every scored response moves its goal (the goals consumer, on both replicas).
-    wait_for(lambda: raised("goal.progress_recorded") >= 2 * CLIENTS, timeout=30, what="every goal's progress")
+    wait_for(lambda: raised("goal.progress_recorded") >= 2 * CLIENTS, timeout=30, every=LOOK_EVERY,
+             what="every goal's progress")
     wait_for(lambda: all(db[JOURNAL].count_documents({}) == 0 for db in databases.values()), timeout=30,
-             what="every outbox relayed")
+             every=LOOK_EVERY, what="every outbox relayed")
 
     def delivered_to_the_webhook() -> bool:
         wanted = {i for i, e in events().items() if e["type"].removeprefix("stepwise.").startswith(SUBSCRIBED)}
         return bool(wanted) and wanted <= {json.loads(body)["id"] for _, body in receiver.requests}
 
-    wait_for(delivered_to_the_webhook, timeout=60, what="every subscribed event at the webhook")
+    wait_for(delivered_to_the_webhook, timeout=60, every=LOOK_EVERY, what="every subscribed event at the webhook")
     # Raised once each, although two replicas run every job, consumer and relay.
     for kind, count in (("risk.flagged", CLIENTS), ("questionnaire.due", CLIENTS), ("questionnaire.assigned", CLIENTS),
                         ("questionnaire.scored", 2 * CLIENTS), ("goal.created", CLIENTS),
@@ -182,7 +186,7 @@ def test_two_replicas_of_every_worker_share_the_work_and_do_each_thing_once(clin
         return Counter(rcpt for rcpts, _ in list(mailbox.messages) for rcpt in rcpts)
 
     wait_for(lambda: all(sent_emails()[address] >= count for address, count in expected_emails().items()),
-             timeout=60, what="every email")
+             timeout=60, every=LOOK_EVERY, what="every email")
     sent = sent_emails()
     assert {address: sent[address] for address in expected_emails()} == dict(expected_emails())
 
