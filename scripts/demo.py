@@ -117,8 +117,22 @@ class Story:
         return response
 
     def inbox(self, role: str, user: str) -> list[dict]:
-        return self.call("GET", f"{self.notifications}/v1/notifications", role, user, 200,
-                         params={"recipient_id": user})["items"]
+        return self.every(f"{self.notifications}/v1/notifications", role, user, recipient_id=user)
+
+    def alerts(self) -> list[dict]:
+        """The client's risk alerts, as its therapist sees them."""
+        return self.every(f"{self.notifications}/v1/alerts", "therapist", self.therapist, client_id=self.client)
+
+    def every(self, url: str, role: str, user: str, **query) -> list[dict]:
+        """Every item of a list, page after page."""
+        items, cursor = [], None
+        while True:
+            page = self.call("GET", url, role, user, 200,
+                             params={**query, "limit": 200, **({"cursor": cursor} if cursor else {})})
+            items += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return items
 
     def goal(self, goal_id: str) -> dict:
         return self.call("GET", f"{self.goals}/v1/goals/{goal_id}", "therapist", self.therapist, 200)

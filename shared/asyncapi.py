@@ -110,7 +110,10 @@ def build_document() -> dict[str, Any]:
             "description": (
                 f"Events on the durable topic exchange `{DEFAULT_EXCHANGE}`; the routing key is the event name. "
                 "Each message is a persistent CloudEvents 1.0 event in structured JSON mode, published with "
-                "publisher confirms. Delivery is at least once: de-duplicate on `id`."
+                "publisher confirms. Delivery is at least once: de-duplicate on `id`. Stepwise's own consumers read "
+                "quorum queues (`<prefix>.<consumer>`, replicated across the cluster's nodes), with delay queues "
+                "`<queue>.retry.<ms>ms` and dead letters `<queue>.dead`; a subscriber's own queue should be a "
+                "quorum queue too (`x-queue-type: quorum`), so that losing a node loses none of its events."
             ),
         },
         "defaultContentType": CONTENT_TYPE,
@@ -119,7 +122,8 @@ def build_document() -> dict[str, Any]:
                 "host": "rabbitmq:5672",
                 "protocol": "amqp",
                 "protocolVersion": "0-9-1",
-                "description": "The RabbitMQ broker of a Stepwise deployment (AMQP_URL).",
+                "description": "The RabbitMQ broker or cluster of a Stepwise deployment (AMQP_URL: one URL per node, "
+                               "comma-separated).",
             }
         },
         "channels": channels,

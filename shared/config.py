@@ -21,6 +21,8 @@ import pika
 from pymongo.errors import PyMongoError
 from pymongo.uri_parser import parse_uri
 
+from shared.events.amqp import node_urls
+
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_EXCHANGE = "stepwise.events"
@@ -75,12 +77,18 @@ def mongo_url(value: str) -> str:
 
 
 def amqp_url(value: str) -> str:
-    """An AMQP URL that pika accepts, checked now rather than on first connection."""
-    url_with_scheme("amqp", "amqps")(value)
-    try:
-        pika.URLParameters(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a valid AMQP URL: {_scrubbed(str(exc), value)}") from None
+    """One AMQP URL per node of a cluster, comma-separated, each one that pika accepts, checked now
+    rather than on first connection. A complaint names the URL by its position, never its text."""
+    urls = node_urls(value)
+    for position, url in enumerate(urls, start=1):
+        where = f"URL {position} of {len(urls)}: " if len(urls) > 1 else ""
+        try:
+            url_with_scheme("amqp", "amqps")(url)
+            pika.URLParameters(url)
+        except ValueError as exc:
+            raise ValueError(f"{where}{_scrubbed(str(exc), url)}") from None
+        except TypeError as exc:
+            raise ValueError(f"{where}not a valid AMQP URL: {_scrubbed(str(exc), url)}") from None
     return value
 
 

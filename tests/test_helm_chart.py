@@ -298,6 +298,16 @@ def test_keda_scales_each_consuming_worker_on_its_queues_and_never_to_zero():
         assert "replicas" not in of_kind(objects, "Deployment")[name]["spec"]
     auth = of_kind(objects, "TriggerAuthentication")
     assert all(a["spec"]["secretTargetRef"][0]["parameter"] == "host" for a in auth.values())
+    # KEDA reads one URL (secrets.kedaAmqpUrl) while the pods get every node's (secrets.amqpUrl).
+    assert {a["spec"]["secretTargetRef"][0]["name"] for a in auth.values()} == {"stepwise-rabbitmq-default-user"}
+    for name in expected:
+        env = {item["name"]: item for item in of_kind(objects, "Deployment")[name]["spec"]["template"]["spec"]["containers"][0]["env"]}
+        assert env["AMQP_URL"]["valueFrom"]["secretKeyRef"]["name"] == "stepwise-rabbitmq-nodes"
+
+
+def test_keda_reads_the_pods_broker_secret_when_no_single_url_is_named():
+    auth = of_kind(rendered("default", "--set", "worker.keda.enabled=true"), "TriggerAuthentication")
+    assert auth and {a["spec"]["secretTargetRef"][0]["name"] for a in auth.values()} == {"stepwise-rabbitmq"}
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [
     "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/backup",
-    "scripts/restore", ".ci/run",
+    "scripts/restore", "scripts/rabbitmq-cluster", ".ci/run",
 ]
 
 
@@ -34,6 +34,9 @@ def test_script_is_executable_bash_that_parses(script):
         ["scripts/servers", "restart"],
         ["scripts/servers", "stop", "sqlite"],
         ["scripts/stack", "bogus"],
+        ["scripts/rabbitmq-cluster"],
+        ["scripts/rabbitmq-cluster", "restart"],
+        ["scripts/rabbitmq-cluster", "pid"],
     ],
 )
 def test_unknown_commands_are_refused(command, tmp_path):
@@ -52,6 +55,17 @@ def test_servers_status_works_from_another_directory(tmp_path):
     # 0: all answer, 3: one is down; either way it reports all three.
     assert result.returncode in (0, 3), result.stderr
     assert "RabbitMQ" in result.stdout and "PostgreSQL" in result.stdout and "FerretDB" in result.stdout
+
+
+def test_rabbitmq_cluster_refuses_a_port_that_is_not_one_and_a_node_it_does_not_have(tmp_path):
+    script = str(ROOT / "scripts" / "rabbitmq-cluster")
+    result = subprocess.run([script, "status"], env={**os.environ, "STEPWISE_CLUSTER_PORT": "80"},
+                            cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "STEPWISE_CLUSTER_PORT=80 is not a port between 1024 and 45000" in result.stderr
+    result = subprocess.run([script, "pid", "rabbit@localhost"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "unknown node 'rabbit@localhost'" in result.stderr
 
 
 def test_servers_refuses_a_port_that_is_not_one():
@@ -74,7 +88,8 @@ def copy_of_repo(tmp_path):
     """scripts/servers and what it builds, in a directory of their own, on ports of their own."""
     repo = tmp_path / "repo"
     (repo / "scripts").mkdir(parents=True)
-    shutil.copy2(ROOT / "scripts" / "servers", repo / "scripts" / "servers")
+    for script in ("servers", "lib.sh"):
+        shutil.copy2(ROOT / "scripts" / script, repo / "scripts" / script)
     shutil.copytree(ROOT / "tools" / "ferretdb", repo / "tools" / "ferretdb")
     env = {**os.environ, "STEPWISE_MONGO_PORT": str(free_port()), "STEPWISE_POSTGRES_PORT": str(free_port())}
 

@@ -4,11 +4,14 @@
     python -m shared.events.deadletters show   --queue stepwise.goals.scores --id <event id>
     python -m shared.events.deadletters replay --queue stepwise.goals.scores --id <event id>
     python -m shared.events.deadletters replay --queue stepwise.goals.scores --all
+    python -m shared.events.deadletters replay --queue stepwise.goals.scores --all --into stepwise-q.goals.scores
 
 ``--queue`` is the consumer's main queue; its dead letters are in ``<queue>.dead``. Listing
 reads messages without acknowledging them, so they stay in the queue. Replay sends a message
 back to the consumer's main queue with its try count reset, and removes it from dead letters
-only after the broker confirmed the replay. Output shows ids, types and the failure reason,
+only after the broker confirmed the replay; ``--into`` sends it to another queue instead (moving
+dead letters from classic queues to their quorum successors, docs/DEPLOY.md). ``--amqp-url``
+(default ``AMQP_URL``) may name several nodes, comma-separated. Output shows ids, types and the failure reason,
 never the event data (it may hold health data); ``show`` prints the whole event for an
 operator who needs it.
 """
@@ -62,8 +65,8 @@ def show_dead(channel, queue: str, event_id: str, limit: int) -> dict | None:
     return None
 
 
-def replay_dead(connection, queue: str, event_id: str | None, limit: int) -> int:
-    """Send matching dead letters back to ``queue``; returns how many were replayed."""
+def replay_dead(connection, queue: str, event_id: str | None, limit: int, into: str | None = None) -> int:
+    """Send matching dead letters back to ``queue`` (or to ``into``); returns how many were replayed."""
     reader = connection.channel()
     writer = connection.channel()
     writer.confirm_delivery()
@@ -72,7 +75,7 @@ def replay_dead(connection, queue: str, event_id: str | None, limit: int) -> int
         if event_id is not None and _summary(props, body)["id"] != event_id:
             continue
         headers = {k: v for k, v in (props.headers or {}).items() if not k.startswith("x-stepwise-")}
-        writer.basic_publish("", queue, body, with_headers(props, headers), mandatory=True)
+        writer.basic_publish("", into or queue, body, with_headers(props, headers), mandatory=True)
         reader.basic_ack(method.delivery_tag)
         replayed += 1
     reader.close()
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queue", required=True, help="the consumer's main queue, e.g. stepwise.goals.scores")
     parser.add_argument("--id", help="an event id")
     parser.add_argument("--all", action="store_true", help="replay every dead letter")
+    parser.add_argument("--into", help="replay into this queue instead of --queue (e.g. its quorum successor)")
     parser.add_argument("--limit", type=int, default=1000)
     parser.add_argument("--amqp-url", default=os.environ.get("AMQP_URL", DEFAULT_AMQP_URL))
     args = parser.parse_args(argv)
@@ -103,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print(json.dumps(found, indent=2, default=str))
         else:
-            count = replay_dead(connection, args.queue, None if args.all else args.id, args.limit)
-            print(f"replayed {count} message(s) to {args.queue}")
+            target = args.into or args.queue
+            count = replay_dead(connection, args.queue, None if args.all else args.id, args.limit, target)
+            print(f"replayed {count} message(s) to {target}")
     finally:
         connection.close()
     return 0

@@ -21,6 +21,10 @@ still holds it (it was never marked sent) and publishes it again on the next con
 message is never reported safe unless the broker confirmed it. ``run`` returns when ``stop`` is
 set (after waiting up to ``drain_seconds`` for outstanding confirms) and raises ``PublishError``
 when the connection fails.
+
+With several nodes in ``url`` (``AMQP_URL``, comma-separated), a ``SelectConnection`` takes one
+node's parameters, so each ``run`` connects to one node, and after a failed connection the next
+``run`` tries the next node.
 """
 from __future__ import annotations
 
@@ -51,7 +55,8 @@ Outcome = tuple[Any, Mapping[str, Any], str]
 
 class ConfirmPipeline:
     def __init__(self, url: str, exchange: str, *, drain_seconds: float = 5.0):
-        self.url = url
+        self.nodes = amqp.node_parameters(url)
+        self._node = 0
         self.exchange = exchange
         self.drain_seconds = drain_seconds
         self._connection: pika.SelectConnection | None = None
@@ -95,7 +100,7 @@ class ConfirmPipeline:
         self._stopping_since = None
         try:
             self._connection = pika.SelectConnection(
-                amqp.parameters(self.url),
+                self.nodes[self._node],
                 on_open_callback=self._on_open,
                 on_open_error_callback=self._on_open_error,
                 on_close_callback=self._on_closed,
@@ -117,6 +122,7 @@ class ConfirmPipeline:
         connection.channel(on_open_callback=self._on_channel)
 
     def _on_open_error(self, _connection, error) -> None:
+        self._node = (self._node + 1) % len(self.nodes)
         self._error = error if isinstance(error, BaseException) else pika.exceptions.AMQPConnectionError(str(error))
         self._connection.ioloop.stop()
 

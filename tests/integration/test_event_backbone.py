@@ -174,6 +174,71 @@ def test_dead_letters_can_be_replayed_once_the_fault_is_fixed(harness):
     assert harness.message_count(amqp.dead_letter_queue(queue)) == 0
 
 
+def one_consumer_worker(harness, consumer: str) -> Worker:
+    """A worker with one recording consumer (not started), its queues deleted after the test."""
+    settings = harness.settings("backbone")
+    database = Database(settings.mongo_url, settings.database)
+    worker = Worker(settings=settings, database=database, subscriptions=[Subscription(consumer, ["goal.#"], recording_handler(database))])
+    for each in worker.consumers:
+        harness.track_queue(each.topology.queue, each.retry_delays)
+    return worker
+
+
+def test_every_queue_of_a_consumer_is_a_replicated_quorum_queue(harness):
+    worker = one_consumer_worker(harness, "typed")
+    worker.declare()
+    [consumer] = worker.consumers
+    queue = consumer.topology.queue
+    declared = consumer.topology.queues()
+    assert sorted(name for name, _ in declared) == sorted(
+        [queue, amqp.dead_letter_queue(queue), *(amqp.retry_queue(queue, delay) for delay in consumer.retry_delays)])
+    connection = amqp.connect(harness.amqp_url)
+    try:
+        for name, arguments in declared:
+            # The broker refuses to see a quorum queue as a classic one: the type is the queue's own.
+            with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+                connection.channel().queue_declare(name, durable=True, arguments={**arguments, "x-queue-type": "classic"})
+            assert refused.value.reply_code == 406 and "x-queue-type" in refused.value.reply_text
+            connection.channel().queue_declare(name, passive=True)
+    finally:
+        connection.close()
+    # Declaring again (every worker start does) agrees with what is there.
+    worker.declare()
+
+
+def test_a_classic_queue_left_by_an_earlier_version_is_refused_not_used(harness):
+    worker = one_consumer_worker(harness, "old")
+    [consumer] = worker.consumers
+    connection = amqp.connect(harness.amqp_url)
+    connection.channel().queue_declare(consumer.topology.queue, durable=True)
+    connection.close()
+    with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:
+        worker.declare()
+    assert refused.value.reply_code == 406
+
+
+def test_dead_letters_move_into_another_queue_when_replayed_into_it(harness):
+    """The migration from classic queues (docs/DEPLOY.md): the old queue's dead letters are replayed
+    into the quorum queue that succeeds it."""
+    old = harness.track_queue(f"{harness.queue_prefix}.classic.rules")
+    successor = harness.bind_queue([], name=f"{harness.queue_prefix}.quorum.rules")
+    connection = amqp.connect(harness.amqp_url)
+    channel = connection.channel()
+    channel.queue_declare(amqp.dead_letter_queue(old), durable=True)
+    harness.track_queue(amqp.dead_letter_queue(old))
+    events = [achieved(f"g-{n}") for n in range(3)]
+    for event in events:
+        channel.basic_publish("", amqp.dead_letter_queue(old), json.dumps(event).encode(),
+                              pika.BasicProperties(message_id=event["id"], headers={"x-stepwise-error": "bug"}))
+    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(old)) == 3, what="three old dead letters")
+    assert replay_dead(connection, old, None, 10, into=successor) == 3
+    connection.close()
+    moved = harness.drain(successor)
+    assert sorted(json.loads(body)["id"] for _, body in moved) == sorted(event["id"] for event in events)
+    assert all("x-stepwise-error" not in (properties.headers or {}) for properties, _ in moved)
+    assert harness.message_count(amqp.dead_letter_queue(old)) == 0
+
+
 def test_a_malformed_message_goes_straight_to_dead_letters(harness):
     settings = harness.settings("backbone")
     database = Database(settings.mongo_url, settings.database)
@@ -257,7 +322,7 @@ def test_a_consumer_killed_mid_message_gets_the_message_back(harness):
     )
     try:
         event = achieved()
-        wait_for(lambda: _bound(harness, queue), what="the victim's queue to be bound")
+        wait_for(lambda: _consumed(harness, queue), what="the victim to consume its queue")
         publish_raw(harness.amqp_url, harness.exchange, event)
         wait_for(lambda: database["started"].find_one({"event_id": event["id"]}), what="the handler to start")
         process.send_signal(signal.SIGKILL)
@@ -277,12 +342,15 @@ def test_a_consumer_killed_mid_message_gets_the_message_back(harness):
     assert database["effects"].count_documents({"event_id": event["id"]}) == 1
 
 
-def _bound(harness, queue: str) -> bool:
+def _consumed(harness, queue: str) -> bool:
+    """Whether a consumer is attached to ``queue`` (it is bound before a consumer attaches)."""
+    connection = amqp.connect(harness.amqp_url)
     try:
-        harness.message_count(queue)
-        return True
+        return connection.channel().queue_declare(queue, passive=True).method.consumer_count > 0
     except pika.exceptions.ChannelClosedByBroker:
         return False
+    finally:
+        connection.close()
 
 
 def test_a_consumer_reconnects_after_losing_its_connection(harness):

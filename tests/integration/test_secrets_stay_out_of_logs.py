@@ -77,7 +77,8 @@ def test_running_with_passwords_in_every_url_logs_none_of_them(harness, token, c
     passwords = {
         # FerretDB here refuses any login, RabbitMQ this password: both are used and fail.
         "MONGO_URL": f"mongodb://stepwise:{MARK}@{mongo.hostname}:{mongo.port}/?authSource=admin",
-        "AMQP_URL": harness.amqp_url.replace("guest:guest@", f"guest:{MARK}@"),
+        # Two addresses (a cluster's list), both tried and refused.
+        "AMQP_URL": ",".join([harness.amqp_url.replace("guest:guest@", f"guest:{MARK}@")] * 2),
         "SMTP_URL": f"smtp://mailer:{MARK}@127.0.0.1:{free_port()}",
     }
     settings = harness.settings(service, config.OPTIONS, LOG_LEVEL="INFO", JWT_SECRET="",

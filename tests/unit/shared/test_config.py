@@ -1,6 +1,7 @@
 import pytest
 
 from shared.config import ConfigError, Option, load_settings, positive_int
+from shared.events.amqp import node_parameters
 
 SECRET = "s" * 32
 
@@ -133,3 +134,29 @@ def test_workers_serve_metrics_on_9100_unless_switched_off():
     assert load_settings("goals", {"JWT_SECRET": SECRET, "WORKER_METRICS_PORT": "9101"}).worker_metrics_port == 9101
     for off in ("0", "off", "OFF"):
         assert load_settings("goals", {"JWT_SECRET": SECRET, "WORKER_METRICS_PORT": off}).worker_metrics_port is None
+
+
+def test_amqp_url_may_name_every_node_of_a_cluster():
+    nodes = "amqp://u:p,w@rabbit-0:5672/%2F, amqps://u:p,w@rabbit-1/%2F,amqp://u:p,w@rabbit-2:5672/%2F"
+    settings = load_settings("goals", {"JWT_SECRET": SECRET, "AMQP_URL": nodes})
+    assert settings.amqp_url == nodes
+    # A comma inside a password does not split a URL: only one before the next scheme does.
+    assert [params.host for params in node_parameters(settings.amqp_url)] == ["rabbit-0", "rabbit-1", "rabbit-2"]
+    assert {params.credentials.password for params in node_parameters(settings.amqp_url)} == {"p,w"}
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("amqp://u:Xq9-pass@rabbit-0/%2F,amqp://u:Xq9-pass@rabbit-1:port/%2F",
+         "AMQP_URL is invalid: URL 2 of 2: expected a amqp or amqps URL with a numeric port"),
+        ("amqp://u:Xq9-pass@rabbit-0/%2F,amqp://u:Xq9-pass@rabbit-1/%2F?heartbeat=Xq9-pass",
+         "AMQP_URL is invalid: URL 2 of 2: "),
+        ("amqp://u:Xq9-pass@rabbit-0/%2F,", "AMQP_URL is invalid: URL 2 of 2: expected a amqp or amqps URL"),
+    ],
+)
+def test_a_bad_node_url_is_named_by_its_position_never_shown(value, problem):
+    with pytest.raises(ConfigError) as caught:
+        load_settings("goals", {"JWT_SECRET": SECRET, "AMQP_URL": value})
+    assert str(caught.value).startswith(problem)
+    assert "Xq9" not in str(caught.value)
