@@ -32,9 +32,9 @@ class WebhookClient:
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> PostResult:
         target = urlsplit(url)
-        with tracing.span("POST", kind=SpanKind.CLIENT, attributes={
-            "http.request.method": "POST", "server.address": target.hostname or "", "server.port": target.port or (443 if target.scheme == "https" else 80),
-        }):
+        port = target.port or (443 if target.scheme == "https" else 80)
+        attributes = {"http.request.method": "POST", "server.address": target.hostname or "", "server.port": port}
+        with tracing.span("POST", kind=SpanKind.CLIENT, attributes=attributes):
             try:
                 response = requests.post(
                     url,
