@@ -1,11 +1,13 @@
 """Tracing's pieces on their own: settings, off by default, the envelope's trace context, the
-HTTP server span, and what a span may hold."""
+HTTP server span, the webhook's header, what a span may hold, and export to an OTLP collector
+(a real HTTP server on loopback)."""
 from __future__ import annotations
 
 import json
 
 import pytest
 from flask import Flask
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
@@ -151,3 +153,23 @@ def test_an_unreachable_webhook_marks_its_span_failed_by_the_errors_class(spans)
     assert WebhookClient(timeout=2).post(nobody_listens, b"{}", {}).error == "ConnectionError"
     [post] = spans.get_finished_spans()
     assert post.attributes["error.type"] == "ConnectionError"
+
+
+def test_otlp_sends_the_spans_over_http_to_the_collector_the_otel_variables_name(monkeypatch, receiver):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", receiver.url)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-collector-key=k-1")
+    provider = tracing.configure("stepwise-notifications-worker", ("otlp",))
+    try:
+        with tracing.span("deliver webhook"):
+            pass
+    finally:
+        tracing.use(None)
+        provider.shutdown()  # flushes the batch to the collector
+    [(headers, body)] = receiver.requests
+    headers = {name.lower(): value for name, value in headers.items()}
+    assert headers["content-type"] == "application/x-protobuf"
+    assert headers["x-collector-key"] == "k-1"
+    [resource_spans] = ExportTraceServiceRequest.FromString(body).resource_spans
+    resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}
+    assert resource["service.name"] == "stepwise-notifications-worker"
+    assert [s.name for scope in resource_spans.scope_spans for s in scope.spans] == ["deliver webhook"]
