@@ -5,15 +5,22 @@ notifications consumers, to the therapist's inbox and email and to a signed webh
 
 The services and workers run in this process (``tests/support/stack.py``) against the real
 broker, database, SMTP server and webhook receiver; the spans go to the SDK's in-memory exporter.
-Also: a retried event stays in its trace, and a malformed ``traceparent`` never stops an event.
+Also: a retried event stays in its trace, a malformed ``traceparent`` never stops an event, and
+an API under gunicorn and its worker, run as processes, export their spans to an OTLP collector.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import requests
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from scripts.demo import FIRST_PHQ9
@@ -25,9 +32,11 @@ from shared.logs import JsonFormatter
 from shared.mongo import Database, insert_once
 from shared.worker import Worker
 from tests.support.harness import wait_for
+from tests.support.peers import free_port
 from tests.support.spans import hex_id, new_traceparent
 
 pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
 
 WEBHOOK_SECRET = "tracing-webhook-secret-0123456789"
 THERAPIST_EMAIL = "bo@clinic.example"
@@ -208,3 +217,53 @@ def test_an_event_with_a_malformed_traceparent_is_handled_in_a_new_trace(spans, 
     [span] = wait_for(lambda: _process_spans(spans, event["id"]), what="its span")
     assert span.parent is None and span.context.is_valid
     assert harness.message_count(amqp.dead_letter_queue(queue_name(settings.queue_prefix, "recorder"))) == 0
+
+
+def _exported(receiver) -> list[tuple[str, str, str]]:
+    """``(service.name, span name, trace id)`` of every span the collector received."""
+    found = []
+    for _, body in list(receiver.requests):
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans:
+            service = next(a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name")
+            found += [(service, s.name, s.trace_id.hex()) for scope in resource_spans.scope_spans for s in scope.spans]
+    return found
+
+
+def test_the_api_and_worker_processes_export_their_spans_to_the_otlp_collector(harness, receiver, auth):
+    """The settings as ops give them, to gunicorn and the worker: spans reach the collector."""
+    port = free_port()
+    otel = {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.url,
+            "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    env = {**os.environ, **harness.env("questionnaires"), **otel, "PYTHONPATH": str(ROOT),
+           "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1"}
+    harness.bind_queue(["questionnaire.*", "risk.*"])
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "services/questionnaires/gunicorn.conf.py",
+                          "services.questionnaires.app:create_app()"], cwd=ROOT, env=env),
+        subprocess.Popen([sys.executable, "-m", "services.questionnaires.worker"], cwd=ROOT, env=env),
+    ]
+    try:
+        traceparent, trace_id, _ = new_traceparent()
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(f"{base}/healthz"), timeout=30, what="gunicorn to serve")
+        answer = requests.post(f"{base}/v1/responses", timeout=10, json={
+            "client_id": "client-1", "instrument": "phq9", "answers": FIRST_PHQ9,
+            "completed_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        }, headers={**auth("client", "client-1"), "traceparent": traceparent})
+        assert answer.status_code == 201
+        wanted = {("stepwise-questionnaires", "POST /v1/responses", trace_id),
+                  ("stepwise-questionnaires-worker", "publish questionnaire.scored", trace_id),
+                  ("stepwise-questionnaires-worker", "publish risk.flagged", trace_id)}
+        wait_for(lambda: wanted <= set(_exported(receiver)), timeout=30, what="the spans at the collector")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(20)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
