@@ -21,6 +21,8 @@ import pika
 from pymongo.errors import PyMongoError
 from pymongo.uri_parser import parse_uri
 
+from shared import tracing
+
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_EXCHANGE = "stepwise.events"
@@ -155,14 +157,13 @@ def port_or_off(value: str) -> int | None:
 
 # Tracing is opt-in, unlike the OpenTelemetry SDK's own default (OTLP): a service sends nothing
 # anywhere it was not told to. The OTLP exporter shipped is OTLP over HTTP (protobuf).
-TRACES_EXPORTERS = ("otlp", "console")
 OTLP_PROTOCOL = "http/protobuf"
 
 
 def traces_exporters(value: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
-    if not names or any(name not in (*TRACES_EXPORTERS, "none") for name in names):
-        raise ValueError(f"expected a comma-separated list of {', '.join(TRACES_EXPORTERS)}, or none")
+    if not names or any(name not in (*tracing.EXPORTERS, "none") for name in names):
+        raise ValueError(f"expected a comma-separated list of {', '.join(tracing.EXPORTERS)}, or none")
     return () if "none" in names else names
 
 
