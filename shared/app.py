@@ -2,8 +2,10 @@
 
 It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
 schemas, an interactive page at ``/docs``), problem+json errors and request guards, the access
-audit (``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, Prometheus metrics at
-``/metrics``, ``/healthz`` and ``/readyz``, and keeps the service's settings, database and clock where routes find them (``service_context()``).
+audit (``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, a span per request when
+tracing is on (``shared.tracing``), Prometheus metrics at ``/metrics``, ``/healthz`` and
+``/readyz``, and keeps the service's settings, database and clock where routes find them
+(``service_context()``).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Sequence
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.audit import RouteAudit, blp as audit_blueprint, install_audit
 from shared.auth import install_token_verifier
 from shared.clock import SystemClock
@@ -23,7 +25,7 @@ from shared.config import Settings
 from shared.errors import install_error_handlers
 from shared.events.outbox import pending_count
 from shared.guards import install_guards
-from shared.health import mongodb_check, operations_blueprint
+from shared.health import OPERATIONS_PATHS, mongodb_check, operations_blueprint
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
 
@@ -62,6 +64,7 @@ def _finish_request(response: Response) -> Response:
     elapsed = time.perf_counter() - started if started is not None else 0.0
     if started is not None:
         metrics.HTTP_LATENCY.labels(route, request.method).observe(elapsed)
+    tracing.name_request(request.method, route)
     log.info(
         "request",
         extra={"method": request.method, "route": route, "status": response.status_code, "ms": round(elapsed * 1000, 1)},
@@ -90,6 +93,7 @@ def create_service_app(
     extras: dict[str, Any] | None = None,
 ) -> Flask:
     configure_logging(settings.service, settings.log_level)
+    tracing.configure(f"stepwise-{settings.service}", settings.traces_exporters)
     app = Flask(f"stepwise.{settings.service}")
     app.config.update(
         API_TITLE=title,
@@ -127,5 +131,6 @@ def create_service_app(
     # Last, so that its answer hook runs first: an answer withheld for want of its audit record
     # is the one logged and counted.
     install_audit(app, database, context.clock, audited, [blueprint.name for blueprint in blueprints])
+    app.wsgi_app = tracing.traced_wsgi(app.wsgi_app, untraced_paths=OPERATIONS_PATHS)
 
     return app

@@ -63,6 +63,10 @@ def _envelope(name: str, data_ref: str) -> dict[str, Any]:
             "subject": {"type": "string", "description": "The id of the resource the event is about."},
             "tenantid": {"type": "string", "description": "The clinic the event belongs to; consumers keep it."},
             "correlationid": {"type": "string", "description": "The request id that caused the event."},
+            "traceparent": {"type": "string", "description": (
+                "W3C Trace Context of the operation that raised the event (CloudEvents distributed-tracing "
+                "extension); present when tracing is on.")},
+            "tracestate": {"type": "string", "description": "W3C Trace Context vendor state that goes with `traceparent`."},
             "datacontenttype": {"type": "string", "const": "application/json"},
             "data": {"$ref": data_ref},
         },

@@ -21,6 +21,7 @@ import pika
 from pymongo.errors import PyMongoError
 from pymongo.uri_parser import parse_uri
 
+from shared import tracing
 from shared.events.amqp import node_urls
 
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017"
@@ -161,6 +162,24 @@ def port_or_off(value: str) -> int | None:
     return port
 
 
+# Tracing is opt-in, unlike the OpenTelemetry SDK's own default (OTLP): a service sends nothing
+# anywhere it was not told to. The OTLP exporter shipped is OTLP over HTTP (protobuf).
+OTLP_PROTOCOL = "http/protobuf"
+
+
+def traces_exporters(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    if not names or any(name not in (*tracing.EXPORTERS, "none") for name in names):
+        raise ValueError(f"expected a comma-separated list of {', '.join(tracing.EXPORTERS)}, or none")
+    return () if "none" in names else names
+
+
+def otlp_protocol(value: str) -> str:
+    if value != OTLP_PROTOCOL:
+        raise ValueError(f"only {OTLP_PROTOCOL} is supported")
+    return value
+
+
 def log_level(value: str) -> str:
     level = value.upper()
     if level not in LOG_LEVELS:
@@ -237,6 +256,8 @@ class Settings:
     worker_metrics_port: int | None
     retention_days: int
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Where spans go (shared.tracing); empty: tracing is off.
+    traces_exporters: tuple[str, ...] = ()
 
     def __getitem__(self, env: str) -> Any:
         """A service-specific option by its variable name, e.g. settings["DUE_SOON_DAYS"]."""
@@ -312,6 +333,19 @@ def load_token_settings(env: Mapping[str, str]) -> TokenSettings:
     )
 
 
+def load_traces_exporters(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``OTEL_TRACES_EXPORTER`` (none when unset), unless ``OTEL_SDK_DISABLED`` is ``true``; the
+    OTLP exporter's protocol is checked here, the rest of its ``OTEL_*`` settings by the SDK."""
+    if (env.get("OTEL_SDK_DISABLED") or "").strip().lower() == "true":
+        return ()
+    exporters = _read(env, "OTEL_TRACES_EXPORTER", traces_exporters, ())
+    if "otlp" in exporters:
+        # The signal's own variable wins over the general one, as in the SDK.
+        name = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" if env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") else "OTEL_EXPORTER_OTLP_PROTOCOL"
+        _read(env, name, otlp_protocol, OTLP_PROTOCOL)
+    return exporters
+
+
 def load_settings(
     service: str,
     environ: Mapping[str, str] | None = None,
@@ -336,4 +370,5 @@ def load_settings(
         worker_metrics_port=_read(env, "WORKER_METRICS_PORT", port_or_off, DEFAULT_WORKER_METRICS_PORT),
         retention_days=_read(env, "BOOKKEEPING_RETENTION_DAYS", positive_int, 14),
         extra={opt.env: _read(env, opt.env, opt.parse, opt.default) for opt in options},
+        traces_exporters=load_traces_exporters(env),
     )

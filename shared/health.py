@@ -54,17 +54,22 @@ class NotReadySchema(ProblemSchema):
     checks = fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": "each dependency's state"})
 
 
+HEALTHZ, READYZ, METRICS = "/healthz", "/readyz", "/metrics"
+# Probed and scraped every few seconds: not traced (each would be a trace of its own).
+OPERATIONS_PATHS = (HEALTHZ, READYZ, METRICS)
+
+
 def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[object]) -> Blueprint:
     blueprint = Blueprint("operations", __name__, description="Health, readiness and metrics, for ops.")
 
-    @blueprint.get("/healthz")
+    @blueprint.get(HEALTHZ)
     @blueprint.doc(**PUBLIC)
     @blueprint.response(200, HealthSchema)
     def healthz():
         """The process is alive."""
         return {"status": "ok"}
 
-    @blueprint.get("/readyz")
+    @blueprint.get(READYZ)
     @blueprint.doc(**PUBLIC)
     @blueprint.response(200, ReadySchema)
     @blueprint.alt_response(503, schema=NotReadySchema, content_type=PROBLEM_MIMETYPE, description="Not ready")
@@ -82,7 +87,7 @@ def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[objec
             return problem_response(503, f"Not ready: {', '.join(failing)} unreachable", checks=results)
         return {"status": "ready", "checks": results}
 
-    @blueprint.get("/metrics")
+    @blueprint.get(METRICS)
     @blueprint.doc(**PUBLIC, responses={"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}})
     def metrics_page() -> Response:
         """Prometheus metrics of every worker process of this API, and the outbox backlog."""

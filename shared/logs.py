@@ -2,7 +2,8 @@
 
 The correlation id lives in a context variable: the web layer sets it from ``X-Request-ID``
 (or makes one), new events copy it into their ``correlationid`` attribute, and a consumer sets
-it from the event it handles, so one id ties an HTTP call to every reaction downstream.
+it from the event it handles, so one id ties an HTTP call to every reaction downstream. A line
+logged inside a trace (``shared.tracing``) also carries its ``trace_id``.
 
 Never log request or event bodies: they carry health data. Log ids, routes and outcomes.
 Never log a secret either: every line passes through ``redact``, which hides the password of
@@ -17,6 +18,8 @@ import re
 import sys
 import uuid
 from datetime import datetime, timezone
+
+from shared.tracing import current_trace_id
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
@@ -54,6 +57,9 @@ class JsonFormatter(logging.Formatter):
         request_id = correlation_id.get()
         if request_id:
             entry["correlation_id"] = request_id
+        trace_id = current_trace_id()
+        if trace_id:
+            entry["trace_id"] = trace_id
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value

@@ -11,7 +11,8 @@ queue, and the relay waits briefly for outstanding confirms and leaves unsent ev
 The heartbeat (the liveness probe's file) is beaten only while every part's thread runs. A part
 that ended on an unexpected error would otherwise leave a process that looks alive and consumes
 nothing; instead the worker stops beating and exits with status 1, so that its orchestrator
-restarts it. Its Prometheus metrics are served on ``WORKER_METRICS_PORT`` (9100 unless ``off``).
+restarts it. Its Prometheus metrics are served on ``WORKER_METRICS_PORT`` (9100 unless ``off``);
+its spans go where ``OTEL_TRACES_EXPORTER`` says (``shared.tracing``; nowhere by default).
 
 Periodic jobs (reminders, deadlines, escalations) may run in several replicas at once; they
 must make their effects exactly-once through claims (``insert_once``), not through the
@@ -30,7 +31,7 @@ from typing import Callable, Sequence
 from prometheus_client import start_http_server
 from pymongo.errors import PyMongoError
 
-from shared import heartbeat, metrics, retention
+from shared import heartbeat, metrics, retention, tracing
 from shared.clock import SystemClock
 from shared.config import ConfigError, Settings
 from shared.events.consumer import PROCESSED, Consumer, Subscription, processed_indexes
@@ -189,4 +190,5 @@ def main(build: Callable[[], Worker], service: str) -> None:
         log.error("configuration error: %s", exc)
         raise SystemExit(2) from None
     configure_logging(service, worker.settings.log_level)
+    tracing.configure(f"stepwise-{service}-worker", worker.settings.traces_exporters)
     worker.run_forever()

@@ -19,6 +19,8 @@ import pytest
 from shared.auth.devtoken import mint
 from tests.support.harness import Harness
 from tests.support.peers import receiver, smtp_server  # noqa: F401  (fixtures for every test)
+from tests.support.stack import stack  # noqa: F401  (the three services in this process)
+from tests.support.spans import spans  # noqa: F401  (tracing into memory)
 
 JWT_SECRET = "test-secret-for-stepwise-tests-only-0123456789"
 MONGO_IMAGE = "mongo:7.0.14"

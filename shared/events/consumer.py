@@ -31,17 +31,19 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pika
 import pika.exceptions
+from opentelemetry.trace import SpanKind
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
-from shared import retention
+from shared import retention, tracing
 from shared.events import amqp
-from shared.events.envelope import parse_event
+from shared.events.envelope import parse_event, routing_key
 from shared.events.publisher import PublishError, Publisher, with_headers
 from shared.logs import correlation_id
 from shared.metrics import EVENT_AGE, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
@@ -212,29 +214,55 @@ class Consumer:
         handled: list[_Delivery] = []
         for position, delivery in enumerate(fresh):
             _observe_age(self.subscription.consumer, delivery.event)
-            token = correlation_id.set(delivery.event.get("correlationid"))
             try:
-                self.subscription.handler(delivery.event)
-                handled.append(delivery)
+                with self._handling(delivery):
+                    if self._run_handler(delivery, publisher):
+                        handled.append(delivery)
             except ConnectionFailure:
                 self._finish(handled, batch_id)
                 self._put_back(fresh[position:])
                 return
-            except Exception as exc:
-                log.warning(
-                    "handler failed",
-                    extra={
-                        "consumer": self.subscription.consumer,
-                        "event_id": delivery.event["id"],
-                        "attempt": delivery.attempt + 1,
-                    },
-                    exc_info=True,
-                )
-                self._retry_or_dead_letter(delivery, publisher, exc)
-                delivery.outcome = ACK
-            finally:
-                correlation_id.reset(token)
         self._finish(handled, batch_id)
+
+    @contextmanager
+    def _handling(self, delivery: "_Delivery") -> Iterator[None]:
+        """The event's correlation id and trace (a span, a child of the event's context) while it
+        is handled: what the handler logs, stores and raises carries them."""
+        event = delivery.event
+        token = correlation_id.set(event.get("correlationid"))
+        try:
+            with tracing.span(
+                f"process {routing_key(event)}", parent=event, kind=SpanKind.CONSUMER,
+                attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
+                            "messaging.destination.name": delivery.queue, "messaging.consumer.group.name": self.subscription.consumer,
+                            "messaging.message.id": event["id"], "stepwise.attempt": delivery.attempt},
+            ):
+                yield
+        finally:
+            correlation_id.reset(token)
+
+    def _run_handler(self, delivery: "_Delivery", publisher: Publisher) -> bool:
+        """Whether the handler ran through; when it failed (not for a database outage, which is
+        raised), the event is on its way to a retry or to dead letters."""
+        try:
+            self.subscription.handler(delivery.event)
+            return True
+        except ConnectionFailure:
+            raise
+        except Exception as exc:
+            tracing.fail_current(exc)
+            log.warning(
+                "handler failed",
+                extra={
+                    "consumer": self.subscription.consumer,
+                    "event_id": delivery.event["id"],
+                    "attempt": delivery.attempt + 1,
+                },
+                exc_info=True,
+            )
+            self._retry_or_dead_letter(delivery, publisher, exc)
+            delivery.outcome = ACK
+            return False
 
     def _finish(self, handled: Sequence["_Delivery"], batch_id: str) -> None:
         """Record the batch's handled events in one mark (and, for an event first received in an

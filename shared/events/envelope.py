@@ -2,7 +2,10 @@
 
 ``type`` is ``stepwise.<routing key>.v1``; the routing key on the ``stepwise.events`` topic
 exchange is the event name (``goal.created``). ``correlationid`` is a CloudEvents extension
-attribute carrying the request id that caused the event.
+attribute carrying the request id that caused the event; ``traceparent`` and ``tracestate``
+(the CloudEvents distributed-tracing extension) carry the trace context the event was raised in,
+when tracing is on (``shared.tracing``). They are stored with the event in the outbox, so the
+relay and the consumers continue the trace of the request that raised it.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any, Mapping
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
+from shared import tracing
 from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
 from shared.logs import correlation_id
 
@@ -83,6 +87,7 @@ def new_event(
     request_id = correlation_id.get()
     if request_id:
         event["correlationid"] = request_id
+    event.update(tracing.carrier())
     return event
 
 
@@ -101,6 +106,9 @@ class CloudEventSchema(Schema):
     tenantid = fields.String(required=True, validate=validate.Length(min=1))
     datacontenttype = fields.String(load_default="application/json")
     correlationid = fields.String()
+    # Not checked: a malformed trace context starts a new trace; it never dead-letters an event.
+    traceparent = fields.Raw(allow_none=True)
+    tracestate = fields.Raw(allow_none=True)
     data = fields.Dict(required=True)
 
 

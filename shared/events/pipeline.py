@@ -37,8 +37,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pika
 import pika.exceptions
+from opentelemetry.trace import Span, SpanKind
 from pika.spec import Basic
 
+from shared import tracing
 from shared.events import amqp
 from shared.events.envelope import routing_key
 from shared.events.publisher import PublishError, message_properties
@@ -61,7 +63,7 @@ class ConfirmPipeline:
         self.drain_seconds = drain_seconds
         self._connection: pika.SelectConnection | None = None
         self._channel = None
-        self._outstanding: OrderedDict[int, tuple[Any, Mapping[str, Any]]] = OrderedDict()
+        self._outstanding: OrderedDict[int, tuple[Any, Mapping[str, Any], Span | None]] = OrderedDict()
         self._returned: set[str] = set()
         self._next_tag = 1
         self._error: BaseException | None = None
@@ -77,12 +79,21 @@ class ConfirmPipeline:
         return self._channel is not None and self._channel.is_open and self._stopping_since is None
 
     def publish(self, token: Any, event: Mapping[str, Any]) -> None:
-        """Publish ``event`` (persistent, mandatory); its outcome comes back with ``token``."""
+        """Publish ``event`` (persistent, mandatory); its outcome comes back with ``token``.
+
+        Traced as a span in the event's own trace (its ``traceparent``), from the publish to the
+        broker's confirm."""
         key = routing_key(event)
+        span = tracing.start_span(
+            f"publish {key}", parent=event, kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "send",
+                        "messaging.destination.name": self.exchange, "messaging.rabbitmq.destination.routing_key": key,
+                        "messaging.message.id": event["id"]},
+        )
         self._channel.basic_publish(
             self.exchange, key, json.dumps(event).encode(), message_properties(event), mandatory=True
         )
-        self._outstanding[self._next_tag] = (token, event)
+        self._outstanding[self._next_tag] = (token, event, span)
         self._next_tag += 1
 
     def run(
@@ -109,6 +120,8 @@ class ConfirmPipeline:
             raise PublishError(f"could not connect to RabbitMQ: {exc.__class__.__name__}") from exc
         self._connection.ioloop.start()
         self._channel = None
+        for _token, _event, span in self._outstanding.values():
+            tracing.end_span(span, "unconfirmed")  # published again on the next connection
         error = self._error
         if error is None:
             return
@@ -164,17 +177,19 @@ class ConfirmPipeline:
             found = self._outstanding.pop(tag, None)
             if found is None:
                 continue
-            token, event = found
+            token, event, span = found
             key = routing_key(event)
             if event["id"] in self._returned:
                 self._returned.discard(event["id"])
                 EVENTS_UNROUTABLE.labels(key).inc()
-                outcomes.append((token, event, RETURNED))
+                result = RETURNED
             elif acked:
                 EVENTS_PUBLISHED.labels(key).inc()
-                outcomes.append((token, event, ACKED))
+                result = ACKED
             else:
-                outcomes.append((token, event, NACKED))
+                result = NACKED
+            outcomes.append((token, event, result))
+            tracing.end_span(span, None if result == ACKED else result)
         if outcomes:
             self._call(self._settled, outcomes)
 

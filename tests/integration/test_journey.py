@@ -9,19 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scripts.demo import FIRST_PHQ9, LATER_PHQ9, Story
-from services.goals import config as goals_config
-from services.goals.app import create_app as goals_app
-from services.goals.worker import build_worker as goals_worker
-from services.notifications import config as notifications_config
-from services.notifications.app import create_app as notifications_app
+from scripts.demo import FIRST_PHQ9, LATER_PHQ9
 from services.notifications.domain.signing import SIGNATURE_HEADER, verify
-from services.notifications.worker import build_worker as notifications_worker
-from services.questionnaires import config as questionnaires_config
-from services.questionnaires.app import create_app as questionnaires_app
-from services.questionnaires.worker import build_worker as questionnaires_worker
 from shared.events.registry import undeclared_fields
-from tests.conftest import JWT_SECRET
 from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
@@ -31,31 +21,6 @@ THERAPIST_EMAIL = "bo@clinic.example"
 CLIENT_EMAIL = "ada@client.example"
 # "Within seconds": the alert must reach the inbox and the SMTP server this fast.
 ALERT_WITHIN_SECONDS = 10
-
-
-@pytest.fixture
-def stack(harness, smtp_server):
-    """The three services, each with its own database, on one exchange, served over real HTTP."""
-    smtp_url, mailbox = smtp_server
-    fast = {"OUTBOX_POLL_SECONDS": "0.05"}
-    goals = harness.settings("goals", goals_config.OPTIONS, **fast)
-    questionnaires = harness.settings(
-        "questionnaires", questionnaires_config.OPTIONS, REMINDER_CHECK_SECONDS="0.5", **fast
-    )
-    notifications = harness.settings(
-        "notifications", notifications_config.OPTIONS, SMTP_URL=smtp_url, DELIVERY_POLL_SECONDS="0.1", **fast
-    )
-    for worker in (goals_worker(goals), questionnaires_worker(questionnaires), notifications_worker(notifications)):
-        harness.start(worker)
-    watch = harness.bind_queue(["#"])
-    story = Story(
-        goals=harness.serve(goals_app(goals)),
-        questionnaires=harness.serve(questionnaires_app(questionnaires)),
-        notifications=harness.serve(notifications_app(notifications)),
-        jwt_secret=JWT_SECRET,
-        say=lambda line: None,
-    )
-    return story, mailbox, watch
 
 
 def test_a_clients_journey_from_risk_to_recovery(stack, harness, receiver):

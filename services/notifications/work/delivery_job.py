@@ -33,6 +33,7 @@ from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt, conclude, interrupted, next_step
 from services.notifications.domain.delivery import Outcome, RetryPolicy
 from services.notifications.work.outcomes import outcome_events
+from shared import tracing
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,16 @@ class DeliveryJob:
         if not self.deliveries.claim(delivery, step.number, now, self.lease):
             self._recover(entry, delivery, step.number, now)
             return
-        result = self.channel.attempt(delivery, now)
-        if result.outcome == CANCELLED:
-            attempt = Attempt(step.number, CANCELLED, True)
-        else:
-            attempt = conclude(step.number, Outcome(result.outcome), now, self.policy)
-        self._finish(entry, delivery, attempt, now, result.status, result.error)
+        # A span in the trace the delivery was made in: its outcome event and log lines carry it.
+        with tracing.span(f"deliver {self.channel.kind}", parent=delivery,
+                          attributes={"stepwise.delivery.id": delivery["_id"], "stepwise.delivery.attempt": step.number}):
+            result = self.channel.attempt(delivery, now)
+            if result.outcome == CANCELLED:
+                attempt = Attempt(step.number, CANCELLED, True)
+            else:
+                attempt = conclude(step.number, Outcome(result.outcome), now, self.policy)
+            tracing.annotate({"stepwise.delivery.outcome": attempt.outcome})
+            self._finish(entry, delivery, attempt, now, result.status, result.error)
 
     def _recover(self, entry: dict, delivery: dict, number: int, now: datetime) -> None:
         """Attempt ``number`` is claimed by someone else. While its lease runs, it is that

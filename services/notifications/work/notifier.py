@@ -21,6 +21,7 @@ from services.notifications.domain.preferences import EMAIL, INBOX, Preferences,
 from services.notifications.domain.rendering import render
 from services.notifications.domain.rules import Intent
 from services.notifications.work.outcomes import outcome_events
+from shared import tracing
 from shared.mongo import Database, Scope
 
 
@@ -41,6 +42,8 @@ def intent_of(notification: dict) -> Intent:
 
 
 def delivery_of(notification: dict, channel: str) -> dict:
+    """A notification's delivery on ``channel``, keeping the trace it was made in (its attempts
+    are spans of that trace)."""
     return {
         "_id": ids.delivery(notification["_id"], channel),
         "tenant": notification["tenant"],
@@ -52,6 +55,7 @@ def delivery_of(notification: dict, channel: str) -> dict:
         "alert_id": notification.get("alert_id"),
         "priority": notification["priority"],
         "created_at": notification["created_at"],
+        **tracing.carrier(),
     }
 
 

@@ -2,7 +2,8 @@
 
 One delivery per (event, subscription), under a derived id, for the enabled subscriptions of
 the event's own tenant whose patterns match its routing key. The delivery keeps the exact body
-it will POST, so every attempt sends, and signs, the same bytes.
+it will POST, so every attempt sends, and signs, the same bytes, and the trace context it was
+made in (this consumer's span of the event), so that its attempts continue the event's trace.
 
 The outcome events of webhook deliveries themselves are not sent to webhooks: a subscription to
 ``#`` would otherwise be fed one more event by each delivery it receives, for ever.
@@ -14,6 +15,7 @@ import json
 from services.notifications.adapters.deliveries import Deliveries
 from services.notifications.adapters.subscriptions import Subscriptions
 from services.notifications.domain import ids
+from shared import tracing
 from shared.events.envelope import routing_key
 from shared.mongo import Database, Scope
 
@@ -51,6 +53,7 @@ class WebhookFanout:
                     "event_type": key,
                     "body": body,
                     "created_at": now,
+                    **tracing.carrier(),
                 },
                 now,
                 now,
