@@ -20,7 +20,7 @@ from services.notifications.worker import build_worker as notifications_worker
 from services.questionnaires import config as questionnaires_config
 from services.questionnaires.app import create_app as questionnaires_app
 from services.questionnaires.worker import build_worker as questionnaires_worker
-from shared import client_data
+from shared import audit, client_data
 from shared.events.consumer import was_handled
 from shared.events.publisher import Publisher
 from shared.mongo import Database
@@ -34,9 +34,10 @@ SERVICES = {
     "questionnaires": (questionnaires_config, questionnaires_app, questionnaires_worker),
     "notifications": (notifications_config, notifications_app, notifications_worker),
 }
-# Kept on purpose (shared/client_data.py): the erasure's own records; and bookkeeping that holds ids
-# only (list directories, consumer marks, the relay's state) is not searched here.
-KEPT = {client_data.ERASURES, client_data.ERASURE_REPORTS}
+# Kept on purpose (shared/client_data.py): the erasure's own records and the access audit (who read
+# whose records, never the records); and bookkeeping that holds ids only (list directories,
+# consumer marks, the relay's state) is not searched here.
+KEPT = {client_data.ERASURES, client_data.ERASURE_REPORTS, audit.COLLECTION}
 BOOKKEEPING = {"list_periods", "processed_events", "outbox_sent", "outbox_state", "outbox_journal", "lease_claims",
                "lease_members", "retention_cursors", "timetable_cursors"}
 

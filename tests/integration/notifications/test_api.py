@@ -190,7 +190,8 @@ def test_openapi_lists_every_route_with_its_schemas(service):
         for method in operations if method != "parameters"
     }
     assert routes == documented
-    assert len(routes) == 17 + 1  # the notifications' own, and the shared access audit's GET /v1/audit
+    # the notifications' own, the shared access audit's GET /v1/audit, and the shared data rights (export, erasure, its status)
+    assert len(routes) == 17 + 1 + 3
     for path, method in routes:
         operation = spec["paths"][path][method]
         success = next(code for code in operation["responses"] if code.startswith("2"))
