@@ -34,6 +34,8 @@ MARKERS = {
     "therapist": ("square", "#6a3d9a"),
     "score": ("diamond", "#1b7f3b"),
 }
+# Reference lines by kind; an unknown kind is drawn like a cut-off.
+LEVEL_COLOURS = {"caseness": "#7a1f1f", "baseline": "#1f4e9c", "target": "#1b7f3b", "milestone": "#8a6d00"}
 # Band fills, lightest first; bands cycle through them.
 BAND_FILLS = ("#f4f7fb", "#e6eef7", "#d8e4f1", "#cbdbec", "#bdd1e6")
 SVG_MEDIA_TYPE = "image/svg+xml"
@@ -225,7 +227,8 @@ def render_svg(chart: Chart) -> str:
         "value_label": chart.value_label,
         "bands": bands,
         "corridor": corridor,
-        "levels": [{"label": f"{level.label} {_number(level.value)}", "kind": level.kind, "y": y(level.value)}
+        "levels": [{"label": f"{level.label} {_number(level.value)}", "kind": level.kind, "y": y(level.value),
+                    "colour": LEVEL_COLOURS.get(level.kind, LEVEL_COLOURS["caseness"])}
                    for level in chart.levels if low <= level.value <= high],
         "marks": [{"label": mark.label, "x": x(mark.at)} for mark in chart.marks],
         "guide": chart.guide and {

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [
     "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/backup",
-    "scripts/restore", ".ci/run",
+    "scripts/restore", "scripts/install-tools", ".ci/run",
 ]
 
 
@@ -34,6 +34,7 @@ def test_script_is_executable_bash_that_parses(script):
         ["scripts/servers", "restart"],
         ["scripts/servers", "stop", "sqlite"],
         ["scripts/stack", "bogus"],
+        ["scripts/install-tools", "bogus"],
     ],
 )
 def test_unknown_commands_are_refused(command, tmp_path):
