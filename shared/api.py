@@ -52,12 +52,14 @@ CHART_CONTENT = {
 }
 
 
-def chartable(blueprint: Blueprint) -> Callable:
-    """Document that a route answers its JSON, an SVG or a PNG chart by the ``Accept`` header,
-    and 406 for anything else (``wanted_media`` decides, ``chart_response`` answers)."""
+def chartable(blueprint: Blueprint, schema: type) -> Callable:
+    """Document that a route answers its JSON (``schema``), an SVG or a PNG chart by the
+    ``Accept`` header, and 406 for anything else (``wanted_media`` decides, ``chart_response``
+    answers)."""
+    content = {JSON_MEDIA_TYPE: {"schema": schema}, **CHART_CONTENT}
 
     def decorate(view: Callable) -> Callable:
-        view = blueprint.doc(responses={"200": {"content": CHART_CONTENT}})(view)
+        view = blueprint.doc(responses={"200": {"description": "OK: JSON, or the chart by Accept", "content": content}})(view)
         return problems(blueprint, 406)(view)
 
     return decorate

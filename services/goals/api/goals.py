@@ -80,11 +80,12 @@ def smart_check(draft):
 @requires()
 @blp.response(200, GoalSchema)
 @problems(blp, 401, 404)
-@chartable(blp)
+@chartable(blp, GoalSchema)
 def get_goal(goal_id):
-    """A goal with its progress, milestones, sub-goals, attainment and revisions. With `Accept:
-    image/svg+xml` or `image/png`, its progress drawn: baseline, target, milestones, the on-track
-    line and every entry."""
+    """A goal with its progress, milestones, sub-goals, attainment and revisions.
+
+    With `Accept: image/svg+xml` or `image/png`, its progress drawn: baseline, target, milestones,
+    the on-track line and every entry, marked by who logged it."""
     media = wanted_media()
     goals = caller_goals()
     if media == JSON_MEDIA_TYPE:

@@ -17,13 +17,14 @@ blp = Blueprint("clients", __name__, url_prefix="/v1", description="A client's t
 @blp.arguments(ScoresQuery, location="query")
 @blp.response(200, TrajectorySchema)
 @problems(blp, *READ_PROBLEMS)
-@chartable(blp)
+@chartable(blp, TrajectorySchema)
 def client_scores(query, client_id):
     """The client's scores over time, per instrument: totals, bands, flags and change, with the
-    instrument's range, bands and cut-offs for the chart. With `Accept: image/svg+xml` or
-    `image/png` and an `instrument`, that chart drawn: severity bands, caseness cut-off, the
-    corridor of no reliable change around the baseline, each score marked by its change, and
-    the assignments' due dates."""
+    instrument's range, bands and cut-offs for the chart.
+
+    With `Accept: image/svg+xml` or `image/png` and an `instrument`, that chart drawn: severity
+    bands, caseness cut-off, the corridor of no reliable change around the baseline, each score
+    marked by its change, and the assignments' due dates."""
     media = wanted_media()
     check_client_access(current_principal(), client_id)
     code = query.get("instrument")
