@@ -93,7 +93,7 @@ def trajectory_chart(client_id: str, series: Mapping[str, Any], due: Iterable[da
     threshold = series["reliable_change_threshold"]
     corridor = None
     if baseline is not None and threshold is not None:
-        corridor = Band(f"no reliable change (within {threshold:g} of baseline {baseline:g})",
+        corridor = Band(f"no reliable change (less than {threshold:g} from baseline {baseline:g})",
                         baseline - threshold, baseline + threshold)
     return Chart(
         title=f"{series['name']}: scores of {client_id}",

@@ -78,7 +78,7 @@ def test_a_trajectory_is_drawn_with_its_bands_cut_off_corridor_categories_and_du
     assert [node.text for node in levels] == [f"caseness at or above {trajectory['caseness']['at_or_above']:g}"]
     corridor = next(node for node in root.iter(f"{SVG}rect") if node.get("class") == "corridor")
     baseline, threshold = trajectory["points"][0]["total"], trajectory["reliable_change_threshold"]
-    assert f"within {threshold:g} of baseline {baseline:g}" in corridor.get("data-label")
+    assert f"less than {threshold:g} from baseline {baseline:g}" in corridor.get("data-label")
     assignment = service.get("/v1/assignments?client_id=client-1").json()["items"][0]
     marks = [node.get("data-label") for node in root.iter(f"{SVG}line") if node.get("class") == "mark"]
     first, following = datetime.fromisoformat(assignment["starts_at"]), datetime.fromisoformat(assignment["next"]["due_at"])
