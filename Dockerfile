@@ -22,11 +22,15 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG SERVICE
 ARG UID=10001
 ARG GID=10001
-# Fail the build, not the first start, on a missing or misspelt SERVICE.
+# Fail the build, not the first start, on a missing or misspelt SERVICE. libcairo2 and the DejaVu
+# fonts: CairoSVG draws the PNG charts with them.
 RUN case "${SERVICE}" in \
         goals|questionnaires|notifications) ;; \
         *) echo "build with --build-arg SERVICE=goals|questionnaires|notifications (got '${SERVICE}')" >&2; exit 1 ;; \
     esac \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends libcairo2 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid "${GID}" stepwise \
     && useradd --system --uid "${UID}" --gid "${GID}" --no-create-home --home-dir /tmp \
         --shell /usr/sbin/nologin stepwise

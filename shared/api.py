@@ -1,11 +1,14 @@
-"""What every service's routes share: documented problem answers and idempotent-create replies."""
+"""What every service's routes share: documented problem answers, idempotent-create replies and
+charts served by content negotiation."""
 from __future__ import annotations
 
 from typing import Callable
 
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from shared.errors import PROBLEM_MIMETYPE, TITLES
+from shared.charts import PNG_MEDIA_TYPE, SVG_MEDIA_TYPE, Chart, render_png, render_svg
+from shared.errors import PROBLEM_MIMETYPE, TITLES, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 from shared.schemas import ProblemSchema
 
@@ -38,3 +41,48 @@ def problems(blueprint: Blueprint, *statuses: int) -> Callable:
 def replayed(created: bool) -> dict:
     """Tell a caller whose Idempotency-Key matched an earlier request that nothing new was made."""
     return {} if created else {REPLAYED_HEADER: "true"}
+
+
+# A resource that can also be drawn answers JSON, or its chart when the caller asks for one.
+JSON_MEDIA_TYPE = "application/json"
+CHART_MEDIA_TYPES = (SVG_MEDIA_TYPE, PNG_MEDIA_TYPE)
+CHART_CONTENT = {
+    SVG_MEDIA_TYPE: {"schema": {"type": "string"}},
+    PNG_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+def chartable(blueprint: Blueprint, schema: type) -> Callable:
+    """Document that a route answers its JSON (``schema``), an SVG or a PNG chart by the
+    ``Accept`` header, and 406 for anything else (``wanted_media`` decides, ``chart_response``
+    answers)."""
+    content = {JSON_MEDIA_TYPE: {"schema": schema}, **CHART_CONTENT}
+
+    def decorate(view: Callable) -> Callable:
+        view = blueprint.doc(responses={"200": {"description": "OK: JSON, or the chart by Accept", "content": content}})(view)
+        return problems(blueprint, 406)(view)
+
+    return decorate
+
+
+def wanted_media() -> str:
+    """What the request's ``Accept`` header prefers among JSON, SVG and PNG (JSON when it says
+    nothing, or ``*/*``); 406 naming ``Accept`` when it accepts none of them."""
+    if not request.headers.get("Accept"):
+        return JSON_MEDIA_TYPE
+    chosen = request.accept_mimetypes.best_match((JSON_MEDIA_TYPE, *CHART_MEDIA_TYPES))
+    if chosen is None:
+        raise Problem(
+            406, "This resource is served as application/json, image/svg+xml or image/png",
+            errors={"Accept": [f"Accept one of {JSON_MEDIA_TYPE}, {SVG_MEDIA_TYPE}, {PNG_MEDIA_TYPE}."]},
+        )
+    return chosen
+
+
+def chart_response(chart: Chart, media_type: str) -> Response:
+    """The chart drawn as ``media_type`` (SVG or PNG)."""
+    svg = render_svg(chart)
+    body = svg if media_type == SVG_MEDIA_TYPE else render_png(svg)
+    response = Response(body, mimetype=media_type)
+    response.vary.add("Accept")
+    return response

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [
     "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/backup",
-    "scripts/restore", "scripts/rabbitmq-cluster", ".ci/run",
+    "scripts/restore", "scripts/rabbitmq-cluster", "scripts/install-tools", ".ci/run",
 ]
 
 
@@ -37,6 +37,7 @@ def test_script_is_executable_bash_that_parses(script):
         ["scripts/rabbitmq-cluster"],
         ["scripts/rabbitmq-cluster", "restart"],
         ["scripts/rabbitmq-cluster", "pid"],
+        ["scripts/install-tools", "bogus"],
     ],
 )
 def test_unknown_commands_are_refused(command, tmp_path):

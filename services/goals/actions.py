@@ -42,7 +42,8 @@ from services.goals.domain.progress import current_value, percent, target_met
 from services.goals.domain.revisions import MEASURE_FIELDS, NotRevisable, diff, revise
 from services.goals.domain.smart import assess, infer_direction
 from services.goals.domain.validation import goal_errors, milestones_errors
-from services.goals.views import goal_view, rounded
+from services.goals.views import goal_chart, goal_view, rounded
+from shared.charts import Chart
 from shared.errors import Problem
 from shared.events.outbox import with_events
 from shared.idempotency import fingerprint, record_id, request_key
@@ -119,6 +120,11 @@ class Goals:
     def current(self, goal_id: str) -> CurrentGoal:
         """The goal as it is now, folded from its history."""
         return self.find(goal_id).current()
+
+    def chart(self, goal_id: str) -> Chart:
+        """The goal's progress drawn, from every entry in its history."""
+        history = self.find(goal_id)
+        return goal_chart(history.current(), history.entries, self.now)
 
     def require(self, goal_id: str) -> None:
         """404 unless the goal is one the caller may see."""

@@ -7,13 +7,16 @@ A ``CurrentGoal`` comes from the goal's history (one goal) or from its current-g
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timezone
 from typing import Iterable
 
 from services.goals.adapters.store import CurrentGoal
+from services.goals.domain.dates import as_date
 from services.goals.domain.deadlines import is_overdue
+from services.goals.domain.measure import number
 from services.goals.domain.milestones import threshold
 from services.goals.domain.progress import subgoal_percent, summarize
+from shared.charts import Chart, Guide, Level, Mark, Point
 
 GOAL_FIELDS = (
     "id", "client_id", "therapist_id", "title", "description", "category", "measure", "start_date",
@@ -93,3 +96,58 @@ def entry_view(entry: dict) -> dict:
 
 def rating_view(rating: dict) -> dict:
     return {"id": rating["_id"], **{key: rating.get(key) for key in ("goal_id", "level", "note", "rated_at", "by")}}
+
+
+def _midnight(day) -> datetime | None:
+    found = as_date(day)
+    return None if found is None else datetime.combine(found, time(), tzinfo=timezone.utc)
+
+
+def _value_range(values: list[float]) -> tuple[float, float]:
+    """The values shown, with a margin; from 0 when they are all at or above it."""
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    margin = max(high - low, 1.0) * 0.1
+    return (0.0 if low >= 0 else low - margin), high + margin
+
+
+def goal_chart(current: CurrentGoal, entries: list[dict], now: datetime) -> Chart:
+    """A goal's progress drawn: its baseline and target, its milestones, the on-track line from
+    the baseline at the start to the target at the target date, and every entry (``entries``,
+    all of them) marked by who logged it (client, therapist, or a score)."""
+    goal, measure = current.goal, current.goal["measure"]
+    if not measure:
+        return Chart(
+            title=f"Progress of goal {goal['title']}", summary=f"Goal {goal['title']} of client {goal['client_id']}.",
+            value_label="", value_range=(0.0, 1.0), now=now,
+            empty="This goal has no measure of its own: its sub-goals show its progress.",
+        )
+    baseline, target = number(measure["baseline"]), number(measure["target"])
+    milestones = [milestone for milestone in milestone_views(current) if milestone["threshold"] is not None]
+    levels = [Level(label, value, kind) for label, value, kind in (("baseline", baseline, "baseline"), ("target", target, "target"))
+              if value is not None]
+    levels += [Level(f"milestone {m['title']}", m["threshold"], "milestone") for m in milestones]
+    points = [Point(entry["recorded_at"], number(entry["value"]), entry["source"]) for entry in entries
+              if number(entry["value"]) is not None]
+    start, end = _midnight(goal["start_date"]), _midnight(goal["target_date"])
+    guide = None
+    if None not in (start, end, baseline, target) and end > start:
+        guide = Guide("on track", (start, baseline), (end, target))
+    marks = [Mark(_midnight(m["due_date"]), f"milestone {m['title']} due") for m in milestones if m.get("due_date")]
+    if end is not None:
+        marks.append(Mark(end, "target date"))
+    unit = measure.get("unit") or measure.get("instrument") or measure["kind"]
+    return Chart(
+        title=f"Progress of goal {goal['title']}",
+        summary=f"Goal {goal['title']} of client {goal['client_id']}: {measure['kind']} measure in {unit}, "
+                f"{len(points)} entr{'y' if len(points) == 1 else 'ies'}.",
+        value_label=unit,
+        value_range=_value_range([level.value for level in levels] + [point.value for point in points]),
+        now=now,
+        points=points,
+        levels=levels,
+        marks=marks,
+        guide=guide,
+        empty="No progress logged yet.",
+    )

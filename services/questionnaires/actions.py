@@ -26,6 +26,7 @@ from services.questionnaires.domain import (
     Reference,
     Schedule,
     assess_change,
+    due_dates,
     has_recovery_rules,
     occurrence_at,
     place,
@@ -35,8 +36,9 @@ from services.questionnaires.domain import (
 )
 from services.questionnaires.domain.assignments import assignment_state
 from services.questionnaires.reminders import plan_reminders
-from services.questionnaires.views import assignment_view, recovery_view, series_view
+from services.questionnaires.views import assignment_view, recovery_view, series_view, trajectory_chart
 from shared.auth import Principal
+from shared.charts import Chart
 from shared.errors import Problem
 from shared.events.outbox import with_events
 from shared.mongo import Database
@@ -49,6 +51,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 # Times further from now than this are mistakes, and near year 1 or 9999 schedule arithmetic
 # would overflow.
 REACH = timedelta(days=100 * 366)
+# A chart marks at most this many due dates of one assignment (the latest): a year of weekly ones.
+DUE_DATES_SHOWN = 53
 
 
 def invalid(field: str, message: str) -> Problem:
@@ -253,6 +257,19 @@ class Questionnaires:
             if entry is not None:
                 views.append(series_view(entry.instrument, by_code[instrument_code]))
         return views
+
+    def trajectory_chart(self, client_id: str, code: str) -> Chart:
+        """The client's trajectory on one instrument, drawn, with the due dates of their
+        assignments of it (those cancelled up to their cancellation)."""
+        series = self.trajectory(client_id, code)[0]
+        cancellations = self.assignments.facts(client_id).cancellations
+        due = []
+        for assignment in self.assignments.of_instrument(client_id, code):
+            cancelled = cancellations.get(assignment["_id"])
+            until = min(self.now, cancelled["cancelled_at"]) if cancelled else self.now
+            dates = due_dates(schedule_of(assignment, self.grace), until, DUE_DATES_SHOWN)
+            due += [moment for moment in dates if cancelled is None or moment <= until]
+        return trajectory_chart(client_id, series, due, self.now)
 
     def recovery(self, client_id: str, depression: str, anxiety: str) -> dict:
         """The NHS Talking Therapies outcome so far over a depression and an anxiety measure."""

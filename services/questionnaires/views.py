@@ -1,6 +1,7 @@
 """Stored records as the API shows them (the schemas in ``api/schemas.py`` describe these shapes)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Iterable, Mapping
 
 from services.questionnaires.adapters.instruments import Entry
@@ -8,6 +9,7 @@ from services.questionnaires.domain import Instrument, Occurrence, SeriesEnds
 from services.questionnaires.domain.assignments import AssignmentState
 from services.questionnaires.domain.change import Recovery
 from services.questionnaires.domain.model import Threshold
+from shared.charts import Band, Chart, Level, Mark, Point
 
 
 def instrument_view(entry: Entry) -> dict[str, Any]:
@@ -72,6 +74,51 @@ def series_view(instrument: Instrument, responses: Iterable[Mapping[str, Any]]) 
         ],
     }
 
+
+
+def _caseness_level(caseness: Mapping[str, Any] | None) -> list[Level]:
+    if caseness is None:
+        return []
+    if caseness["at_or_above"] is not None:
+        return [Level("caseness at or above", caseness["at_or_above"], "caseness")]
+    return [Level("caseness below", caseness["below"], "caseness")]
+
+
+def trajectory_chart(client_id: str, series: Mapping[str, Any], due: Iterable[datetime], now: datetime) -> Chart:
+    """``series`` (a ``series_view``) as a chart: the instrument's bands and caseness cut-off, the
+    corridor of no reliable change around the current baseline, each point marked by its change
+    category, and the assignments' due dates."""
+    points = series["points"]
+    baseline = points[-1]["change"]["baseline_total"] if points else None
+    threshold = series["reliable_change_threshold"]
+    corridor = None
+    if baseline is not None and threshold is not None:
+        corridor = Band(f"no reliable change (less than {threshold:g} from baseline {baseline:g})",
+                        baseline - threshold, baseline + threshold)
+    return Chart(
+        title=f"{series['name']}: scores of {client_id}",
+        summary=f"{series['name']} total scores of client {client_id} over time, "
+                f"{len(points)} response(s), scored from {series['range'][0]:g} to {series['range'][1]:g}.",
+        value_label="total score",
+        value_range=(series["range"][0], series["range"][1]),
+        now=now,
+        points=[
+            Point(point["completed_at"], point["total"], _category(point), point["severity"] or "")
+            for point in points
+        ],
+        bands=[Band(band["label"], band["min"], band["max"]) for band in series["bands"]],
+        corridor=corridor,
+        levels=_caseness_level(series["caseness"]),
+        marks=[Mark(moment, f"due {moment:%Y-%m-%d}") for moment in sorted(set(due))],
+        empty=f"No {series['name']} responses yet.",
+    )
+
+
+def _category(point: Mapping[str, Any]) -> str:
+    """``baseline``, the reliable change from the baseline, or ``unrated`` without one."""
+    if point["baseline"]:
+        return "baseline"
+    return point["change"]["reliable_change"] or "unrated"
 
 def _ends_view(ends: SeriesEnds | None) -> dict[str, Any] | None:
     if ends is None:

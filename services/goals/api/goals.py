@@ -9,7 +9,9 @@ from flask_smorest import Blueprint
 
 from services.goals.adapters.instruments import InstrumentRanges
 from services.goals.api.common import caller_goals, goal_records_page
-from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
+from shared.api import (
+    IDEMPOTENCY_KEY, JSON_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, chart_response, chartable, problems, replayed, wanted_media,
+)
 from services.goals.api.schemas import (
     EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
     NewMilestoneSchema, ProgressInSchema, RevisionPageSchema, SmartSchema, StatusInSchema,
@@ -78,10 +80,17 @@ def smart_check(draft):
 @requires()
 @blp.response(200, GoalSchema)
 @problems(blp, 401, 404)
+@chartable(blp, GoalSchema)
 def get_goal(goal_id):
-    """A goal with its progress, milestones, sub-goals, attainment and revisions."""
+    """A goal with its progress, milestones, sub-goals, attainment and revisions.
+
+    With `Accept: image/svg+xml` or `image/png`, its progress drawn: baseline, target, milestones,
+    the on-track line and every entry, marked by who logged it."""
+    media = wanted_media()
     goals = caller_goals()
-    return goals.view(goals.current(goal_id))
+    if media == JSON_MEDIA_TYPE:
+        return goals.view(goals.current(goal_id))
+    return chart_response(goals.chart(goal_id), media)
 
 
 @blp.patch("/goals/<goal_id>")

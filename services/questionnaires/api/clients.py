@@ -4,9 +4,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.questionnaires.api.common import caller
-from shared.api import READ_PROBLEMS, problems
+from shared.api import JSON_MEDIA_TYPE, READ_PROBLEMS, chart_response, chartable, problems, wanted_media
 from services.questionnaires.api.schemas import RecoveryQuery, RecoverySchema, ScoresQuery, TrajectorySchema
 from shared.auth import check_client_access, current_principal, requires
+from shared.errors import Problem
 
 blp = Blueprint("clients", __name__, url_prefix="/v1", description="A client's trajectories and recovery.")
 
@@ -16,11 +17,22 @@ blp = Blueprint("clients", __name__, url_prefix="/v1", description="A client's t
 @blp.arguments(ScoresQuery, location="query")
 @blp.response(200, TrajectorySchema)
 @problems(blp, *READ_PROBLEMS)
+@chartable(blp, TrajectorySchema)
 def client_scores(query, client_id):
     """The client's scores over time, per instrument: totals, bands, flags and change, with the
-    instrument's range, bands and cut-offs for the chart."""
+    instrument's range, bands and cut-offs for the chart.
+
+    With `Accept: image/svg+xml` or `image/png` and an `instrument`, that chart drawn: severity
+    bands, caseness cut-off, the corridor of no reliable change around the baseline, each score
+    marked by its change, and the assignments' due dates."""
+    media = wanted_media()
     check_client_access(current_principal(), client_id)
-    return {"client_id": client_id, "series": caller().trajectory(client_id, query.get("instrument"))}
+    code = query.get("instrument")
+    if media == JSON_MEDIA_TYPE:
+        return {"client_id": client_id, "series": caller().trajectory(client_id, code)}
+    if code is None:
+        raise Problem(422, "Invalid value for: instrument", errors={"instrument": ["Name the instrument to chart."]})
+    return chart_response(caller().trajectory_chart(client_id, code), media)
 
 
 @blp.get("/clients/<client_id>/recovery")

@@ -9,7 +9,7 @@ The API, adapters and worker use these names:
 - :func:`assess_change`, :class:`Change`, :func:`recovery`, :class:`Measure`,
   :class:`Recovery` (``change``)
 - :class:`Schedule`, :class:`Occurrence`, :func:`occurrence_at`, :func:`occurrences`,
-  :func:`next_to_remind`, :func:`reminders`, :func:`status` (``schedule``)
+  :func:`next_to_remind`, :func:`reminders`, :func:`due_dates`, :func:`status` (``schedule``)
 - :class:`Link`, :class:`Placement`, :class:`Reference`, :func:`place` (``history``)
 - :class:`Entry`, :class:`SeriesEnds`, :func:`series_ends`, :func:`has_recovery_rules`,
   :func:`recovery_so_far` (``outcomes``)
@@ -24,7 +24,7 @@ from .instruments import (
 )
 from .model import Instrument
 from .outcomes import Entry, SeriesEnds, has_recovery_rules, recovery_so_far, series_ends
-from .schedule import Occurrence, Schedule, next_to_remind, occurrence_at, occurrences, reminders, status
+from .schedule import Occurrence, Schedule, due_dates, next_to_remind, occurrence_at, occurrences, reminders, status
 from .scoring import AnswerError, Score, score
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Score",
     "SeriesEnds",
     "assess_change",
+    "due_dates",
     "has_recovery_rules",
     "load_builtin_instruments",
     "next_to_remind",

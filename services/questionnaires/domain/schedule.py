@@ -135,6 +135,18 @@ def occurrences(schedule: Schedule, start: datetime, end: datetime) -> list[Occu
     return found
 
 
+
+def due_dates(schedule: Schedule, until: datetime, most: int) -> list[datetime]:
+    """When its occurrences fall due, up to ``until`` and the first after it (the next one), the
+    last ``most`` of them: the due dates a chart marks."""
+    _require_aware(until)
+    if schedule.period is None or until < schedule.starts_at:
+        following = 0
+    else:
+        following = (until - schedule.starts_at) // schedule.period + 1
+    found = (occurrence(schedule, index) for index in range(max(0, following - most + 1), following + 1))
+    return [each.due_at for each in found if each is not None]
+
 def next_to_remind(schedule: Schedule, now: datetime, after: int | None = None) -> Occurrence | None:
     """The occurrence whose reminders come next: the first after occurrence ``after`` (the first
     of all when None) that is open at ``now`` or opens later. Occurrences that closed meanwhile

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.questionnaires.domain import Schedule, next_to_remind, occurrence_at, occurrences, reminders, status
+from services.questionnaires.domain import (
+    Schedule, due_dates, next_to_remind, occurrence_at, occurrences, reminders, status,
+)
 from services.questionnaires.domain.schedule import occurrence
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -171,3 +173,14 @@ def test_exactly_one_occurrence_is_open_at_any_moment_in_the_schedule(every_days
     neighbours = [occurrence(schedule, found.index + step) for step in (-1, 1)]
     assert not any(o is not None and o.is_open(moment) for o in neighbours)
     assert found.opens_at == MONDAY + found.index * every_days * DAY
+
+
+def test_due_dates_run_from_the_start_to_the_next_one_after_now_keeping_the_latest():
+    now = MONDAY + 15 * DAY
+    assert due_dates(WEEKLY, now, 10) == [MONDAY, MONDAY + 7 * DAY, MONDAY + 14 * DAY, MONDAY + 21 * DAY]
+    assert due_dates(WEEKLY, now, 2) == [MONDAY + 14 * DAY, MONDAY + 21 * DAY]
+    assert due_dates(WEEKLY, MONDAY - DAY, 10) == [MONDAY], "before the start: the first"
+    ended = Schedule(starts_at=MONDAY, every_days=7, ends_at=MONDAY + 10 * DAY)
+    assert due_dates(ended, now, 10) == [MONDAY, MONDAY + 7 * DAY], "none after the end"
+    once = Schedule(starts_at=MONDAY)
+    assert due_dates(once, now, 10) == due_dates(once, MONDAY - DAY, 10) == [MONDAY]
