@@ -18,6 +18,8 @@ import sys
 import uuid
 from datetime import datetime, timezone
 
+# The header a request's correlation id arrives and is answered in.
+REQUEST_ID_HEADER = "X-Request-ID"
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is logged as a field.

@@ -44,7 +44,14 @@ from shared.events import amqp
 from shared.events.envelope import parse_event
 from shared.events.publisher import PublishError, Publisher, with_headers
 from shared.logs import correlation_id
-from shared.metrics import EVENT_AGE, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.metrics import (
+    CONSUMER_LAG,
+    EVENT_AGE,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_RETRIED,
+    HANDLER_DURATION,
+)
 from shared.mongo import Database, Index
 
 log = logging.getLogger(__name__)
@@ -165,6 +172,8 @@ class Consumer:
                 if batch:
                     self.handle_batch(batch, publisher)
                     batch.clear()
+                else:
+                    CONSUMER_LAG.labels(self.subscription.consumer).set(0)
         finally:
             self.ready.clear()
             publisher.close()
@@ -194,6 +203,8 @@ class Consumer:
                 delivery.outcome = ACK
         if not parsed:
             return
+        ages = [age for age in (event_age(d.event) for d in parsed) if age is not None]
+        CONSUMER_LAG.labels(self.subscription.consumer).set(max([0.0, *ages]))
         processed = self.database[PROCESSED]
         batch_id = uuid.uuid4().hex
         try:
@@ -213,6 +224,7 @@ class Consumer:
         for position, delivery in enumerate(fresh):
             _observe_age(self.subscription.consumer, delivery.event)
             token = correlation_id.set(delivery.event.get("correlationid"))
+            started = time.perf_counter()
             try:
                 self.subscription.handler(delivery.event)
                 handled.append(delivery)
@@ -233,6 +245,8 @@ class Consumer:
                 self._retry_or_dead_letter(delivery, publisher, exc)
                 delivery.outcome = ACK
             finally:
+                HANDLER_DURATION.labels(self.subscription.consumer, delivery.event["type"]).observe(
+                    time.perf_counter() - started)
                 correlation_id.reset(token)
         self._finish(handled, batch_id)
 

@@ -41,11 +41,11 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from shared import retention
+from shared import metrics, retention
 from shared.clock import SystemClock
 from shared.events.pipeline import ACKED, NACKED, RETURNED, ConfirmPipeline, Outcome
 from shared.events.publisher import PublishError
-from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, journal_entry
+from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, entry_written_at, journal_entry
 from shared.leases import Leases
 from shared.leases import indexes as lease_indexes
 from shared.mongo import Database, Index, insert_once
@@ -100,6 +100,23 @@ def outbox_indexes(collections: Sequence[str]) -> list[Index]:
 def pending_count(database: Database) -> int:
     """Stored events not yet confirmed by the broker (journal entries, and deferred ones)."""
     return database[JOURNAL].count_documents({}) + database[DEFERRED].count_documents({})
+
+
+def oldest_pending_age(database: Database, now: datetime) -> float:
+    """Seconds since the oldest event not yet confirmed by the broker was stored (0 when none
+    waits): the first entry of the journal and of the deferred ones, in id (time) order."""
+    firsts = [doc["_id"] for name in (JOURNAL, DEFERRED)
+              for doc in database[name].find({}, {"_id": 1}).sort("_id", 1).limit(1)]
+    if not firsts:
+        return 0.0
+    return max(0.0, now.timestamp() - entry_written_at(min(firsts)))
+
+
+def backlog_metrics(database: Database) -> metrics.ReadOnScrape:
+    """The outbox's backlog and the age of its oldest event, read at each scrape."""
+    return metrics.outbox_collector(
+        lambda: pending_count(database), lambda: oldest_pending_age(database, datetime.now(timezone.utc))
+    )
 
 
 @dataclass
