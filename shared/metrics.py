@@ -65,13 +65,14 @@ CONSUMER_LAG = Gauge(
     "Age of the oldest event in the batch a consumer last took off its queue (0 once the queue is empty)",
     ["consumer"], multiprocess_mode="mostrecent",
 )
+# Labelled ``name``, not ``job``: Prometheus gives every scraped series a ``job`` label of its own.
 JOB_LAST_SUCCESS = Gauge(
     "stepwise_job_last_success_timestamp_seconds", "When a periodic job last finished a run without error (Unix time)",
-    ["job"], multiprocess_mode="mostrecent",
+    ["name"], multiprocess_mode="mostrecent",
 )
 JOB_INTERVAL = Gauge(
     "stepwise_job_interval_seconds", "How often a periodic job runs (its alert compares the last success with it)",
-    ["job"], multiprocess_mode="mostrecent",
+    ["name"], multiprocess_mode="mostrecent",
 )
 
 
@@ -116,11 +117,14 @@ def outbox_collector(count_backlog: Callable[[], int], oldest_age: Callable[[], 
 
 
 class BuildInfo:
-    """``stepwise_build_info``: always 1, labelled with what runs (the image's build arguments)."""
+    """``stepwise_build_info``: always 1, labelled with what runs (the image's build arguments).
+
+    ``service_name``, not ``service``: prometheus-operator gives scraped series a ``service`` label.
+    """
 
     def __init__(self, service: str):
         self.labels = {
-            "service": service,
+            "service_name": service,
             "version": os.environ.get("STEPWISE_VERSION") or "dev",
             "revision": os.environ.get("STEPWISE_REVISION") or "unknown",
             "python_version": platform.python_version(),
