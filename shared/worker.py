@@ -38,7 +38,7 @@ from shared.config import ConfigError, Settings
 from shared.events import amqp
 from shared.events.consumer import PROCESSED, Consumer, Subscription, processed_indexes
 from shared.events.outbox import SENT, Relay, backlog_metrics
-from shared.logs import configure_logging
+from shared.logs import configure_logging, log_context, new_correlation_id
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,9 @@ class Worker:
         metrics.JOB_INTERVAL.labels(job.name).set(job.every_seconds)
         while not self.stopping.is_set():
             try:
-                job.run()
+                # Each run has a correlation id of its own, which the events it raises carry on.
+                with log_context(new_correlation_id()):
+                    job.run()
                 metrics.JOB_LAST_SUCCESS.labels(job.name).set_to_current_time()
             except PyMongoError as exc:
                 log.warning("job %s paused: database unavailable (%s)", job.name, exc.__class__.__name__)

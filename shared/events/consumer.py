@@ -43,7 +43,7 @@ from shared import retention
 from shared.events import amqp
 from shared.events.envelope import parse_event
 from shared.events.publisher import PublishError, Publisher, with_headers
-from shared.logs import correlation_id
+from shared.logs import event_log_context
 from shared.metrics import (
     CONSUMER_LAG,
     EVENT_AGE,
@@ -223,31 +223,30 @@ class Consumer:
         handled: list[_Delivery] = []
         for position, delivery in enumerate(fresh):
             _observe_age(self.subscription.consumer, delivery.event)
-            token = correlation_id.set(delivery.event.get("correlationid"))
             started = time.perf_counter()
-            try:
-                self.subscription.handler(delivery.event)
-                handled.append(delivery)
-            except ConnectionFailure:
-                self._finish(handled, batch_id)
-                self._put_back(fresh[position:])
-                return
-            except Exception as exc:
-                log.warning(
-                    "handler failed",
-                    extra={
-                        "consumer": self.subscription.consumer,
-                        "event_id": delivery.event["id"],
-                        "attempt": delivery.attempt + 1,
-                    },
-                    exc_info=True,
-                )
-                self._retry_or_dead_letter(delivery, publisher, exc)
-                delivery.outcome = ACK
-            finally:
-                HANDLER_DURATION.labels(self.subscription.consumer, delivery.event["type"]).observe(
-                    time.perf_counter() - started)
-                correlation_id.reset(token)
+            with event_log_context(delivery.event):
+                try:
+                    self.subscription.handler(delivery.event)
+                    handled.append(delivery)
+                except ConnectionFailure:
+                    self._finish(handled, batch_id)
+                    self._put_back(fresh[position:])
+                    return
+                except Exception as exc:
+                    log.warning(
+                        "handler failed",
+                        extra={
+                            "consumer": self.subscription.consumer,
+                            "event_id": delivery.event["id"],
+                            "attempt": delivery.attempt + 1,
+                        },
+                        exc_info=True,
+                    )
+                    self._retry_or_dead_letter(delivery, publisher, exc)
+                    delivery.outcome = ACK
+                finally:
+                    HANDLER_DURATION.labels(self.subscription.consumer, delivery.event["type"]).observe(
+                        time.perf_counter() - started)
         self._finish(handled, batch_id)
 
     def _finish(self, handled: Sequence["_Delivery"], batch_id: str) -> None:

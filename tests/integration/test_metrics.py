@@ -255,9 +255,15 @@ def test_gunicorn_and_worker_lines_are_json_without_health_data(stack, traffic):
             assert any(e["logger"] == "gunicorn.error" and e["message"].startswith("Listening at") for e in entries)
             access = [e for e in entries if e["logger"] == "gunicorn.access"]
             assert access and all(e["correlation_id"] and "path" not in e for e in access), name
+    # A worker's lines about a handled event, and the delivery job's about a delivery made for
+    # one, carry the correlation id of the request that caused it.
     goals = [json.loads(line) for line in stack.logs["goals-worker"].read_text().splitlines() if line.strip()]
     fed = [e for e in goals if e["message"] == "score fed to goals"]
     assert fed and all(e.get("correlation_id") for e in fed)
+    notifications = [json.loads(line) for line in stack.logs["notifications-worker"].read_text().splitlines()
+                     if line.strip()]
+    attempts = [e for e in notifications if e["message"] == "delivery attempt recorded"]
+    assert attempts and all(e.get("correlation_id") for e in attempts)
 
 
 def test_consumer_lag_is_the_oldest_events_age_while_it_is_handled_and_queue_depth_moves(harness):

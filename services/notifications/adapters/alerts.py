@@ -49,6 +49,7 @@ from services.notifications.domain.escalation import (
     Alert,
     HistoryEntry,
 )
+from shared.logs import current_log_ids
 from shared.mongo import Database, TenantRepository
 
 
@@ -105,7 +106,9 @@ class Alerts(TenantRepository):
         """Store the alert on its lists, then put its look for escalation under the alert's id,
         at the ``escalate_at`` stored (both idempotent, so handling the event again after a crash
         between the two completes it, and handling it again later adds nothing)."""
-        stored = {**document, "tenant": self.scope.tenant}
+        # The log context it was raised in (the event's correlation and trace ids), for the
+        # escalation job's lines about it.
+        stored = {**document, "tenant": self.scope.tenant, "log_ids": current_log_ids()}
         stored.update(_copy(_raised(stored), 0))
         stored = config.TENANT_ALERTS.stamp(self.database, config.CLIENT_ALERTS.stamp(self.database, stored))
         created = self.records.insert_once(stored)

@@ -30,6 +30,7 @@ from services.notifications.adapters import timetables
 from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt
 from shared.events.outbox import with_events
+from shared.logs import current_log_ids
 from shared.mongo import Database, TenantRepository, insert_once
 from shared.timetable import Timetable
 
@@ -49,8 +50,9 @@ class Deliveries:
     def create(self, delivery: Mapping, due_at: datetime, now: datetime) -> None:
         """Store the delivery, then put its first look on its channel's timetable, under the
         delivery's own id (both idempotent: handling an event again, or after a crash between
-        the two, adds nothing, or completes it)."""
-        insert_once(self.database[config.DELIVERIES], delivery)
+        the two, adds nothing, or completes it). The delivery keeps the log context it was made
+        in (the event's correlation and trace ids), for the delivery job's lines about it."""
+        insert_once(self.database[config.DELIVERIES], {**delivery, "log_ids": current_log_ids()})
         self.timetable(delivery["kind"]).put(delivery["_id"], due_at, now, delivery_id=delivery["_id"],
                                              tenant=delivery["tenant"])
 

@@ -33,6 +33,7 @@ from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt, conclude, interrupted, next_step
 from services.notifications.domain.delivery import Outcome, RetryPolicy
 from services.notifications.work.outcomes import outcome_events
+from shared.logs import log_context
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,10 @@ class DeliveryJob:
         if delivery is None:  # never the case: a delivery is stored before it is put on a timetable
             self.timetable.done(entry["_id"])
             return
+        with log_context(**delivery.get("log_ids", {})):
+            self._advance(entry, delivery, now)
+
+    def _advance(self, entry: dict, delivery: dict, now: datetime) -> None:
         attempts = self.deliveries.attempts(delivery["_id"])
         step = next_step(attempts, delivery["created_at"], now)
         if step.done:
