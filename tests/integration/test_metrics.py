@@ -30,7 +30,9 @@ from scripts.demo import FIRST_PHQ9, Story
 from shared.events import amqp
 from shared.events.consumer import Subscription, queue_name
 from shared.events.envelope import new_event
+from shared.events.outbox import with_events
 from shared.events.publisher import Publisher
+from shared.journal import insert_document
 from shared.mongo import Database
 from shared.worker import Worker
 from tests.conftest import JWT_SECRET
@@ -264,6 +266,20 @@ def test_gunicorn_and_worker_lines_are_json_without_health_data(stack, traffic):
                      if line.strip()]
     attempts = [e for e in notifications if e["message"] == "delivery attempt recorded"]
     assert attempts and all(e.get("correlation_id") for e in attempts)
+
+
+def test_an_event_waiting_in_the_outbox_is_counted_with_its_age(harness):
+    """A worker with no relay for a collection's events: they wait, and the oldest ages."""
+    settings = harness.settings("outbox")
+    database = Database(settings.mongo_url, settings.database)
+    worker = harness.start(Worker(settings=settings, database=database))
+    url = f"http://127.0.0.1:{worker.serve_metrics(0, '127.0.0.1')}/metrics"
+    assert Page.of(url).value("stepwise_outbox_backlog") == 0
+    event = new_event("goal.achieved", tenant="clinic-a", subject="g-1", data={"goal_id": "g-1", "client_id": "c-1"})
+    insert_document(database["goal_history"], with_events({"_id": "h-1"}, [event], datetime.now(timezone.utc)))
+    page = wait_for(lambda: (p := Page.of(url)).value("stepwise_outbox_oldest_event_age_seconds") > 0.5 and p,
+                    what="the waiting event to age")
+    assert page.value("stepwise_outbox_backlog") == 1
 
 
 def test_consumer_lag_is_the_oldest_events_age_while_it_is_handled_and_queue_depth_moves(harness):
