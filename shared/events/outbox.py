@@ -47,6 +47,7 @@ from shared.events.pipeline import ACKED, NACKED, RETURNED, ConfirmPipeline, Out
 from shared.events.publisher import PublishError
 from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, entry_written_at, journal_entry
 from shared.leases import Leases
+from shared.logs import event_log_context
 from shared.leases import indexes as lease_indexes
 from shared.mongo import Database, Index, insert_once
 from shared.periods import slot_of
@@ -248,7 +249,8 @@ class Relay:
             if self.collections and entry["collection"] not in self.collections:
                 # Still published: losing an event is worse than a record kept where the
                 # service did not declare it. The log tells the developer to declare it.
-                log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
+                with event_log_context(entry["events"][0]):
+                    log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
             self._publish(entry)
 
     def _release_finished_partitions(self, wall_clock: datetime) -> None:
@@ -338,7 +340,8 @@ class Relay:
         doc = pending.doc
         attempts = doc.get("attempts", 0)
         delay = UNROUTABLE_BACKOFF_SECONDS[min(attempts, len(UNROUTABLE_BACKOFF_SECONDS) - 1)]
-        log.warning("event kept for later: no queue is bound for it", extra={"entry": doc["_id"], "retry_in_s": delay})
+        with event_log_context(pending.returned[0]):
+            log.warning("event kept for later: no queue is bound for it", extra={"entry": doc["_id"], "retry_in_s": delay})
         deferred = {"_id": doc["_id"], "slot": doc["slot"], "partition": doc["partition"],
                     "events": pending.returned, "attempts": attempts + 1}
         self.database[DEFERRED].replace_one({"_id": doc["_id"]}, deferred, upsert=True)
