@@ -1,6 +1,8 @@
 # One image per service, all from this file; the same image runs the service's API and its worker.
 #
 #   docker build --build-arg SERVICE=goals -t stepwise/goals .     (goals | questionnaires | notifications)
+#     optionally --build-arg STEPWISE_VERSION=1.2.0 --build-arg STEPWISE_REVISION=$(git rev-parse HEAD):
+#     what the stepwise_build_info metric reports (dev and unknown otherwise)
 #   docker run stepwise/goals            # the API: gunicorn with services/goals/gunicorn.conf.py
 #   docker run stepwise/goals worker     # the worker: python -m services.goals.worker
 #
@@ -54,6 +56,12 @@ COPY deploy/docker/entrypoint /usr/local/bin/stepwise
 # Byte-code compiled now, as root: the running process cannot (and need not) write it.
 RUN python -m compileall -q /app \
     && chmod 0755 /usr/local/bin/stepwise
+
+# Last, so that a new version or revision rebuilds no layer: what stepwise_build_info reports.
+ARG STEPWISE_VERSION=dev
+ARG STEPWISE_REVISION=unknown
+ENV STEPWISE_VERSION=${STEPWISE_VERSION} \
+    STEPWISE_REVISION=${STEPWISE_REVISION}
 
 USER ${UID}:${GID}
 

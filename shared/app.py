@@ -23,15 +23,14 @@ from shared.auth import install_token_verifier
 from shared.clock import SystemClock
 from shared.config import Settings
 from shared.errors import install_error_handlers
-from shared.events.outbox import pending_count
+from shared.events.outbox import backlog_metrics
 from shared.guards import install_guards
 from shared.health import OPERATIONS_PATHS, mongodb_check, operations_blueprint
-from shared.logs import configure_logging, correlation_id, new_correlation_id
+from shared.logs import REQUEST_ID_HEADER, configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "X-Request-ID"
 SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 
 
@@ -115,10 +114,10 @@ def create_service_app(
     app.extensions["stepwise"] = context
 
     api = Api(app)
-    backlog = metrics.BacklogCollector(lambda: pending_count(database))
+    collectors = [backlog_metrics(database), metrics.BuildInfo(settings.service)]
     # Readiness follows the database only: see shared/health.py for why not the broker.
     checks = {"mongodb": mongodb_check(database)}
-    for blueprint in (operations_blueprint(checks, [backlog]), *blueprints, audit_blueprint):
+    for blueprint in (operations_blueprint(checks, collectors), *blueprints, audit_blueprint):
         api.register_blueprint(blueprint)
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app)

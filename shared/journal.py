@@ -45,6 +45,11 @@ def new_entry_id() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
 
 
+def entry_written_at(entry_id: str) -> float:
+    """When the change an entry journals was written (Unix time): its id starts with it."""
+    return int(entry_id[:20]) / 1e9
+
+
 def partition_of(ordering_key: str) -> int:
     return zlib.crc32(ordering_key.encode()) % PARTITIONS
 

@@ -5,12 +5,17 @@ mode writes them to files in ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds 
 The gunicorn config sets that directory before the app is imported. A worker process (not
 under gunicorn) uses the ordinary in-process registry.
 
-The outbox backlog is not counted by any process: it is read from MongoDB at scrape time, so
-it is right whichever process relays.
+What no process counts is read at scrape time (``ReadOnScrape``): the outbox backlog and the age
+of its oldest event (from MongoDB, right whichever process relays), the depth of a worker's
+queues (from the broker), unacknowledged risk alerts. A gauge a worker sets (consumer lag, a
+periodic job's last success) keeps its most recent value in multiprocess mode: a worker is one
+process, and after a restart the new process's value is the most recent.
 """
 from __future__ import annotations
 
+import logging
 import os
+import platform
 from typing import Callable, Iterable
 
 from prometheus_client import (
@@ -18,11 +23,14 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+log = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter(
     "stepwise_http_requests_total", "HTTP requests answered, by route template and status", ["route", "method", "status"]
@@ -48,21 +56,83 @@ EVENT_AGE = Histogram(
     ["consumer", "type"], buckets=LATENCY_BUCKETS,
 )
 
+HANDLER_DURATION = Histogram(
+    "stepwise_event_handler_duration_seconds", "Time a consumer's handler took for one event, by event type",
+    ["consumer", "type"], buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "stepwise_consumer_lag_seconds",
+    "Age of the oldest event in the batch a consumer last took off its queue (0 once the queue is empty)",
+    ["consumer"], multiprocess_mode="mostrecent",
+)
+# Labelled ``name``, not ``job``: Prometheus gives every scraped series a ``job`` label of its own.
+JOB_LAST_SUCCESS = Gauge(
+    "stepwise_job_last_success_timestamp_seconds", "When a periodic job last finished a run without error (Unix time)",
+    ["name"], multiprocess_mode="mostrecent",
+)
+JOB_INTERVAL = Gauge(
+    "stepwise_job_interval_seconds", "How often a periodic job runs (its alert compares the last success with it)",
+    ["name"], multiprocess_mode="mostrecent",
+)
 
-class BacklogCollector:
-    """``stepwise_outbox_backlog``: events stored but not yet confirmed by the broker."""
 
-    def __init__(self, count_backlog: Callable[[], int]):
-        self.count_backlog = count_backlog
+def gauge(name: str, documentation: str, values: Iterable[tuple[dict[str, str], float]] = (), *,
+          labels: Iterable[str] = ()) -> GaugeMetricFamily:
+    """A gauge family read at scrape time, with one sample per ``(labels, value)``."""
+    labels = list(labels)
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for label_values, value in values:
+        family.add_metric([label_values[label] for label in labels], value)
+    return family
 
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("stepwise_outbox_backlog", "Stored events waiting to be published")
+
+class ReadOnScrape:
+    """Metrics read when Prometheus scrapes (from the database or the broker), not counted.
+
+    A failed read leaves them out of that scrape instead of failing it: the outage shows in
+    ``/readyz`` and in the metrics that stop moving, and the other metrics still arrive.
+    """
+
+    def __init__(self, what: str, read: Callable[[], Iterable[Metric]]):
+        self.what = what
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
         try:
-            gauge.add_metric([], self.count_backlog())
-        except Exception:
-            # A database outage must not break the scrape; /readyz reports it.
+            return list(self.read())
+        except Exception as exc:
+            log.warning("metrics not read: %s unavailable (%s)", self.what, exc.__class__.__name__)
             return []
-        return [gauge]
+
+
+def outbox_collector(count_backlog: Callable[[], int], oldest_age: Callable[[], float]) -> ReadOnScrape:
+    """``stepwise_outbox_backlog`` (events stored but not yet confirmed by the broker) and
+    ``stepwise_outbox_oldest_event_age_seconds`` (0 when none waits)."""
+    return ReadOnScrape("the database", lambda: [
+        gauge("stepwise_outbox_backlog", "Stored events waiting to be published", [({}, count_backlog())]),
+        gauge("stepwise_outbox_oldest_event_age_seconds",
+              "Seconds since the oldest event waiting to be published was stored (0 when none waits)",
+              [({}, oldest_age())]),
+    ])
+
+
+class BuildInfo:
+    """``stepwise_build_info``: always 1, labelled with what runs (the image's build arguments).
+
+    ``service_name``, not ``service``: prometheus-operator gives scraped series a ``service`` label.
+    """
+
+    def __init__(self, service: str):
+        self.labels = {
+            "service_name": service,
+            "version": os.environ.get("STEPWISE_VERSION") or "dev",
+            "revision": os.environ.get("STEPWISE_REVISION") or "unknown",
+            "python_version": platform.python_version(),
+        }
+
+    def collect(self) -> Iterable[Metric]:
+        return [gauge("stepwise_build_info", "The running build: service, version, source revision, Python",
+                      [(self.labels, 1)], labels=self.labels)]
 
 
 def registry(extra_collectors: Iterable[object] = ()) -> CollectorRegistry:

@@ -11,8 +11,10 @@ queue, and the relay waits briefly for outstanding confirms and leaves unsent ev
 The heartbeat (the liveness probe's file) is beaten only while every part's thread runs. A part
 that ended on an unexpected error would otherwise leave a process that looks alive and consumes
 nothing; instead the worker stops beating and exits with status 1, so that its orchestrator
-restarts it. Its Prometheus metrics are served on ``WORKER_METRICS_PORT`` (9100 unless ``off``);
-its spans go where ``OTEL_TRACES_EXPORTER`` says (``shared.tracing``; nowhere by default).
+restarts it. Its Prometheus metrics are served on ``WORKER_METRICS_PORT`` (9100 unless ``off``):
+what its parts count, plus what is read at each scrape (the outbox backlog, its consumers' queue
+depths and dead letters from the broker, and the service's own ``collectors``); its spans go
+where ``OTEL_TRACES_EXPORTER`` says (``shared.tracing``; nowhere by default).
 
 Periodic jobs (reminders, deadlines, escalations) may run in several replicas at once; they
 must make their effects exactly-once through claims (``insert_once``), not through the
@@ -26,7 +28,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from prometheus_client import start_http_server
 from pymongo.errors import PyMongoError
@@ -34,9 +36,10 @@ from pymongo.errors import PyMongoError
 from shared import heartbeat, metrics, retention, tracing
 from shared.clock import SystemClock
 from shared.config import ConfigError, Settings
+from shared.events import amqp
 from shared.events.consumer import PROCESSED, Consumer, Subscription, processed_indexes
-from shared.events.outbox import SENT, Relay, pending_count
-from shared.logs import configure_logging
+from shared.events.outbox import SENT, Relay, backlog_metrics
+from shared.logs import configure_logging, log_context, new_correlation_id
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -63,9 +66,11 @@ class Worker:
         subscriptions: Sequence[Subscription] = (),
         outbox_collections: Sequence[str] = (),
         jobs: Sequence[PeriodicJob] = (),
+        collectors: Sequence[object] = (),
         clock=None,
     ):
         self.settings = settings
+        self.collectors = tuple(collectors)
         self.database = database
         self.clock = clock or SystemClock()
         kept_for = timedelta(days=settings.retention_days)
@@ -104,6 +109,7 @@ class Worker:
         self.jobs = (*jobs, *retention_job, *repair_job)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._metrics_server = None
 
     def declare(self) -> None:
         """Declare every consumer's queues (so the broker keeps what is published before they run)."""
@@ -120,9 +126,13 @@ class Worker:
         self._threads.append(thread)
 
     def _run_job(self, job: PeriodicJob) -> None:
+        metrics.JOB_INTERVAL.labels(job.name).set(job.every_seconds)
         while not self.stopping.is_set():
             try:
-                job.run()
+                # Each run has a correlation id of its own, which the events it raises carry on.
+                with log_context(new_correlation_id()):
+                    job.run()
+                metrics.JOB_LAST_SUCCESS.labels(job.name).set_to_current_time()
             except PyMongoError as exc:
                 log.warning("job %s paused: database unavailable (%s)", job.name, exc.__class__.__name__)
             except Exception:
@@ -143,8 +153,21 @@ class Worker:
             self._spawn(job.name, lambda job=job: self._run_job(job))
         return self
 
+    def metrics_collectors(self) -> list[object]:
+        """What a scrape reads besides the counters: build info, the outbox, the queues, the service's own."""
+        return [metrics.BuildInfo(self.settings.service), backlog_metrics(self.database),
+                *([queue_metrics(self.settings.amqp_url, self.consumers)] if self.consumers else []), *self.collectors]
+
+    def serve_metrics(self, port: int, host: str) -> int:
+        """Serve ``/metrics`` on ``host:port`` (0: a free port) until ``stop``; returns the port."""
+        self._metrics_server, _ = start_http_server(port, addr=host, registry=metrics.registry(self.metrics_collectors()))
+        return self._metrics_server.server_port
+
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server = None
         for consumer in self.consumers:
             consumer.stop()
         for thread in self._threads:
@@ -163,13 +186,8 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: self.stopping.set())
         if self.settings.worker_metrics_port:
-            backlog = metrics.BacklogCollector(lambda: pending_count(self.database))
             # HOST as for the APIs: all interfaces in a container, loopback in scripts/stack.
-            start_http_server(
-                self.settings.worker_metrics_port,
-                addr=os.environ.get("HOST", "0.0.0.0"),
-                registry=metrics.registry([backlog]),
-            )
+            self.serve_metrics(self.settings.worker_metrics_port, os.environ.get("HOST", "0.0.0.0"))
         self.start()
         log.info("worker started")
         all_running = heartbeat.run(heartbeat.heartbeat_path(), self.stopping, healthy=lambda: not self.ended_parts())
@@ -179,6 +197,28 @@ class Worker:
         self.stop()
         if not all_running:
             raise SystemExit(1)
+
+
+def queue_metrics(amqp_url: str, consumers: Iterable[Consumer]) -> metrics.ReadOnScrape:
+    """The depth, consumers and dead letters of each consumer's queue, asked of the broker at each scrape."""
+    dead_letters = {consumer.topology.queue: amqp.dead_letter_queue(consumer.topology.queue) for consumer in consumers}
+    inspector = amqp.QueueInspector(amqp_url, [*dead_letters, *dead_letters.values()])
+
+    def read() -> list:
+        states = {state.queue: state for state in inspector.read()}
+        queues = [states[queue] for queue in dead_letters if queue in states]
+        dead = [({"queue": queue}, states[dead].messages) for queue, dead in dead_letters.items() if dead in states]
+        return [
+            metrics.gauge("stepwise_queue_messages", "Messages waiting in a consumer's queue (not yet delivered)",
+                          [({"queue": state.queue}, state.messages) for state in queues], labels=["queue"]),
+            metrics.gauge("stepwise_queue_consumers", "Consumers the broker counts on a consumer's queue, every replica's",
+                          [({"queue": state.queue}, state.consumers) for state in queues], labels=["queue"]),
+            metrics.gauge("stepwise_dead_letter_messages",
+                          "Messages in the dead-letter queue of a consumer's queue (labelled with the consumer's queue)",
+                          dead, labels=["queue"]),
+        ]
+
+    return metrics.ReadOnScrape("the broker", read)
 
 
 def main(build: Callable[[], Worker], service: str) -> None:

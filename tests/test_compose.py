@@ -168,7 +168,7 @@ def compose_problems(doc):
         if environment_of(services.get(name, {})).get("PORT") != str(port):
             problems.append(f"{name}: PORT is not {port}")
 
-    grace = gunicorn_settings(default_port=8001)["graceful_timeout"]
+    grace = gunicorn_settings("goals", default_port=8001)["graceful_timeout"]
     for name in APPS + WORKERS:
         service = services.get(name)
         if service is None:

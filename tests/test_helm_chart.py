@@ -30,6 +30,7 @@ import yaml
 
 from shared.config import load_settings
 from shared.gunicorn_conf import settings as gunicorn_settings
+from tests.support.observability import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "deploy" / "helm" / "stepwise"
@@ -246,7 +247,7 @@ def test_every_pod_runs_unprivileged_with_a_read_only_root_and_writable_tmp(valu
 
 @pytest.mark.parametrize("values", VALUE_SETS)
 def test_probes_fit_kubernetes_readiness_follows_mongodb_and_liveness_the_process(values):
-    grace = gunicorn_settings(default_port=8001)["graceful_timeout"]
+    grace = gunicorn_settings("goals", default_port=8001)["graceful_timeout"]
     for name, deployment in of_kind(rendered(values), "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
         container = pod["containers"][0]
@@ -340,6 +341,21 @@ def test_a_service_monitor_scrapes_every_api_and_worker_when_enabled():
     for name, monitor in monitors.items():
         endpoint = monitor["spec"]["endpoints"][0]
         assert (endpoint["port"], endpoint["path"]) == ("metrics" if name.endswith("-worker") else "http", "/metrics")
+
+
+def test_the_alert_rules_ship_as_a_prometheus_rule_when_enabled():
+    assert not of_kind(rendered("default"), "PrometheusRule")
+    base = "https://git.clinic.example/stepwise/blob/v0.1.0/"
+    [shipped] = of_kind(rendered("default", "--set", "prometheusRule.enabled=true",
+                                 "--set", f"prometheusRule.runbookBaseUrl={base}"), "PrometheusRule").values()
+    # The rules of deploy/observability, each runbook link made absolute, and nothing else changed.
+    expected = copy.deepcopy(yaml.safe_load(RULES.read_text())["groups"])
+    for group in expected:
+        for rule in group["rules"]:
+            rule["annotations"]["runbook_url"] = base + rule["annotations"]["runbook_url"]
+    assert shipped["apiVersion"] == "monitoring.coreos.com/v1"
+    assert shipped["spec"]["groups"] == expected
+    assert "prometheusRule.runbookBaseUrl" in render_error("--set", "prometheusRule.runbookBaseUrl=git.clinic.example")
 
 
 def test_tokens_may_be_checked_with_an_identity_providers_keys_instead_of_a_secret():

@@ -41,6 +41,8 @@ def test_readme_gives_the_commands_that_ci_and_users_run():
     for script in ("stack", "test"):
         assert "pip install" in (ROOT / "scripts" / script).read_text()
     assert "scripts/install-helm" in (ROOT / "scripts" / "test").read_text()
+    assert "scripts/install-tools" in (ROOT / "scripts" / "test").read_text()
+    assert "scripts/install-tools" in (ROOT / ".ci" / "run").read_text()
 
 
 def test_the_example_chart_is_what_the_code_draws_and_the_readme_shows_it():

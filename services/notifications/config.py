@@ -96,6 +96,8 @@ _INDEXES: tuple[Index, ...] = (
     *Timetable.indexes(EMAIL_TIMETABLE),
     *Timetable.indexes(WEBHOOK_TIMETABLE),
     *Timetable.indexes(ESCALATION_TIMETABLE),
+    # Every tenant's alerts awaiting acknowledgement, for the metrics (adapters.alerts.open_alert_times).
+    Index(ALERTS, [("status", 1)]),
     Index(ALERT_EVENTS, [("tenant", 1), ("alert_id", 1)]),
     Index(MEMBERSHIPS, [("tenant", 1), ("group", 1), ("client_id", 1)]),
     Index(SUBSCRIPTIONS, [("tenant", 1), ("created_at", 1)]),

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.notifications import config
+from services.notifications import config, metrics
+from services.notifications.adapters.alerts import open_alert_times
 from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.adapters.webhook_client import WebhookClient
 from services.notifications.domain.delivery import RetryPolicy
@@ -70,6 +71,7 @@ def build_worker(
             PeriodicJob("webhook-deliveries", poll, webhooks.run),
             PeriodicJob("escalations", settings["ESCALATION_POLL_SECONDS"], escalations.run),
         ],
+        collectors=[metrics.unacknowledged_alerts(lambda: open_alert_times(database), clock.now)],
         clock=clock,
     )
 

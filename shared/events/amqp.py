@@ -25,10 +25,12 @@ by commas, and a client connects to the first that answers (``node_parameters``)
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Sequence
 
 import pika
+import pika.exceptions
 
 EXCHANGE_TYPE = "topic"
 QUORUM = {"x-queue-type": "quorum"}
@@ -98,3 +100,56 @@ class QueueTopology:
             channel.queue_declare(queue=name, durable=True, arguments=arguments)
         for pattern in self.patterns:
             channel.queue_bind(queue=self.queue, exchange=exchange, routing_key=pattern)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    queue: str
+    messages: int  # ready to be delivered (not those delivered and not yet acknowledged)
+    consumers: int
+
+
+class QueueInspector:
+    """Reads queues' message and consumer counts from the broker (a passive ``queue.declare``
+    each), on one connection kept between reads, so a scrape costs one round trip per queue.
+
+    A lost connection is opened again once per read; a queue that does not exist (yet) is left
+    out. Reads are serialised: a pika connection is not thread-safe, and scrapes may overlap.
+    """
+
+    def __init__(self, url: str, queues: Sequence[str]):
+        self.url = url
+        self.queues = tuple(queues)
+        self._connection: pika.BlockingConnection | None = None
+        self._lock = threading.Lock()
+
+    def read(self) -> list[QueueState]:
+        with self._lock:
+            try:
+                return self._read()
+            except (pika.exceptions.AMQPConnectionError, pika.exceptions.ChannelWrongStateError, OSError):
+                self.close()
+                return self._read()
+
+    def _read(self) -> list[QueueState]:
+        if self._connection is None or not self._connection.is_open:
+            self._connection = connect(self.url)
+        states = []
+        channel = self._connection.channel()
+        for queue in self.queues:
+            try:
+                declared = channel.queue_declare(queue, passive=True).method
+            except pika.exceptions.ChannelClosedByBroker:
+                channel = self._connection.channel()  # the broker closes the channel on a missing queue
+                continue
+            states.append(QueueState(queue, declared.message_count, declared.consumer_count))
+        channel.close()
+        return states
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.is_open:
+            try:
+                connection.close()
+            except (pika.exceptions.AMQPError, OSError):
+                pass

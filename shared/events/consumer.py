@@ -45,8 +45,15 @@ from shared import retention, tracing
 from shared.events import amqp
 from shared.events.envelope import parse_event, routing_key
 from shared.events.publisher import PublishError, Publisher, with_headers
-from shared.logs import correlation_id
-from shared.metrics import EVENT_AGE, EVENTS_CONSUMED, EVENTS_DEAD_LETTERED, EVENTS_RETRIED
+from shared.logs import event_log_context
+from shared.metrics import (
+    CONSUMER_LAG,
+    EVENT_AGE,
+    EVENTS_CONSUMED,
+    EVENTS_DEAD_LETTERED,
+    EVENTS_RETRIED,
+    HANDLER_DURATION,
+)
 from shared.mongo import Database, Index
 
 log = logging.getLogger(__name__)
@@ -167,6 +174,8 @@ class Consumer:
                 if batch:
                     self.handle_batch(batch, publisher)
                     batch.clear()
+                else:
+                    CONSUMER_LAG.labels(self.subscription.consumer).set(0)
         finally:
             self.ready.clear()
             publisher.close()
@@ -196,6 +205,8 @@ class Consumer:
                 delivery.outcome = ACK
         if not parsed:
             return
+        ages = [age for age in (event_age(d.event) for d in parsed) if age is not None]
+        CONSUMER_LAG.labels(self.subscription.consumer).set(max([0.0, *ages]))
         processed = self.database[PROCESSED]
         batch_id = uuid.uuid4().hex
         try:
@@ -214,6 +225,7 @@ class Consumer:
         handled: list[_Delivery] = []
         for position, delivery in enumerate(fresh):
             _observe_age(self.subscription.consumer, delivery.event)
+            started = time.perf_counter()
             try:
                 with self._handling(delivery):
                     if self._run_handler(delivery, publisher):
@@ -222,6 +234,9 @@ class Consumer:
                 self._finish(handled, batch_id)
                 self._put_back(fresh[position:])
                 return
+            finally:
+                HANDLER_DURATION.labels(self.subscription.consumer, delivery.event["type"]).observe(
+                    time.perf_counter() - started)
         self._finish(handled, batch_id)
 
     @contextmanager
@@ -229,17 +244,13 @@ class Consumer:
         """The event's correlation id and trace (a span, a child of the event's context) while it
         is handled: what the handler logs, stores and raises carries them."""
         event = delivery.event
-        token = correlation_id.set(event.get("correlationid"))
-        try:
-            with tracing.span(
-                f"process {routing_key(event)}", parent=event, kind=SpanKind.CONSUMER,
-                attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
-                            "messaging.destination.name": delivery.queue, "messaging.consumer.group.name": self.subscription.consumer,
-                            "messaging.message.id": event["id"], "stepwise.attempt": delivery.attempt},
-            ):
-                yield
-        finally:
-            correlation_id.reset(token)
+        with event_log_context(event), tracing.span(
+            f"process {routing_key(event)}", parent=event, kind=SpanKind.CONSUMER,
+            attributes={"messaging.system": "rabbitmq", "messaging.operation.type": "process",
+                        "messaging.destination.name": delivery.queue, "messaging.consumer.group.name": self.subscription.consumer,
+                        "messaging.message.id": event["id"], "stepwise.attempt": delivery.attempt},
+        ):
+            yield
 
     def _run_handler(self, delivery: "_Delivery", publisher: Publisher) -> bool:
         """Whether the handler ran through; when it failed (not for a database outage, which is

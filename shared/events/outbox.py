@@ -41,12 +41,13 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from shared import retention
+from shared import metrics, retention
 from shared.clock import SystemClock
 from shared.events.pipeline import ACKED, NACKED, RETURNED, ConfirmPipeline, Outcome
 from shared.events.publisher import PublishError
-from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, journal_entry
+from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, entry_written_at, journal_entry
 from shared.leases import Leases
+from shared.logs import event_log_context
 from shared.leases import indexes as lease_indexes
 from shared.mongo import Database, Index, insert_once
 from shared.periods import slot_of
@@ -100,6 +101,23 @@ def outbox_indexes(collections: Sequence[str]) -> list[Index]:
 def pending_count(database: Database) -> int:
     """Stored events not yet confirmed by the broker (journal entries, and deferred ones)."""
     return database[JOURNAL].count_documents({}) + database[DEFERRED].count_documents({})
+
+
+def oldest_pending_age(database: Database, now: datetime) -> float:
+    """Seconds since the oldest event not yet confirmed by the broker was stored (0 when none
+    waits): the first entry of the journal and of the deferred ones, in id (time) order."""
+    firsts = [doc["_id"] for name in (JOURNAL, DEFERRED)
+              for doc in database[name].find({}, {"_id": 1}).sort("_id", 1).limit(1)]
+    if not firsts:
+        return 0.0
+    return max(0.0, now.timestamp() - entry_written_at(min(firsts)))
+
+
+def backlog_metrics(database: Database) -> metrics.ReadOnScrape:
+    """The outbox's backlog and the age of its oldest event, read at each scrape."""
+    return metrics.outbox_collector(
+        lambda: pending_count(database), lambda: oldest_pending_age(database, datetime.now(timezone.utc))
+    )
 
 
 @dataclass
@@ -231,7 +249,8 @@ class Relay:
             if self.collections and entry["collection"] not in self.collections:
                 # Still published: losing an event is worse than a record kept where the
                 # service did not declare it. The log tells the developer to declare it.
-                log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
+                with event_log_context(entry["events"][0]):
+                    log.error("event raised from an undeclared collection", extra={"collection": entry["collection"]})
             self._publish(entry)
 
     def _release_finished_partitions(self, wall_clock: datetime) -> None:
@@ -321,7 +340,8 @@ class Relay:
         doc = pending.doc
         attempts = doc.get("attempts", 0)
         delay = UNROUTABLE_BACKOFF_SECONDS[min(attempts, len(UNROUTABLE_BACKOFF_SECONDS) - 1)]
-        log.warning("event kept for later: no queue is bound for it", extra={"entry": doc["_id"], "retry_in_s": delay})
+        with event_log_context(pending.returned[0]):
+            log.warning("event kept for later: no queue is bound for it", extra={"entry": doc["_id"], "retry_in_s": delay})
         deferred = {"_id": doc["_id"], "slot": doc["slot"], "partition": doc["partition"],
                     "events": pending.returned, "attempts": attempts + 1}
         self.database[DEFERRED].replace_one({"_id": doc["_id"]}, deferred, upsert=True)

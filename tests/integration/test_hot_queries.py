@@ -67,6 +67,7 @@ HOT_QUERIES = {
         ("alerts", {"tenant": "t", "month_no": 675}),
         ("alerts", {"tenant": "t", "month_no": 675, "status": "raised"}),
         ("alerts", {"tenant": "t", "client_id": "c", "year_no": 2026}),
+        ("alerts", {"status": "raised"}),
         ("delivery_attempts", {"tenant": "t", "subscription_id": "s", "day_no": 20514}),
         ("delivery_attempts", {"_id": "d:1"}),
         ("alert_events", {"tenant": "t", "alert_id": "a"}),

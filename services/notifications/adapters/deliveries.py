@@ -33,6 +33,7 @@ from services.notifications.adapters import timetables
 from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt
 from shared.events.outbox import with_events
+from shared.logs import current_log_ids
 from shared.mongo import Database, Scope, TenantRepository, insert_once
 from shared.timetable import Timetable
 
@@ -53,8 +54,10 @@ class Deliveries:
         """Store the delivery, then put its first look on its channel's timetable, under the
         delivery's own id (both idempotent: handling an event again, or after a crash between
         the two, adds nothing, or completes it). An email that must wait for quiet hours is
-        marked held first, so a change of preferences can release it."""
-        insert_once(self.database[config.DELIVERIES], delivery)
+        marked held first, so a change of preferences can release it. The delivery keeps the log
+        context it was made in (the event's correlation and trace ids), for the delivery job's
+        lines about it."""
+        insert_once(self.database[config.DELIVERIES], {**delivery, "log_ids": current_log_ids()})
         if delivery["kind"] == "email" and due_at > now:
             HeldEmails(self.database, Scope(delivery["tenant"])).hold(delivery, due_at)
         self.timetable(delivery["kind"]).put(delivery["_id"], due_at, now, delivery_id=delivery["_id"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from services.notifications import metrics
 from services.notifications.adapters.alerts import Alerts
 from services.notifications.api.common import database, not_found, now
 from shared.api import problems
@@ -21,6 +22,7 @@ from services.notifications.domain.escalation import (
     Alert,
     InvalidTransition,
     acknowledge,
+    reached_inbox_at,
 )
 from shared.auth import STAFF, check_client_access, current_principal, requires
 from shared.errors import Problem
@@ -134,4 +136,5 @@ def acknowledge_alert(alert_id: str):
         raise Problem(409, str(exc)) from None
     if not alerts.acknowledge(alert.id, alert.client_id, principal.sub, moment):
         raise Problem(409, f"alert {alert.id} is already acknowledged")
+    metrics.RISK_ALERT_ACKNOWLEDGE_DELAY.observe(max((moment - reached_inbox_at(alert)).total_seconds(), 0.0))
     return _view(*_found(alerts, alert_id))

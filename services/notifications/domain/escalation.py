@@ -18,12 +18,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from services.notifications.domain.preferences import INBOX
 from services.notifications.domain.rules import ADMIN, URGENT, Intent
 
 RAISED = "raised"
 DELIVERED = "delivered"
 ACKNOWLEDGED = "acknowledged"
 ESCALATED = "escalated"
+AWAITING_ACKNOWLEDGEMENT = (RAISED, DELIVERED, ESCALATED)
 
 ESCALATED_TYPE = "risk_alert_escalated"
 
@@ -103,6 +105,12 @@ def acknowledge(alert: Alert, by: str, now: datetime) -> Alert:
     if alert.status == ACKNOWLEDGED:
         raise InvalidTransition(f"alert {alert.id} is already acknowledged")
     return _with(alert, HistoryEntry(ACKNOWLEDGED, now, by=by), ACKNOWLEDGED)
+
+
+def reached_inbox_at(alert: Alert) -> datetime:
+    """When the alert first reached a clinician's inbox (when it was raised, if it never did:
+    nobody to tell, so it waited from the start)."""
+    return min((e.at for e in alert.history if e.action == DELIVERED and e.channel == INBOX), default=alert.raised_at)
 
 
 def needs_escalation(

@@ -34,6 +34,7 @@ from services.notifications.domain.attempts import CANCELLED, Attempt, conclude,
 from services.notifications.domain.delivery import Outcome, RetryPolicy
 from services.notifications.work.outcomes import outcome_events
 from shared import tracing
+from shared.logs import log_context
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,13 @@ class DeliveryJob:
 
     def advance(self, entry: dict, now: datetime) -> None:
         delivery = self.deliveries.get(entry["delivery_id"])
-        if delivery is None:  # never the case: a delivery is stored before it is put on a timetable
+        if delivery is None:  # erased with its client (a delivery is stored before its timetable entry)
             self.timetable.done(entry["_id"])
             return
+        with log_context(**delivery.get("log_ids", {})):
+            self._advance(entry, delivery, now)
+
+    def _advance(self, entry: dict, delivery: dict, now: datetime) -> None:
         attempts = self.deliveries.attempts(delivery["_id"])
         step = next_step(attempts, delivery["created_at"], now)
         if step.done:

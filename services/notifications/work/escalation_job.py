@@ -30,6 +30,7 @@ from services.notifications.domain import ids
 from services.notifications.domain.alert_log import entry as first_entry
 from services.notifications.domain.escalation import ACKNOWLEDGED, ESCALATED, HistoryEntry, escalation_intents
 from services.notifications.work.notifier import Notifier
+from shared.logs import log_context
 from shared.mongo import Database, Scope
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ class EscalationJob:
         if entry.get("refresh_only"):
             self.timetable.done(entry["_id"])
             return
+        with log_context(**document.get("log_ids", {})):
+            self._escalate_if_due(entry, alerts, scope, document, alert, now)
+
+    def _escalate_if_due(self, entry: dict, alerts: Alerts, scope: Scope, document: dict, alert, now: datetime) -> None:
         escalated = first_entry(alert, ESCALATED)
         if escalated is None and alert.status != ACKNOWLEDGED and now >= document["escalate_at"]:
             admins = Memberships(self.database, scope).members(ADMINS)
