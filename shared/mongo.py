@@ -216,6 +216,9 @@ class ScopedCollection:
     def delete_one(self, query: Mapping[str, Any]):
         return self.collection.delete_one(self._restrict(query))
 
+    def delete_many(self, query: Mapping[str, Any]):
+        return self.collection.delete_many(self._restrict(query))
+
 
 class TenantRepository:
     """Base for a service's repositories: every collection it opens is scoped to the caller.

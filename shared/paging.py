@@ -122,6 +122,13 @@ class Listing:
         note_period(database, self.list_id(document), number)
         return {**document, self.field: number}
 
+    def periods(self, database: Database, values: Mapping[str, Any]) -> list[int]:
+        """The numbers of the periods the list named by ``values`` has records in, in list order."""
+        return sorted(
+            (doc["number"] for doc in database[PERIODS_COLLECTION].find({"list": self.list_id(values)})),
+            reverse=self.descending,
+        )
+
     def page(
         self,
         database: Database,
@@ -133,10 +140,7 @@ class Listing:
         where: Mapping[str, Any] | None = None,
     ) -> tuple[list[dict], str | None]:
         """A page of the list named by ``values`` (of ``key``), further narrowed by ``where``."""
-        numbers = sorted(
-            (doc["number"] for doc in database[PERIODS_COLLECTION].find({"list": self.list_id(values)})),
-            reverse=self.descending,
-        )
+        numbers = self.periods(database, values)
         after = _after_cursor(self.order_field, cursor, self.descending)
         if cursor:
             start = period_of(decode_cursor(cursor)[0], self.period)

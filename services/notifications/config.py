@@ -17,6 +17,13 @@ def _address(value: str) -> str:
     return value
 
 
+def _hosts(value: str) -> tuple[str, ...]:
+    hosts = tuple(host.strip() for host in value.split(",") if host.strip())
+    if any(c in host for host in hosts for c in "/@ ") or any(host.count(":") == 1 for host in hosts):
+        raise ValueError("expected comma-separated host names or addresses, without scheme, port or path")
+    return hosts
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("ALERT_ESCALATE_AFTER_MINUTES", positive_number, 30.0,
            "minutes a risk alert may stay unacknowledged before the tenant's admins are told"),
@@ -33,6 +40,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("SMTP_FROM", _address, "Stepwise <no-reply@stepwise.invalid>", "the From header of notification emails"),
     Option("SMTP_TIMEOUT_SECONDS", positive_number, 20.0, "connect and reply timeout of an SMTP attempt"),
     Option("WEBHOOK_TIMEOUT_SECONDS", positive_number, 10.0, "connect and read timeout of a webhook POST"),
+    Option("WEBHOOK_ALLOWED_HOSTS", _hosts, (),
+           "development only: webhook hosts that may be http and resolve to any address (e.g. a local receiver)"),
     Option("APP_BASE_URL", url_with_scheme("http", "https"), "http://localhost:3000",
            "the clinic app that email links point to (<APP_BASE_URL>/notifications/<id>)"),
 )
@@ -47,6 +56,7 @@ MEMBERSHIPS = "memberships"
 PREFERENCES = "preferences"
 SUBSCRIPTIONS = "subscriptions"
 SUBSCRIPTION_EVENTS = "subscription_events"
+SUBSCRIPTION_SECRETS = "subscription_secrets"
 
 # Due work (shared.timetable): one timetable per channel, so that a backlog of webhook deliveries
 # never delays a risk alert's email, and one for the alerts awaiting escalation.
@@ -85,6 +95,7 @@ INDEXES: tuple[Index, ...] = (
     Index(MEMBERSHIPS, [("tenant", 1), ("group", 1), ("client_id", 1)]),
     Index(SUBSCRIPTIONS, [("tenant", 1), ("created_at", 1)]),
     Index(SUBSCRIPTION_EVENTS, [("tenant", 1), ("subscription_id", 1)]),
+    Index(SUBSCRIPTION_SECRETS, [("tenant", 1), ("subscription_id", 1)]),
 )
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from services.notifications import config
 from services.notifications.adapters.smtp import SmtpSender
-from services.notifications.adapters.webhook_client import WebhookClient
+from services.notifications.adapters.webhook_client import Targets, WebhookClient
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.work import rules_consumer, webhook_fanout
 from services.notifications.work.channels import EmailChannel, WebhookChannel
@@ -46,7 +46,7 @@ def build_worker(
     clock = clock or SystemClock()
     database = Database(settings.mongo_url, settings.database, config.INDEXES)
     smtp = smtp or SmtpSender(settings.smtp_url, settings["SMTP_FROM"], settings["SMTP_TIMEOUT_SECONDS"])
-    http = http or WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"])
+    http = http or WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"], Targets(settings["WEBHOOK_ALLOWED_HOSTS"]))
     policy = retry_policy(settings)
     lease = timedelta(seconds=settings["DELIVERY_LEASE_SECONDS"])
     poll = settings["DELIVERY_POLL_SECONDS"]

@@ -1,17 +1,101 @@
-"""POSTing a signed event to a subscriber.
+"""POSTing a signed event to a subscriber, only ever to an address the rules allow.
+
+``Targets`` applies ``domain.targets`` with a resolver: at registration (the API) and when each
+delivery connects (the worker). The worker's connection is pinned: the host is resolved once,
+every address it resolves to is checked, and the socket connects to a checked address, while TLS
+still verifies the certificate against the host name. So a name re-pointed at a private address
+after registration (DNS rebinding) is refused at the moment of sending, not merely at a look
+beforehand.
 
 Redirects are not followed (a signed event goes to the URL the tenant registered, see
-``domain.delivery.classify_http``), and the receiver's answer is not read beyond its status:
-it is not ours to store.
+``domain.delivery.classify_http``), proxies from the environment are not used (a proxy would
+resolve the name itself, past the check), and the receiver's answer is not read beyond its
+status: it is not ours to store.
 """
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from services.notifications.domain.delivery import TARGET_REFUSED
+from services.notifications.domain.targets import Target, TargetRefused, check_addresses, normalized_hosts, parse_target
 
 USER_AGENT = "Stepwise-Webhooks/1"
+
+# (host, port) -> the addresses it resolves to, as text.
+Resolver = Callable[[str, int], list[str]]
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    """The machine's resolver (getaddrinfo); no addresses when the name does not resolve."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return []
+    return list(dict.fromkeys(info[4][0] for info in found))
+
+
+class Targets:
+    """The webhook target rules with a resolver and the development allow-list."""
+
+    def __init__(self, allowed_hosts: tuple[str, ...] = (), resolver: Resolver = system_resolver):
+        self.allowed_hosts = normalized_hosts(allowed_hosts)
+        self.resolver = resolver
+
+    def check(self, url: str) -> Target:
+        """The target of ``url`` when it and every address its host resolves to may be sent
+        to; ``TargetRefused`` otherwise."""
+        target = parse_target(url, self.allowed_hosts)
+        if not target.allow_listed:
+            check_addresses(target, self.resolver(target.host, target.port))
+        return target
+
+    def address(self, host: str, port: int) -> str | None:
+        """The checked address to connect to for ``host``; None for an allow-listed host, which
+        is connected to as the resolver finds it."""
+        target = parse_target(f"https://{_bracketed(host)}:{port}/", self.allowed_hosts)
+        if target.allow_listed:
+            return None
+        addresses = self.resolver(target.host, port)
+        check_addresses(target, addresses)
+        return addresses[0]
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _pinned(connection_class: type, targets: Targets) -> type:
+    """``connection_class`` connecting only to an address ``targets`` checked for its host."""
+
+    def _new_conn(self):
+        address = targets.address(self.host, self.port)
+        if address is not None:
+            self._dns_host = address  # where the socket connects; TLS still checks self.host
+        return connection_class._new_conn(self)
+
+    return type(f"Pinned{connection_class.__name__}", (connection_class,), {"_new_conn": _new_conn})
+
+
+class _PinnedAdapter(HTTPAdapter):
+    def __init__(self, targets: Targets):
+        self.targets = targets
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": type("PinnedHTTPPool", (HTTPConnectionPool,),
+                         {"ConnectionCls": _pinned(HTTPConnection, self.targets)}),
+            "https": type("PinnedHTTPSPool", (HTTPSConnectionPool,),
+                          {"ConnectionCls": _pinned(HTTPSConnection, self.targets)}),
+        }
 
 
 @dataclass(frozen=True)
@@ -21,20 +105,32 @@ class PostResult:
 
 
 class WebhookClient:
-    def __init__(self, timeout: float):
+    def __init__(self, timeout: float, targets: Targets | None = None):
         self.timeout = timeout
+        self.targets = targets or Targets()
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> PostResult:
         try:
-            response = requests.post(
-                url,
-                data=body,
-                headers={"User-Agent": USER_AGENT, **headers},
-                timeout=self.timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.RequestException as exc:
-            return PostResult(None, exc.__class__.__name__)
-        response.close()
-        return PostResult(response.status_code)
+            parse_target(url, self.targets.allowed_hosts)  # scheme and credentials; the connection checks addresses
+        except TargetRefused:
+            return PostResult(None, TARGET_REFUSED)
+        with requests.Session() as session:
+            session.trust_env = False  # no proxies or .netrc from the environment
+            adapter = _PinnedAdapter(self.targets)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            try:
+                response = session.post(
+                    url,
+                    data=body,
+                    headers={"User-Agent": USER_AGENT, **headers},
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except TargetRefused:
+                return PostResult(None, TARGET_REFUSED)
+            except requests.RequestException as exc:
+                return PostResult(None, exc.__class__.__name__)
+            response.close()
+            return PostResult(response.status_code)

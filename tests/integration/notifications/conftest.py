@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.notifications import config
-from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
+from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.app import create_app
 from services.notifications.work.channels import EmailChannel
@@ -86,6 +86,9 @@ def notification_settings(harness: Harness, smtp_url: str, **overrides: str):
         "WEBHOOK_DISABLE_AFTER": "2",
         "WEBHOOK_TIMEOUT_SECONDS": "5",
         "MAX_BODY_BYTES": "8192",
+        # The test receiver (tests.support.peers) is on 127.0.0.1 over http; hooks.clinic.example
+        # is where the tests that list subscriptions register theirs (it resolves nowhere).
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,hooks.clinic.example",
         **overrides,
     }
     return harness.settings(config.SERVICE, config.OPTIONS, **values)
@@ -119,6 +122,7 @@ class Store:
     def clinic(self, clients: list[str], care_team: list[str], admins: list[str]) -> None:
         teams = Memberships(self.database, Scope(TENANT))
         teams.replace(ADMINS, None, admins, self.clock.now(), "test")
+        teams.replace(CLINICIANS, None, care_team, self.clock.now(), "test")
         for client_id in clients:
             teams.replace(CARE_TEAM, client_id, care_team, self.clock.now(), "test")
 

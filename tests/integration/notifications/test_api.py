@@ -17,6 +17,7 @@ def stored(service) -> dict:
 
 def test_a_client_reads_only_its_own_inbox(service, auth):
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     service.publish(questionnaire_due("client-1"))
     service.publish(questionnaire_due("client-2"))
@@ -51,6 +52,7 @@ def test_a_client_reads_only_its_own_inbox(service, auth):
 
 def test_alerts_are_for_staff_of_their_own_tenant(service, auth):
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     event = risk_flagged("client-1")
     service.publish(event)
@@ -151,6 +153,8 @@ def test_malformed_oversize_and_non_json_bodies_are_refused_and_change_nothing(s
 
 def test_care_teams_are_replaced_by_staff_and_readable_by_their_client(service, auth):
     therapist = auth("therapist", "ther-1")
+    clinicians = {"clinician_ids": ["ther-1", "ther-2", "ther-3"]}
+    assert service.call("PUT", "/v1/tenant/clinicians", auth("admin", "admin-1"), json=clinicians).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", therapist, json={"therapist_ids": ["ther-1", "ther-2", "ther-1"]}).json == {
         "client_id": "client-1", "therapist_ids": ["ther-1", "ther-2"]
     }

@@ -16,7 +16,7 @@ import pytest
 
 from services.notifications import config
 from services.notifications.adapters.alerts import Alerts
-from services.notifications.adapters.memberships import CARE_TEAM, Memberships
+from services.notifications.adapters.memberships import CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.preferences import PreferencesRepository
 from services.notifications.domain.escalation import ESCALATED, HistoryEntry
 from services.notifications.domain.preferences import Preferences
@@ -197,6 +197,7 @@ def test_a_care_team_put_racing_events_that_add_members_loses_none_of_either(sto
     team = ["ther-1", "ther-2", "ther-3"]
     named_by_events = ["ther-2", "ther-3", "ther-7", "ther-8"]  # two on the PUT's list, two not
     teams = Memberships(store.database, Scope(TENANT))
+    teams.replace(CLINICIANS, None, ["ther-old", *team, *named_by_events], store.clock.now(), "test")
     teams.replace(CARE_TEAM, "client-1", ["ther-old"], store.clock.now(), "test")
     answers: list[tuple[int, list[str]]] = []
     admin = auth("admin", "admin-1")

@@ -148,6 +148,7 @@ def test_a_rejecting_receiver_is_not_retried(service, auth, receiver):
 def test_email_and_inbox_deliveries_raise_delivered_events(service, auth, mailbox):
     watch = service.harness.bind_queue(["notification.delivered", "notification.failed"])
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/preferences/ther-1", admin, json={"email": "ther1@clinic.example"}).status_code == 200
 
