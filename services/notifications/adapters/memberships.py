@@ -27,7 +27,10 @@ class Memberships(TenantRepository):
         return [doc["member_id"] for doc in found.sort([("added_at", 1), ("position", 1), ("_id", 1)])]
 
     def roster(self) -> frozenset[str]:
-        return frozenset(self.members(CLINICIANS))
+        """The tenant's clinicians, whoever asks (a client reading its care team included)."""
+        found = self.scoped(config.MEMBERSHIPS, None).find({"group": CLINICIANS, "client_id": None},
+                                                           projection={"member_id": 1})
+        return frozenset(doc["member_id"] for doc in found)
 
     def add(
         self, group: str, client_id: str | None, member_id: str, now: datetime, by: str, position: int = 0

@@ -128,10 +128,12 @@ def address_refusal(address: IPAddress) -> str | None:
         return "a carrier-grade NAT address"
     if isinstance(address, ipaddress.IPv6Address) and address in ipaddress.ip_network("fc00::/7"):
         return "a unique-local address"
+    if address.is_reserved:
+        return "a reserved address"
     if address.is_private:
         return "a private address"
-    if not address.is_global or address.is_reserved:
-        return "a reserved address"
+    if not address.is_global:
+        return "an address that is not global"
     return None
 
 

@@ -18,7 +18,7 @@ from services.notifications import config
 from services.notifications.adapters.alerts import Alerts
 from services.notifications.adapters.memberships import CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.preferences import PreferencesRepository
-from services.notifications.domain.escalation import ESCALATED, HistoryEntry
+from services.notifications.domain.escalation import ACKNOWLEDGED, ESCALATED, HistoryEntry
 from services.notifications.domain.preferences import Preferences
 from services.notifications.domain.rules import NORMAL, Intent
 from services.notifications.work.escalation_job import EscalationJob
@@ -164,7 +164,7 @@ def test_a_refresh_of_the_alert_list_copy_that_lands_after_a_newer_one_is_made_a
     def slow_write(collection, query, update, **kwargs):
         if not overtaken:
             overtaken.append(True)
-            assert acknowledging.acknowledge(alert_id, "client-1", "ther-1", store.clock.now())
+            assert acknowledging.acknowledge(alert_id, "client-1", HistoryEntry(ACKNOWLEDGED, store.clock.now(), by="ther-1"))
         return write(collection, query, update, **kwargs)
 
     monkeypatch.setattr(ScopedCollection, "update_one", slow_write)

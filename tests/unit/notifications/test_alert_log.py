@@ -79,3 +79,12 @@ def test_a_late_escalation_after_acknowledgement_is_kept_as_history(make_event):
 
 def test_entry_is_none_when_the_action_never_happened(make_event):
     assert entry(raised(make_event), ESCALATED) is None
+
+
+def test_an_acknowledgement_keeps_its_note_and_action_taken(make_event):
+    acknowledged = HistoryEntry(ACKNOWLEDGED, at(5), by="t-1", note="Spoke with the client",
+                                action_taken="safety plan reviewed")
+    alert = replay(raised(make_event), [acknowledged])
+
+    assert alert.status == ACKNOWLEDGED
+    assert entry(alert, ACKNOWLEDGED) == acknowledged

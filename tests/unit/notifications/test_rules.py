@@ -4,8 +4,11 @@ from services.notifications.domain.events import MalformedEvent, parse_type
 from services.notifications.domain.rules import (
     RULES,
     URGENT,
+    NO_CARE_TEAM,
+    NO_CLINICIAN_ON_CARE_TEAM,
     care_team_additions,
     intents_for,
+    route,
 )
 
 # Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
@@ -217,6 +220,8 @@ def test_every_rule_names_a_known_type_priority_and_audience():
         ("goal.created", {"client_id": "c", "therapist_id": None}, []),
         ("questionnaire.due", {"client_id": "c", "therapist_id": "ther-5"}, []),
         ("questionnaire.assigned", {"client_id": "c", "assigned_by": "c"}, []),
+        ("questionnaire.assigned", {"client_id": "c", "assigned_by": "admin-1", "therapist_id": "ther-6"},
+         ["admin-1", "ther-6"]),
     ],
 )
 def test_care_team_additions(make_event, key, data, expected):
@@ -233,3 +238,38 @@ def test_urgent_events_have_their_own_queue_and_every_rule_is_consumed_exactly_o
         routine = any(matches(p, key) for p in ROUTINE_PATTERNS)
         assert urgent != routine, key
         assert urgent == (rule.priority == URGENT), key
+
+
+def test_only_clinicians_on_the_roster_are_routed_to():
+    routing = route(["ther-1", "svc-platform", "admin-1", "client-7", "ther-1"], frozenset({"ther-1", "ther-2"}))
+
+    assert routing.clinicians == ("ther-1",)
+    assert routing.not_clinicians == ("svc-platform", "admin-1", "client-7")
+    assert routing.reason is None
+    assert route([], frozenset({"ther-1"})).reason == NO_CARE_TEAM
+    assert route(["svc-platform"], frozenset({"ther-1"})).reason == NO_CLINICIAN_ON_CARE_TEAM
+
+
+def test_a_risk_flag_for_a_care_team_grown_from_non_clinician_ids_goes_to_the_admins_saying_why(make_event):
+    # Issue 10: a service account that assigned a questionnaire, an admin, and a client id given
+    # as a goal's therapist_id had all joined the care team and received the alert.
+    event = make_event("risk.flagged", {**RISK, "therapist_id": "client-2"})
+    intents = intents_for(event, ["svc-platform", "admin-1"], ["admin-1", "admin-2"], CLINICIANS)
+
+    assert recipients(intents) == [("admin-1", "admin"), ("admin-2", "admin")]
+    assert {i.context["routing_reason"] for i in intents} == {NO_CLINICIAN_ON_CARE_TEAM}
+    assert all(i.priority == "urgent" and i.creates_alert for i in intents)
+
+
+def test_a_clinician_with_others_on_the_team_is_told_alone_and_the_others_never(make_event):
+    intents = intents_for(make_event("risk.flagged", RISK), ["svc-platform", "ther-2"], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("ther-2", "therapist")]
+    assert "routing_reason" not in intents[0].context
+
+
+def test_milestones_reach_only_the_clinicians_of_the_care_team(make_event):
+    data = {"goal_id": "g-1", "client_id": "client-1", "title": "Walk", "milestone": {"title": "Half way"}}
+    intents = intents_for(make_event("goal.milestone_reached", data), ["ther-1", "admin-1"], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("client-1", "client"), ("ther-1", "therapist")]
