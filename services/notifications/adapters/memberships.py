@@ -28,8 +28,7 @@ class Memberships(TenantRepository):
 
     def roster(self) -> frozenset[str]:
         """The tenant's clinicians, whoever asks (a client reading its care team included)."""
-        found = self.scoped(config.MEMBERSHIPS, None).find({"group": CLINICIANS, "client_id": None},
-                                                           projection={"member_id": 1})
+        found = self.scoped(config.MEMBERSHIPS, None).find({"group": CLINICIANS}, projection={"member_id": 1})
         return frozenset(doc["member_id"] for doc in found)
 
     def add(

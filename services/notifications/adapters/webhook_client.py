@@ -22,6 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 from services.notifications.domain.delivery import TARGET_REFUSED
 from services.notifications.domain.targets import Target, TargetRefused, check_addresses, normalized_hosts, parse_target
@@ -56,15 +57,15 @@ class Targets:
             check_addresses(target, self.resolver(target.host, target.port))
         return target
 
-    def address(self, host: str, port: int) -> str | None:
-        """The checked address to connect to for ``host``; None for an allow-listed host, which
-        is connected to as the resolver finds it."""
+    def addresses(self, host: str, port: int) -> list[str] | None:
+        """The checked addresses to connect to for ``host``; None for an allow-listed host,
+        which is connected to as the resolver finds it."""
         target = parse_target(f"https://{_bracketed(host)}:{port}/", self.allowed_hosts)
         if target.allow_listed:
             return None
         addresses = self.resolver(target.host, port)
         check_addresses(target, addresses)
-        return addresses[0]
+        return addresses
 
 
 def _bracketed(host: str) -> str:
@@ -72,13 +73,20 @@ def _bracketed(host: str) -> str:
 
 
 def _pinned(connection_class: type, targets: Targets) -> type:
-    """``connection_class`` connecting only to an address ``targets`` checked for its host."""
+    """``connection_class`` connecting only to addresses ``targets`` checked for its host, each
+    in turn until one answers (as the resolver's own order would be tried)."""
 
     def _new_conn(self):
-        address = targets.address(self.host, self.port)
-        if address is not None:
+        addresses = targets.addresses(self.host, self.port)
+        if addresses is None:
+            return connection_class._new_conn(self)
+        for n, address in enumerate(addresses):
             self._dns_host = address  # where the socket connects; TLS still checks self.host
-        return connection_class._new_conn(self)
+            try:
+                return connection_class._new_conn(self)
+            except NewConnectionError:
+                if n == len(addresses) - 1:
+                    raise
 
     return type(f"Pinned{connection_class.__name__}", (connection_class,), {"_new_conn": _new_conn})
 
