@@ -1,9 +1,9 @@
 """``/v1/alerts``: risk alerts, their history, and acknowledging them.
 
 Only staff see alerts. An alert says why it went to the admins at once when it did
-(``routing_reason``: the client's care team has no clinician). Acknowledging appends the ``acknowledged`` history entry under the
-alert's one id for it, so of two therapists acknowledging at once exactly one succeeds and the
-other gets 409. One alert is read replayed from its history; a list is read from the copy of
+(``routing_reason``: the client's care team has no clinician). Acknowledging appends the
+``acknowledged`` history entry (with the optional note and action taken) under the alert's one
+id for it, so of two therapists acknowledging at once exactly one succeeds and the other gets 409. One alert is read replayed from its history; a list is read from the copy of
 each alert's state on its record (see ``adapters.alerts``).
 """
 from __future__ import annotations

@@ -4,9 +4,9 @@ deliveries and is never answered. A URL is accepted only when the target rules a
 (``domain.targets``: https, no credentials, every address it resolves to global)."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from datetime import timedelta
 
+from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.notifications.adapters.deliveries import WebhookAttempts
