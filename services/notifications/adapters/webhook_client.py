@@ -64,6 +64,8 @@ class Targets:
         if target.allow_listed:
             return None
         addresses = self.resolver(target.host, port)
+        if not addresses:  # perhaps for a moment: a failed lookup is retried, as a refused connection is
+            raise socket.gaierror(socket.EAI_NONAME, f"{target.host} does not resolve")
         check_addresses(target, addresses)
         return addresses
 

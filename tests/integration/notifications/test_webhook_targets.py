@@ -160,3 +160,16 @@ def test_deleting_a_subscription_stops_its_deliveries_and_deletes_its_log(servic
     paths = [headers for headers, _ in receiver.requests]
     assert len(paths) == 3  # two to the kept subscription, one to the deleted before it was deleted
     assert service.call("DELETE", f"/v1/subscriptions/{deleted['id']}", admin).status_code == 404
+
+
+def test_a_name_that_stops_resolving_is_retried_not_refused(start_service, auth):
+    resolver = SwitchingResolver({"hooks.flaky.test": ["1.1.1.1"]})
+    service = start_service(resolver=resolver)
+    created = subscribe(service, auth, "https://hooks.flaky.test/stepwise")
+    assert created.status_code == 201, created.json
+    resolver.answers["hooks.flaky.test"] = []  # nothing connects: a lookup that fails sends nothing
+
+    service.publish(goal_achieved())
+
+    [attempt] = service.wait(lambda: attempts(service, created.json["id"], auth("admin", "admin-1")), "the attempt")
+    assert (attempt["outcome"], attempt["reason"], attempt["final"]) == ("retry", "no_answer", False)
