@@ -73,6 +73,8 @@ def percentile(values: list[float], share: float) -> float:
 def care_teams(stack: Stack, therapist: str, clients: list[str]) -> None:
     admin = stack.headers("admin", "bench-admin")
     stack.http.put(f"{stack.notifications}/v1/tenant/admins", json={"admin_ids": ["bench-admin"]}, headers=admin).raise_for_status()
+    stack.http.put(f"{stack.notifications}/v1/tenant/clinicians", json={"clinician_ids": [therapist]},
+                   headers=admin).raise_for_status()
     for client in clients:
         response = stack.http.put(f"{stack.notifications}/v1/care-teams/{client}", json={"therapist_ids": [therapist]},
                                   headers=admin)

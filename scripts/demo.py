@@ -68,6 +68,7 @@ class Story:
     def set_up_the_care_team(self, therapist_email: str, client_email: str) -> None:
         n = self.notifications
         self.call("PUT", f"{n}/v1/tenant/admins", "admin", self.admin, 200, json={"admin_ids": [self.admin]})
+        self.call("PUT", f"{n}/v1/tenant/clinicians", "admin", self.admin, 200, json={"clinician_ids": [self.therapist]})
         self.call("PUT", f"{n}/v1/care-teams/{self.client}", "therapist", self.therapist, 200,
                   json={"therapist_ids": [self.therapist]})
         self.call("PUT", f"{n}/v1/preferences/{self.therapist}", "therapist", self.therapist, 200,

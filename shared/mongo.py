@@ -238,6 +238,9 @@ class ScopedCollection:
     def delete_one(self, query: Mapping[str, Any]):
         return self.collection.delete_one(self._restrict(query))
 
+    def delete_many(self, query: Mapping[str, Any]):
+        return self.collection.delete_many(self._restrict(query))
+
 
 def _noted(document: dict | None) -> dict | None:
     if document is not None:

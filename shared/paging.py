@@ -122,6 +122,13 @@ class Listing:
         note_period(database, self.list_id(document), number)
         return {**document, self.field: number}
 
+    def periods(self, database: Database, values: Mapping[str, Any]) -> list[int]:
+        """The numbers of the periods the list named by ``values`` has records in, in list order."""
+        return sorted(
+            (doc["number"] for doc in database[PERIODS_COLLECTION].find({"list": self.list_id(values)})),
+            reverse=self.descending,
+        )
+
     def page(
         self,
         database: Database,
@@ -140,10 +147,7 @@ class Listing:
         A time window only drops whole periods from the directory before any record is read;
         within a period it narrows what that period's equality lookup found.
         """
-        numbers = sorted(
-            (doc["number"] for doc in database[PERIODS_COLLECTION].find({"list": self.list_id(values)})),
-            reverse=self.descending,
-        )
+        numbers = self.periods(database, values)
         if since is not None:
             numbers = [n for n in numbers if n >= period_of(since, self.period)]
         if until is not None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 from flask import Flask
 
 from services.notifications import config
+from services.notifications.adapters.webhook_client import Resolver, Targets, system_resolver
 from services.notifications.api import AUDITED, blueprints
+from services.notifications.api.common import TARGETS
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
 
 
-def create_app(settings: Settings | None = None, clock=None) -> Flask:
+def create_app(settings: Settings | None = None, clock=None, resolver: Resolver = system_resolver) -> Flask:
+    """``resolver`` looks up webhook hosts at registration (``adapters.webhook_client``)."""
     settings = settings or config.load()
     return create_service_app(
         settings=settings,
@@ -20,4 +23,5 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         blueprints=blueprints(),
         audited=AUDITED,
         clock=clock,
+        extras={TARGETS: Targets(settings["WEBHOOK_ALLOWED_HOSTS"], resolver)},
     )

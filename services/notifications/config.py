@@ -19,6 +19,13 @@ def _address(value: str) -> str:
     return value
 
 
+def _hosts(value: str) -> tuple[str, ...]:
+    hosts = tuple(host.strip() for host in value.split(",") if host.strip())
+    if any(c in host for host in hosts for c in "/@ ") or any(host.count(":") == 1 for host in hosts):
+        raise ValueError("expected comma-separated host names or addresses, without scheme, port or path")
+    return hosts
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("ALERT_ESCALATE_AFTER_MINUTES", positive_number, 30.0,
            "minutes a risk alert may stay unacknowledged before the tenant's admins are told"),
@@ -35,6 +42,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("SMTP_FROM", _address, "Stepwise <no-reply@stepwise.invalid>", "the From header of notification emails"),
     Option("SMTP_TIMEOUT_SECONDS", positive_number, 20.0, "connect and reply timeout of an SMTP attempt"),
     Option("WEBHOOK_TIMEOUT_SECONDS", positive_number, 10.0, "connect and read timeout of a webhook POST"),
+    Option("WEBHOOK_ALLOWED_HOSTS", _hosts, (),
+           "development only: webhook hosts that may be http and resolve to any address (e.g. a local receiver)"),
     Option("APP_BASE_URL", url_with_scheme("http", "https"), "http://localhost:3000",
            "the clinic app that email links point to (<APP_BASE_URL>/notifications/<id>)"),
 )
@@ -52,6 +61,7 @@ SUBSCRIPTION_EVENTS = "subscription_events"
 # Emails waiting for their recipient's quiet hours to end, so a change of preferences can
 # release them (the email timetable is keyed by time, not by recipient).
 HELD_EMAILS = "held_emails"
+SUBSCRIPTION_SECRETS = "subscription_secrets"
 
 # Due work (shared.timetable): one timetable per channel, so that a backlog of webhook deliveries
 # never delays a risk alert's email, and one for the alerts awaiting escalation.
@@ -104,6 +114,7 @@ _INDEXES: tuple[Index, ...] = (
     Index(SUBSCRIPTION_EVENTS, [("tenant", 1), ("subscription_id", 1)]),
     Index(HELD_EMAILS, [("tenant", 1), ("recipient_id", 1)]),
     *client_data.indexes(),
+    Index(SUBSCRIPTION_SECRETS, [("tenant", 1), ("subscription_id", 1)]),
 )
 INDEXES = (*_INDEXES, *CLIENT_RECORDS.indexes(_INDEXES))
 

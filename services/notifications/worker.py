@@ -13,7 +13,7 @@ from datetime import timedelta
 from services.notifications import config, metrics
 from services.notifications.adapters.alerts import open_alert_times
 from services.notifications.adapters.smtp import SmtpSender
-from services.notifications.adapters.webhook_client import WebhookClient
+from services.notifications.adapters.webhook_client import Targets, WebhookClient
 from services.notifications.domain.delivery import RetryPolicy
 from services.notifications.work import rules_consumer, webhook_fanout
 from services.notifications.work.channels import EmailChannel, WebhookChannel
@@ -48,7 +48,7 @@ def build_worker(
     clock = clock or SystemClock()
     database = Database(settings.mongo_url, settings.database, config.INDEXES)
     smtp = smtp or SmtpSender(settings.smtp_url, settings["SMTP_FROM"], settings["SMTP_TIMEOUT_SECONDS"])
-    http = http or WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"])
+    http = http or WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"], Targets(settings["WEBHOOK_ALLOWED_HOSTS"]))
     policy = retry_policy(settings)
     lease = timedelta(seconds=settings["DELIVERY_LEASE_SECONDS"])
     poll = settings["DELIVERY_POLL_SECONDS"]

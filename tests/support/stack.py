@@ -27,7 +27,8 @@ def stack(harness, smtp_server):
         "questionnaires", questionnaires_config.OPTIONS, REMINDER_CHECK_SECONDS="0.5", **fast
     )
     notifications = harness.settings(
-        "notifications", notifications_config.OPTIONS, SMTP_URL=smtp_url, DELIVERY_POLL_SECONDS="0.1", **fast
+        "notifications", notifications_config.OPTIONS, SMTP_URL=smtp_url, DELIVERY_POLL_SECONDS="0.1",
+        WEBHOOK_ALLOWED_HOSTS="127.0.0.1", **fast
     )
     for worker in (goals_worker(goals), questionnaires_worker(questionnaires), notifications_worker(notifications)):
         harness.start(worker)

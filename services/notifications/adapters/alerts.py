@@ -61,6 +61,7 @@ def entry_id(alert_id: str, entry: HistoryEntry) -> str:
 
 def _raised(document: dict) -> Alert:
     recipients = tuple(document["recipients"])
+    raised = HistoryEntry(RAISED, document["raised_at"], recipients=recipients, reason=document.get("routing_reason"))
     return Alert(
         id=document["_id"],
         tenant_id=document["tenant"],
@@ -70,7 +71,7 @@ def _raised(document: dict) -> Alert:
         raised_at=document["raised_at"],
         recipients=recipients,
         context=dict(document["context"]),
-        history=(HistoryEntry(RAISED, document["raised_at"], recipients=recipients),),
+        history=(raised,),
     )
 
 
@@ -81,16 +82,21 @@ def _entry(document: dict) -> HistoryEntry:
         by=document.get("by"),
         recipients=tuple(document.get("recipients") or ()),
         channel=document.get("channel"),
+        reason=document.get("reason"),
+        note=document.get("note"),
+        action_taken=document.get("action_taken"),
     )
+
+
+def entry_fields(entry: HistoryEntry) -> dict:
+    """A history entry as stored (and as the API shows it)."""
+    return {"action": entry.action, "at": entry.at, "by": entry.by, "recipients": list(entry.recipients),
+            "channel": entry.channel, "reason": entry.reason, "note": entry.note, "action_taken": entry.action_taken}
 
 
 def _copy(alert: Alert, version: int) -> dict:
     """The fields of the alert record that copy its replayed state."""
-    history = [
-        {"action": e.action, "at": e.at, "by": e.by, "recipients": list(e.recipients), "channel": e.channel}
-        for e in alert.history
-    ]
-    return {"status": alert.status, "history": history, "version": version}
+    return {"status": alert.status, "history": [entry_fields(e) for e in alert.history], "version": version}
 
 
 def _copied(document: dict) -> Alert:
@@ -136,27 +142,18 @@ class Alerts(TenantRepository):
         its id) was already recorded (the copy is refreshed all the same: a writer that
         recorded it may have stopped before its refresh)."""
         inserted = self.scoped(config.ALERT_EVENTS).insert_once(
-            {
-                "_id": entry_id(alert_id, entry),
-                "alert_id": alert_id,
-                "client_id": client_id,
-                "action": entry.action,
-                "at": entry.at,
-                "by": entry.by,
-                "recipients": list(entry.recipients),
-                "channel": entry.channel,
-            }
+            {"_id": entry_id(alert_id, entry), "alert_id": alert_id, "client_id": client_id, **entry_fields(entry)}
         )
         self.refresh(alert_id)
         return inserted
 
-    def acknowledge(self, alert_id: str, client_id: str, by: str, now: datetime) -> bool:
-        """Record ``by``'s acknowledgement; False when the alert was acknowledged already.
+    def acknowledge(self, alert_id: str, client_id: str, entry: HistoryEntry) -> bool:
+        """Record an acknowledgement entry; False when the alert was acknowledged already.
 
         A look at the alert is put first, so that if this stops before its refresh the
         escalation job brings the list's copy up to date."""
-        self._look(ids.look(f"{alert_id}:refresh", now), alert_id, now, now, refresh_only=True)
-        return self.record(alert_id, client_id, HistoryEntry(ACKNOWLEDGED, now, by=by))
+        self._look(ids.look(f"{alert_id}:refresh", entry.at), alert_id, entry.at, entry.at, refresh_only=True)
+        return self.record(alert_id, client_id, entry)
 
     def refresh(self, alert_id: str) -> tuple[dict, Alert] | None:
         """Make the record's copy the replay of every entry (see the module docstring); returns

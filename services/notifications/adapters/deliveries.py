@@ -167,3 +167,14 @@ class WebhookAttempts(TenantRepository):
         ended, _ = config.WEBHOOK_ATTEMPTS.page(self.database, self.records, self._list(subscription_id),
                                                 limit=limit, cursor=None, where={"ended": True})
         return [doc["outcome"] for doc in ended if since is None or doc["at"] >= since]
+
+    def delete(self, subscription_id: str) -> None:
+        """Delete the subscription's delivery log and the deliveries it names (their stored
+        bodies are the events, health data included), a day of the list at a time."""
+        values = self._list(subscription_id)
+        for number in config.WEBHOOK_ATTEMPTS.periods(self.database, values):
+            day = {"subscription_id": subscription_id, config.WEBHOOK_ATTEMPTS.field: number}
+            delivery_ids = {doc["delivery_id"] for doc in self.records.find(day, projection={"delivery_id": 1})}
+            for delivery_id in delivery_ids:
+                self.scoped(config.DELIVERIES, None).delete_one({"_id": delivery_id})
+            self.records.delete_many(day)

@@ -1,4 +1,4 @@
-"""Care teams and tenant admins, one document per member.
+"""Care teams, the tenant's clinician roster and its admins, one document per member.
 
 A care team grows from events (an assignment names its therapist) while a person may be
 replacing it by hand. Keeping each member in its own document, under an id made of (tenant,
@@ -15,6 +15,8 @@ from shared.mongo import TenantRepository
 
 CARE_TEAM = "care_team"
 ADMINS = "admins"
+# The tenant's clinicians (therapists): the only people ever on a care team or told about a client.
+CLINICIANS = "clinicians"
 
 
 class Memberships(TenantRepository):
@@ -23,6 +25,11 @@ class Memberships(TenantRepository):
     def members(self, group: str, client_id: str | None = None) -> list[str]:
         found = self.records.find({"group": group, "client_id": client_id}, projection={"member_id": 1})
         return [doc["member_id"] for doc in found.sort([("added_at", 1), ("position", 1), ("_id", 1)])]
+
+    def roster(self) -> frozenset[str]:
+        """The tenant's clinicians, whoever asks (a client reading its care team included)."""
+        found = self.scoped(config.MEMBERSHIPS, None).find({"group": CLINICIANS}, projection={"member_id": 1})
+        return frozenset(doc["member_id"] for doc in found)
 
     def add(
         self, group: str, client_id: str | None, member_id: str, now: datetime, by: str, position: int = 0

@@ -8,12 +8,17 @@ page of them (or the few an event matches) costs a handful of small lookups, and
 never a copy that could lag behind a re-enable and drop events.
 
 The secret is kept because every delivery is signed with it; it never leaves through the API.
+Rotations are records of their own (``subscription_secrets``, see ``domain.secret_rotation``),
+found by equality on the subscription's id. Deleting a subscription deletes its record and its
+secrets, so no delivery is signed or sent for it again; deliveries still waiting are cancelled
+when they come due (``work.channels``).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from services.notifications import config
+from services.notifications.domain.secret_rotation import Rotation, next_number, rotation_id
 from services.notifications.domain.signing import matches
 from services.notifications.domain.subscription_state import (
     DISABLED,
@@ -69,3 +74,28 @@ class Subscriptions(TenantRepository):
     def enable(self, subscription_id: str, state: State, now: datetime, by: str) -> bool:
         """Open the next generation; False when someone else re-enabled it first."""
         return self._append(subscription_id, ENABLED, state.generation + 1, now, by)
+
+    def rotations(self, subscription_id: str) -> list[Rotation]:
+        found = self.scoped(config.SUBSCRIPTION_SECRETS, None).find({"subscription_id": subscription_id})
+        return [Rotation(doc["number"], doc["secret"], doc["at"], doc["previous_valid_until"]) for doc in found]
+
+    def rotate(self, subscription_id: str, secret: str, now: datetime, previous_valid_until: datetime, by: str) -> bool:
+        """Store the next rotation; False when another rotation took its number meanwhile."""
+        number = next_number(self.rotations(subscription_id))
+        return self.scoped(config.SUBSCRIPTION_SECRETS, None).insert_once(
+            {
+                "_id": rotation_id(subscription_id, number),
+                "subscription_id": subscription_id,
+                "number": number,
+                "secret": secret,
+                "at": now,
+                "previous_valid_until": previous_valid_until,
+                "by": by,
+            }
+        )
+
+    def delete(self, subscription_id: str) -> None:
+        """The record first: from then on the subscription matches no event and signs nothing."""
+        self.records.delete_one({"_id": subscription_id})
+        self.scoped(config.SUBSCRIPTION_SECRETS, None).delete_many({"subscription_id": subscription_id})
+        self.scoped(config.SUBSCRIPTION_EVENTS, None).delete_many({"subscription_id": subscription_id})

@@ -20,13 +20,14 @@ AUDITED = RouteAudit(
         "PUT /v1/care-teams/<client_id>",
     ),
     # A person's channels, the clinic's webhooks (their attempts carry ids and outcomes, no event
-    # data) and its admins.
+    # data), its admins and its clinician roster.
     others=(
         "GET /v1/erasures/<erasure_id>",
         "GET /v1/preferences/<user_id>", "PUT /v1/preferences/<user_id>", "GET /v1/subscriptions",
         "POST /v1/subscriptions", "GET /v1/subscriptions/<subscription_id>",
         "GET /v1/subscriptions/<subscription_id>/deliveries", "POST /v1/subscriptions/<subscription_id>/enable",
-        "GET /v1/tenant/admins", "PUT /v1/tenant/admins",
+        "GET /v1/tenant/admins", "PUT /v1/tenant/admins", "GET /v1/tenant/clinicians", "PUT /v1/tenant/clinicians",
+        "POST /v1/subscriptions/<subscription_id>/secret", "DELETE /v1/subscriptions/<subscription_id>",
     ),
 )
 

@@ -9,6 +9,9 @@ from shared.auth import Principal
 from shared.errors import Problem
 from shared.mongo import Database
 
+# The webhook target rules the API checks subscriptions against (``adapters.webhook_client.Targets``).
+TARGETS = "webhook_targets"
+
 # Roles that administer a tenant's notifications on behalf of others (people and machines).
 ADMINISTRATORS = ("admin", "service")
 
@@ -23,6 +26,10 @@ def now() -> datetime:
 
 def setting(name: str):
     return service_context().settings[name]
+
+
+def webhook_targets():
+    return service_context().extras[TARGETS]
 
 
 def not_found(what: str) -> Problem:

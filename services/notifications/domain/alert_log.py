@@ -39,7 +39,7 @@ def replay(alert: Alert, entries: Iterable[HistoryEntry]) -> Alert:
             continue
         try:
             if entry.action == ACKNOWLEDGED:
-                alert = acknowledge(alert, entry.by, entry.at)
+                alert = acknowledge(alert, entry.by, entry.at, entry.note, entry.action_taken)
             elif entry.action == ESCALATED:
                 alert = escalate(alert, list(entry.recipients), entry.at)
             else:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Sequence
 
-from services.notifications.domain.delivery import Outcome, RetryPolicy, next_attempt_at
+from services.notifications.domain.delivery import TARGET_REFUSED, Outcome, RetryPolicy, next_attempt_at
 
 # An attempt whose worker vanished before recording its result (found by its expired lease).
 INTERRUPTED = "interrupted"
@@ -75,3 +75,28 @@ def consecutive_failures(final_outcomes_newest_first: Sequence[str]) -> int:
             break
         count += 1
     return count
+
+
+def attempt_reason(outcome: str, status: int | None, error: str | None) -> str:
+    """What an attempt came to, in our own words for the subscription's delivery log: never the
+    receiver's status or error text, which would turn the log into a probe of what answers
+    where."""
+    if outcome == CANCELLED:
+        return "not_attempted"
+    if outcome == INTERRUPTED:
+        return "interrupted"
+    if error == TARGET_REFUSED:
+        return TARGET_REFUSED
+    if status is None:
+        return "no_answer"
+    if 200 <= status < 300:
+        return "accepted"
+    if 300 <= status < 400:
+        return "redirect_not_followed"
+    if status in (408, 425, 429):
+        return "asked_to_retry"
+    if 400 <= status < 500:
+        return "refused_by_receiver"
+    if status >= 500:
+        return "receiver_error"
+    return "unexpected_answer"

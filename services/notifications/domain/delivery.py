@@ -55,10 +55,16 @@ def next_attempt_at(
     return now + policy.delay(attempt)
 
 
-def classify_http(status: int | None) -> Outcome:
+# The error of an attempt that was not made because its URL or address is not one we send to
+# (``domain.targets``): final, since sending again would be refused again.
+TARGET_REFUSED = "target_not_allowed"
+
+
+def classify_http(status: int | None, error: str | None = None) -> Outcome:
     """The outcome of a webhook attempt from its HTTP status; ``None`` means no response
     (timeout, connection refused, DNS or TLS failure).
 
+    - a target we do not send to (``TARGET_REFUSED``): rejected, and nothing was sent.
     - 2xx: delivered.
     - no response, 5xx, 408 Request Timeout, 425 Too Early, 429 Too Many Requests: retry; the
       receiver is down, overloaded or asked us to come back.
@@ -67,6 +73,8 @@ def classify_http(status: int | None) -> Outcome:
     - 1xx and 3xx: rejected; redirects are not followed, because a signed event must reach the
       URL the tenant registered and not wherever that URL points next. The tenant fixes the URL.
     """
+    if error == TARGET_REFUSED:
+        return Outcome.REJECTED
     if status is None or status >= 500 or status in (408, 425, 429):
         return Outcome.RETRY
     if 200 <= status < 300:

@@ -41,9 +41,12 @@ class InvalidTransition(ValueError):
 class HistoryEntry:
     """One change of an alert.
 
-    - ``raised``: ``recipients`` are the people first told.
+    - ``raised``: ``recipients`` are the people first told; ``reason`` says why they are the
+      admins rather than clinicians of the care team (``rules.NO_CARE_TEAM``,
+      ``rules.NO_CLINICIAN_ON_CARE_TEAM``), None when clinicians were told.
     - ``delivered``: ``recipients`` is the one person reached, on ``channel``.
-    - ``acknowledged``: ``by`` is who acknowledged.
+    - ``acknowledged``: ``by`` is who acknowledged, with their optional ``note`` and
+      ``action_taken`` (health data: kept here, never logged).
     - ``escalated``: ``recipients`` are the admins told.
     """
 
@@ -52,6 +55,9 @@ class HistoryEntry:
     by: str | None = None
     recipients: tuple[str, ...] = ()
     channel: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    action_taken: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,15 @@ def mark_delivered(alert: Alert, recipient_id: str, channel: str, now: datetime)
     return _with(alert, entry, DELIVERED if alert.status == RAISED else alert.status)
 
 
-def acknowledge(alert: Alert, by: str, now: datetime) -> Alert:
-    """``by`` has the alert in hand. Raises ``InvalidTransition`` when it already was."""
+def acknowledge(
+    alert: Alert, by: str, now: datetime, note: str | None = None, action_taken: str | None = None
+) -> Alert:
+    """``by`` has the alert in hand, saying what was done (``action_taken``) and anything else
+    (``note``). Raises ``InvalidTransition`` when it already was."""
     if alert.status == ACKNOWLEDGED:
         raise InvalidTransition(f"alert {alert.id} is already acknowledged")
-    return _with(alert, HistoryEntry(ACKNOWLEDGED, now, by=by), ACKNOWLEDGED)
+    entry = HistoryEntry(ACKNOWLEDGED, now, by=by, note=note, action_taken=action_taken)
+    return _with(alert, entry, ACKNOWLEDGED)
 
 
 def reached_inbox_at(alert: Alert) -> datetime:

@@ -23,10 +23,15 @@ ADMIN = "admin"
 
 # Audiences a rule can name.
 TO_CLIENT = "client"
-# The client's care team; nobody when the client has none (the client is told anyway).
+# The clinicians of the client's care team; nobody when it has none (the client is told anyway).
 TO_CARE_TEAM = "care_team"
-# The care team, or the tenant's admins when the client has none: for what a clinician must see.
+# The clinicians of the care team, or the tenant's admins when it has none: for what a clinician
+# must see.
 TO_CLINICIANS = "clinicians"
+
+# Why something a clinician must see went to the admins instead (``Routing.reason``).
+NO_CARE_TEAM = "no_care_team"
+NO_CLINICIAN_ON_CARE_TEAM = "no_clinician_on_care_team"
 
 
 @dataclass(frozen=True)
@@ -160,11 +165,11 @@ RULES: dict[str, Rule] = {
     ),
 }
 
-# Where each kind of event names the therapist responsible for the client.
-_THERAPIST_FIELDS: dict[str, str] = {
-    "questionnaire.assigned": "assigned_by",
-    "risk.flagged": "therapist_id",
-    "questionnaire.scored": "therapist_id",
+# Where each kind of event names the clinician responsible for the client (goal events: ``therapist_id``).
+_THERAPIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "questionnaire.assigned": ("assigned_by", "therapist_id"),
+    "risk.flagged": ("therapist_id",),
+    "questionnaire.scored": ("therapist_id",),
 }
 
 
@@ -172,41 +177,77 @@ def _unique(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
 
 
-def care_team_additions(event: dict[str, Any]) -> list[str]:
-    """Therapist ids an event names for its client, to add to the client's care team.
+@dataclass(frozen=True)
+class Routing:
+    """Who of a client's care team may be told: ``clinicians``, those on the tenant's clinician
+    roster; ``not_clinicians``, the rest (never told). ``reason`` says why there is no clinician
+    (``NO_CARE_TEAM``, ``NO_CLINICIAN_ON_CARE_TEAM``), None when there is one."""
 
-    ``questionnaire.assigned`` names ``assigned_by``; goal events, ``risk.flagged`` and
-    ``questionnaire.scored`` name ``therapist_id`` when they know it. A client who assigns a
-    questionnaire to themselves is not a therapist, so their own id is never returned.
+    clinicians: tuple[str, ...]
+    not_clinicians: tuple[str, ...]
+
+    @property
+    def reason(self) -> str | None:
+        if self.clinicians:
+            return None
+        return NO_CLINICIAN_ON_CARE_TEAM if self.not_clinicians else NO_CARE_TEAM
+
+
+def route(care_team: list[str], roster: set[str] | frozenset[str]) -> Routing:
+    """Split a care team (as stored, plus what an event names) by the clinician roster.
+
+    Only a clinician, someone the tenant's admins put on the roster, is ever told about a client:
+    an id an event names may be a service or admin account, or even a client, and an alert
+    addressed to it would look delivered while no clinician saw it.
+    """
+    team = _unique(list(care_team))
+    return Routing(tuple(t for t in team if t in roster), tuple(t for t in team if t not in roster))
+
+
+def care_team_additions(event: dict[str, Any]) -> list[str]:
+    """The ids an event names as its client's clinician: ``questionnaire.assigned`` its author
+    (``assigned_by``) and ``therapist_id``; goal events, ``risk.flagged`` and
+    ``questionnaire.scored`` their ``therapist_id`` when they know it. The client's own id is
+    never one. Whoever is named joins the care team only if on the clinician roster (``route``):
+    the author of an assignment may be an admin or a service account, and ``therapist_id`` is
+    whatever id the writer gave.
     """
     parsed = parse_type(event.get("type", ""))
     if parsed is None:
         return []
     key = parsed[0]
     data = event.get("data") or {}
-    field_name = "therapist_id" if key.startswith("goal.") else _THERAPIST_FIELDS.get(key)
-    if field_name is None:
-        return []
-    return [t for t in _unique([data.get(field_name)]) if t != data.get("client_id")]
+    field_names = ("therapist_id",) if key.startswith("goal.") else _THERAPIST_FIELDS.get(key, ())
+    return [t for t in _unique([data.get(name) for name in field_names]) if t != data.get("client_id")]
 
 
 def _recipients(
-    audience: str, client_id: str, care_team: list[str], admins: list[str]
+    audience: str, client_id: str, routing: Routing, admins: list[str]
 ) -> list[tuple[str, str]]:
     if audience == TO_CLIENT:
         return [(client_id, CLIENT)]
-    therapists = [(t, THERAPIST) for t in care_team]
+    therapists = [(t, THERAPIST) for t in routing.clinicians]
     if audience == TO_CLINICIANS and not therapists:
         return [(a, ADMIN) for a in admins]
     return therapists
 
 
-def intents_for(event: dict[str, Any], care_team: list[str], admins: list[str]) -> list[Intent]:
+def routing_for(event: dict[str, Any], care_team: list[str], roster: set[str] | frozenset[str]) -> Routing:
+    """The routing of an event's client: its stored care team with the event's own
+    ``care_team_additions`` merged in (so a risk flag naming its clinician reaches them even
+    before the care team is stored), split by the roster."""
+    return route(list(care_team) + care_team_additions(event), roster)
+
+
+def intents_for(
+    event: dict[str, Any], care_team: list[str], admins: list[str], roster: set[str] | frozenset[str]
+) -> list[Intent]:
     """The notifications an event calls for, one per recipient; ``[]`` when it calls for none.
 
-    ``care_team`` is the client's stored care team and ``admins`` the tenant's admins. The event's
-    own ``care_team_additions`` are merged in, so a risk flag that names its therapist reaches
-    them even before the care team is stored. Each person is told once per event.
+    ``care_team`` is the client's stored care team, ``admins`` the tenant's admins and ``roster``
+    its clinicians: only clinicians of the care team are told (``routing_for``). What a clinician
+    must see goes to the admins when there is none, and their notification says why
+    (``routing_reason`` in its context). Each person is told once per event.
 
     Raises ``MalformedEvent`` when a routed event has no ``id``, ``tenantid`` or ``data.client_id``.
     """
@@ -220,13 +261,13 @@ def intents_for(event: dict[str, Any], care_team: list[str], admins: list[str]) 
     event_id = required(event, "id", "event")
     tenant_id = required(event, "tenantid", "event")
     client_id = required(data, "client_id", "event data")
-    team = _unique(list(care_team) + care_team_additions(event))
+    routing = routing_for(event, care_team, roster)
     context = rule.context(data)
 
     intents: list[Intent] = []
     told: set[str] = set()
     for audience in rule.audiences:
-        for recipient_id, role in _recipients(audience, client_id, team, _unique(list(admins))):
+        for recipient_id, role in _recipients(audience, client_id, routing, _unique(list(admins))):
             if recipient_id in told:
                 continue
             told.add(recipient_id)
@@ -240,7 +281,7 @@ def intents_for(event: dict[str, Any], care_team: list[str], admins: list[str]) 
                     tenant_id=tenant_id,
                     event_id=event_id,
                     template=rule.template,
-                    context=dict(context),
+                    context={**context, "routing_reason": routing.reason} if role == ADMIN else dict(context),
                     creates_alert=rule.creates_alert,
                 )
             )

@@ -17,13 +17,18 @@ the string ``"<t>.<raw body>"`` keyed with the subscription's secret (UTF-8). To
    replay an old delivery with a fresh ``t``; the tolerance bounds how long a captured delivery
    stays usable. Deduplicate on the CloudEvent ``id``, since deliveries are at least once.
 
-More than one ``v1`` may appear (e.g. while a secret is rotated); unknown keys are to be ignored
-so that later schemes can be added alongside.
+More than one ``v1`` may appear: while a secret is being rotated
+(``POST /v1/subscriptions/{id}/secret``) the header carries ``v1`` made with the new secret
+first and ``v1`` made with the previous one after it, until the rotation's overlap ends
+(``domain.secret_rotation``). A subscriber that still holds the old secret keeps verifying, and
+can switch to the new one at any moment of the overlap. Unknown keys are to be ignored so that
+later schemes can be added alongside.
 """
 
 import hashlib
 import hmac
 from datetime import datetime
+from typing import Sequence
 
 SIGNATURE_HEADER = "Stepwise-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
@@ -42,12 +47,14 @@ def _digest(secret: str | bytes, timestamp: int, body: bytes) -> str:
     return hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def sign(secret: str | bytes, body: bytes, timestamp: int | datetime) -> str:
-    """The ``Stepwise-Signature`` header value for ``body`` sent at ``timestamp``."""
-    if not secret:
+def sign(secret: str | bytes, body: bytes, timestamp: int | datetime, also: Sequence[str | bytes] = ()) -> str:
+    """The ``Stepwise-Signature`` header value for ``body`` sent at ``timestamp``: one ``v1``
+    with ``secret``, then one with each of ``also`` (the previous secret while a rotation's
+    overlap runs)."""
+    if not secret or not all(also):
         raise ValueError("a subscription secret is required to sign")
     t = _unix(timestamp)
-    return f"t={t},v1={_digest(secret, t, body)}"
+    return ",".join([f"t={t}", *(f"v1={_digest(key, t, body)}" for key in (secret, *also))])
 
 
 def verify(

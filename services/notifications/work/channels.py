@@ -4,8 +4,10 @@ Email reads the recipient's preferences at send time, not when the notification 
 changed address or new quiet hours apply to what is still waiting. It renders from the stored
 notification with ``rendering.render(intent, "email")``, which never sees clinical detail.
 
-A webhook attempt POSTs the stored CloudEvent body, signed with the subscription's secret at
-the moment of sending. After a delivery fails for good, the subscription's run of consecutive
+A webhook attempt POSTs the stored CloudEvent body, signed at the moment of sending with the
+subscription's valid secrets (two while a rotation's overlap runs), to an address the target
+rules allow (``adapters.webhook_client``). A subscription deleted or disabled meanwhile cancels
+the attempt. After a delivery fails for good, the subscription's run of consecutive
 failed deliveries is counted, and at ``WEBHOOK_DISABLE_AFTER`` it is disabled.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from services.notifications.domain.delivery import Outcome, classify_http, class
 from services.notifications.domain.escalation import DELIVERED, HistoryEntry
 from services.notifications.domain.preferences import EMAIL, channels_for, deliver_at
 from services.notifications.domain.rendering import render
+from services.notifications.domain.secret_rotation import signing_secrets
 from services.notifications.domain.signing import SIGNATURE_HEADER, sign
 from services.notifications.domain.subscription_state import DISABLED
 from services.notifications.work.delivery_job import Result
@@ -88,9 +91,10 @@ class WebhookChannel:
         if subscription is None or subscriptions.state(subscription["_id"]).status == DISABLED:
             return Result(CANCELLED, error="subscription disabled")
         body = delivery["body"].encode()
-        headers = {"Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: sign(subscription["secret"], body, now)}
+        secret, *previous = signing_secrets(subscription["secret"], subscriptions.rotations(subscription["_id"]), now)
+        headers = {"Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: sign(secret, body, now, also=previous)}
         posted = self.client.post(subscription["url"], body, headers)
-        return Result(classify_http(posted.status).value, posted.status, posted.error)
+        return Result(classify_http(posted.status, posted.error).value, posted.status, posted.error)
 
     def after(self, delivery: dict, attempt: Attempt, now: datetime) -> None:
         if not attempt.final or attempt.outcome in (Outcome.DELIVERED, CANCELLED):

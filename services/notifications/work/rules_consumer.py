@@ -1,7 +1,8 @@
 """The consumers of events that tell people something: ``notifications.risk`` and
 ``notifications.rules``.
 
-For each event it adds the therapist the event names to the client's care team, asks the
+For each event it adds the clinician the event names to the client's care team (only someone on
+the tenant's clinician roster: any other id is logged and left out), asks the
 routing rules (``domain.rules.intents_for``) who is to be told what, raises the risk alert for a
 ``risk.flagged``, and hands the intents to the notifier. Every write is idempotent, so the
 consumer runner may deliver the same event any number of times.
@@ -20,7 +21,9 @@ from services.notifications.adapters.alerts import Alerts
 from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
 from services.notifications.domain import ids
 from services.notifications.domain.events import parse_type
-from services.notifications.domain.rules import RULES, URGENT, Intent, care_team_additions, intents_for
+from services.notifications.domain.rules import (
+    RULES, URGENT, Intent, care_team_additions, intents_for, route, routing_for,
+)
 from services.notifications.work.notifier import Notifier
 from shared.events.consumer import event_age
 from shared.mongo import Database, Scope
@@ -52,12 +55,19 @@ class RulesConsumer:
         data = event.get("data") or {}
         client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
         teams = Memberships(self.database, scope)
+        roster = teams.roster()
         if client_id:
-            for therapist_id in care_team_additions(event):
+            named = route(care_team_additions(event), roster)
+            for therapist_id in named.clinicians:
                 teams.add(CARE_TEAM, client_id, therapist_id, now, by=f"event:{event['id']}")
+            if named.not_clinicians:
+                log.warning("event names as the client's clinician an id not on the clinician roster; not added",
+                            extra={"event_id": event.get("id"), "tenant": scope.tenant,
+                                   "ignored": len(named.not_clinicians)})
         care_team = teams.members(CARE_TEAM, client_id) if client_id else []
-        intents = intents_for(event, care_team, teams.members(ADMINS))
-        alert_id = self._raise_alert(event, intents, now) if self._raises_alert(event) else None
+        intents = intents_for(event, care_team, teams.members(ADMINS), roster)
+        reason = routing_for(event, care_team, roster).reason
+        alert_id = self._raise_alert(event, intents, reason, now) if self._raises_alert(event) else None
         self.notifier.notify(intents, now, alert_id)
         if alert_id is not None and intents:
             age = event_age(event)
@@ -70,9 +80,10 @@ class RulesConsumer:
         rule = RULES.get(parsed[0]) if parsed and parsed[1] == 1 else None
         return rule is not None and rule.creates_alert and rule.applies(event.get("data") or {})
 
-    def _raise_alert(self, event: dict, intents: list[Intent], now: datetime) -> str:
+    def _raise_alert(self, event: dict, intents: list[Intent], reason: str | None, now: datetime) -> str:
         """Store the alert, even when nobody can be told: then it is due for escalation at once,
-        and goes to the tenant's admins as soon as there are any."""
+        and goes to the tenant's admins as soon as there are any. ``reason`` says why no
+        clinician of the care team was told (then the admins were, at once)."""
         rule = RULES[parse_type(event["type"])[0]]
         tenant, data = event["tenantid"], event["data"]
         recipients = [intent.recipient_id for intent in intents if intent.creates_alert]
@@ -85,6 +96,7 @@ class RulesConsumer:
                 "raised_at": now,
                 "flagged_at": _event_time(event),
                 "recipients": recipients,
+                "routing_reason": reason,
                 "context": rule.context(data),
                 "escalate_at": now + self.escalate_after if recipients else now,
             },

@@ -13,8 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from services.notifications import config
-from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
+from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.smtp import SmtpSender
+from services.notifications.adapters.webhook_client import Resolver, Targets, WebhookClient, system_resolver
 from services.notifications.app import create_app
 from services.notifications.work.channels import EmailChannel
 from services.notifications.work.delivery_job import DeliveryJob
@@ -86,6 +87,9 @@ def notification_settings(harness: Harness, smtp_url: str, **overrides: str):
         "WEBHOOK_DISABLE_AFTER": "2",
         "WEBHOOK_TIMEOUT_SECONDS": "5",
         "MAX_BODY_BYTES": "8192",
+        # The test receiver (tests.support.peers) is on 127.0.0.1 over http; hooks.clinic.example
+        # is where the tests that list subscriptions register theirs (it resolves nowhere).
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,hooks.clinic.example",
         **overrides,
     }
     return harness.settings(config.SERVICE, config.OPTIONS, **values)
@@ -119,6 +123,7 @@ class Store:
     def clinic(self, clients: list[str], care_team: list[str], admins: list[str]) -> None:
         teams = Memberships(self.database, Scope(TENANT))
         teams.replace(ADMINS, None, admins, self.clock.now(), "test")
+        teams.replace(CLINICIANS, None, care_team, self.clock.now(), "test")
         for client_id in clients:
             teams.replace(CARE_TEAM, client_id, care_team, self.clock.now(), "test")
 
@@ -154,12 +159,14 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def start_service(harness, clock, smtp_server):
-    """Start the worker and the API with these settings overrides (``SMTP_URL`` included)."""
+    """Start the worker and the API with these settings overrides (``SMTP_URL`` included);
+    ``resolver`` replaces the machine's for webhook hosts, in the API and the worker alike."""
 
-    def start(**overrides: str) -> Service:
+    def start(resolver: Resolver = system_resolver, **overrides: str) -> Service:
         settings = notification_settings(harness, overrides.pop("SMTP_URL", smtp_server[0]), **overrides)
-        worker = harness.start(build_worker(settings, clock=clock))
-        app = create_app(settings, clock=clock)
+        http = WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"], Targets(settings["WEBHOOK_ALLOWED_HOSTS"], resolver))
+        worker = harness.start(build_worker(settings, clock=clock, http=http))
+        app = create_app(settings, clock=clock, resolver=resolver)
         return Service(harness, clock, settings, worker, app.test_client(), Database(settings.mongo_url, settings.database))
 
     return start

@@ -17,6 +17,7 @@ def stored(service) -> dict:
 
 def test_a_client_reads_only_its_own_inbox(service, auth):
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     service.publish(questionnaire_due("client-1"))
     service.publish(questionnaire_due("client-2"))
@@ -51,6 +52,7 @@ def test_a_client_reads_only_its_own_inbox(service, auth):
 
 def test_alerts_are_for_staff_of_their_own_tenant(service, auth):
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     event = risk_flagged("client-1")
     service.publish(event)
@@ -151,6 +153,8 @@ def test_malformed_oversize_and_non_json_bodies_are_refused_and_change_nothing(s
 
 def test_care_teams_are_replaced_by_staff_and_readable_by_their_client(service, auth):
     therapist = auth("therapist", "ther-1")
+    clinicians = {"clinician_ids": ["ther-1", "ther-2", "ther-3"]}
+    assert service.call("PUT", "/v1/tenant/clinicians", auth("admin", "admin-1"), json=clinicians).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", therapist, json={"therapist_ids": ["ther-1", "ther-2", "ther-1"]}).json == {
         "client_id": "client-1", "therapist_ids": ["ther-1", "ther-2"]
     }
@@ -190,12 +194,14 @@ def test_openapi_lists_every_route_with_its_schemas(service):
         for method in operations if method != "parameters"
     }
     assert routes == documented
-    # the notifications' own, the shared access audit's GET /v1/audit, and the shared data rights (export, erasure, its status)
-    assert len(routes) == 17 + 1 + 3
+    # the notifications' own (with the clinician roster, secret rotation and deletion), the shared
+    # access audit's GET /v1/audit, and the shared data rights (export, erasure, its status)
+    assert len(routes) == 21 + 1 + 3
     for path, method in routes:
         operation = spec["paths"][path][method]
         success = next(code for code in operation["responses"] if code.startswith("2"))
-        assert "schema" in operation["responses"][success]["content"]["application/json"], (path, method)
+        if success != "204":  # a DELETE answers no content
+            assert "schema" in operation["responses"][success]["content"]["application/json"], (path, method)
         if method in ("put",) or (method == "post" and path == "/v1/subscriptions"):
             assert "requestBody" in operation, (path, method)
     body = spec["components"]["schemas"]["SubscriptionBody"]

@@ -16,9 +16,9 @@ import pytest
 
 from services.notifications import config
 from services.notifications.adapters.alerts import Alerts
-from services.notifications.adapters.memberships import CARE_TEAM, Memberships
+from services.notifications.adapters.memberships import CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.preferences import PreferencesRepository
-from services.notifications.domain.escalation import ESCALATED, HistoryEntry
+from services.notifications.domain.escalation import ACKNOWLEDGED, ESCALATED, HistoryEntry
 from services.notifications.domain.preferences import Preferences
 from services.notifications.domain.rules import NORMAL, Intent
 from services.notifications.work.escalation_job import EscalationJob
@@ -164,7 +164,7 @@ def test_a_refresh_of_the_alert_list_copy_that_lands_after_a_newer_one_is_made_a
     def slow_write(collection, query, update, **kwargs):
         if not overtaken:
             overtaken.append(True)
-            assert acknowledging.acknowledge(alert_id, "client-1", "ther-1", store.clock.now())
+            assert acknowledging.acknowledge(alert_id, "client-1", HistoryEntry(ACKNOWLEDGED, store.clock.now(), by="ther-1"))
         return write(collection, query, update, **kwargs)
 
     monkeypatch.setattr(ScopedCollection, "update_one", slow_write)
@@ -197,6 +197,7 @@ def test_a_care_team_put_racing_events_that_add_members_loses_none_of_either(sto
     team = ["ther-1", "ther-2", "ther-3"]
     named_by_events = ["ther-2", "ther-3", "ther-7", "ther-8"]  # two on the PUT's list, two not
     teams = Memberships(store.database, Scope(TENANT))
+    teams.replace(CLINICIANS, None, ["ther-old", *team, *named_by_events], store.clock.now(), "test")
     teams.replace(CARE_TEAM, "client-1", ["ther-old"], store.clock.now(), "test")
     answers: list[tuple[int, list[str]]] = []
     admin = auth("admin", "admin-1")

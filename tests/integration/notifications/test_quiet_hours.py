@@ -89,6 +89,7 @@ def test_a_risk_alert_in_quiet_hours_is_emailed_at_once(clock, start_service, au
     clock.set(NIGHT)
     service = start_service()
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     quiet_preferences(service, auth, "ther-1", "ther1@clinic.example", "therapist")
 

@@ -11,9 +11,15 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
+def name_clinicians(service, auth, clinicians) -> None:
+    answer = service.call("PUT", "/v1/tenant/clinicians", auth("admin", "admin-1"), json={"clinician_ids": list(clinicians)})
+    assert answer.status_code == 200, answer.json
+
+
 def setup_clinic(service, auth, care_team=("ther-1", "ther-2"), emails=None, admins=("admin-1",)):
     admin = auth("admin", "admin-1")
     assert service.call("PUT", "/v1/tenant/admins", admin, json={"admin_ids": list(admins)}).status_code == 200
+    name_clinicians(service, auth, care_team)
     response = service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": list(care_team)})
     assert response.status_code == 200, response.json
     for user, address in (emails or {}).items():
@@ -180,6 +186,7 @@ def test_an_alert_nobody_can_be_told_about_goes_to_the_first_admins_named(servic
 
 
 def test_therapists_named_by_events_join_the_care_team_and_hear_of_its_risks(service, auth):
+    name_clinicians(service, auth, ["ther-7", "ther-8", "ther-9", "ther-10"])
     for therapist in ("ther-7", "ther-8", "ther-9"):
         service.publish(questionnaire_assigned("client-3", therapist))
     flag = risk_flagged(client_id="client-3", therapist_id="ther-10")

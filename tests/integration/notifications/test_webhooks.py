@@ -49,11 +49,12 @@ def test_matching_events_are_posted_signed_and_logged(service, auth, receiver):
 
     service.wait(lambda: len(attempts(service, subscription["id"], platform)) == 2, "the attempt log")
     logged = attempts(service, subscription["id"], platform)
-    assert {(a["event_id"], a["attempt"], a["outcome"], a["status_code"], a["final"]) for a in logged} == {
-        (achieved["id"], 1, "delivered", 204, True), (flagged["id"], 1, "delivered", 204, True)
+    assert {(a["event_id"], a["attempt"], a["outcome"], a["reason"], a["final"]) for a in logged} == {
+        (achieved["id"], 1, "delivered", "accepted", True), (flagged["id"], 1, "delivered", "accepted", True)
     }
     for path in (f"/v1/subscriptions/{subscription['id']}", "/v1/subscriptions"):
-        assert "secret" not in json.dumps(service.call("GET", path, platform).json)
+        shown = json.dumps(service.call("GET", path, platform).json)
+        assert SECRET not in shown and '"secret"' not in shown
 
 
 def test_a_failing_receiver_is_retried_with_growing_delay_then_disabled_and_re_enabled(service, auth, receiver):
@@ -80,8 +81,8 @@ def test_a_failing_receiver_is_retried_with_growing_delay_then_disabled_and_re_e
     assert [a["at"] for a in logged] == [
         f"{(start + timedelta(seconds=s)).isoformat(timespec='milliseconds')}".replace("+00:00", "Z") for s in (0, 10, 40)
     ]
-    assert [(a["outcome"], a["status_code"], a["final"]) for a in logged] == [
-        ("retry", 503, False), ("retry", 503, False), ("retry", 503, True)
+    assert [(a["outcome"], a["reason"], a["final"]) for a in logged] == [
+        ("retry", "receiver_error", False), ("retry", "receiver_error", False), ("retry", "receiver_error", True)
     ]
     assert service.call("GET", f"/v1/subscriptions/{subscription['id']}", platform).json["status"] == "enabled"
 
@@ -141,13 +142,14 @@ def test_a_rejecting_receiver_is_not_retried(service, auth, receiver):
     service.clock.advance(minutes=5)
     service.run_job("webhook-deliveries")
     [attempt] = attempts(service, subscription["id"], platform)
-    assert (attempt["outcome"], attempt["status_code"], attempt["final"]) == ("rejected", 410, True)
+    assert (attempt["outcome"], attempt["reason"], attempt["final"]) == ("rejected", "refused_by_receiver", True)
     assert len(receiver.requests) == 1
 
 
 def test_email_and_inbox_deliveries_raise_delivered_events(service, auth, mailbox):
     watch = service.harness.bind_queue(["notification.delivered", "notification.failed"])
     admin = auth("admin", "admin-1")
+    assert service.call("PUT", "/v1/tenant/clinicians", admin, json={"clinician_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/care-teams/client-1", admin, json={"therapist_ids": ["ther-1"]}).status_code == 200
     assert service.call("PUT", "/v1/preferences/ther-1", admin, json={"email": "ther1@clinic.example"}).status_code == 200
 

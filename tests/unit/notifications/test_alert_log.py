@@ -11,13 +11,16 @@ from services.notifications.domain.escalation import (
 )
 from services.notifications.domain.rules import intents_for
 
+# Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
+CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
+
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 RISK = {"response_id": "r-1", "client_id": "c-1", "instrument": "phq9",
         "flags": [{"code": "self_harm_risk", "item": 9, "value": 1}]}
 
 
 def raised(make_event):
-    return raise_alert("a-1", intents_for(make_event("risk.flagged", RISK), ["t-1", "t-2"], []), T0)
+    return raise_alert("a-1", intents_for(make_event("risk.flagged", RISK), ["t-1", "t-2"], [], CLINICIANS), T0)
 
 
 def at(minutes):
@@ -76,3 +79,12 @@ def test_a_late_escalation_after_acknowledgement_is_kept_as_history(make_event):
 
 def test_entry_is_none_when_the_action_never_happened(make_event):
     assert entry(raised(make_event), ESCALATED) is None
+
+
+def test_an_acknowledgement_keeps_its_note_and_action_taken(make_event):
+    acknowledged = HistoryEntry(ACKNOWLEDGED, at(5), by="t-1", note="Spoke with the client",
+                                action_taken="safety plan reviewed")
+    alert = replay(raised(make_event), [acknowledged])
+
+    assert alert.status == ACKNOWLEDGED
+    assert entry(alert, ACKNOWLEDGED) == acknowledged

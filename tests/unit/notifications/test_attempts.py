@@ -4,12 +4,15 @@ from services.notifications.domain.attempts import (
     CANCELLED,
     INTERRUPTED,
     Attempt,
+    attempt_reason,
     conclude,
     consecutive_failures,
     interrupted,
     next_step,
 )
-from services.notifications.domain.delivery import Outcome, RetryPolicy
+import pytest
+
+from services.notifications.domain.delivery import TARGET_REFUSED, Outcome, RetryPolicy, classify_http
 
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 POLICY = RetryPolicy(base_seconds=10, factor=3, cap_seconds=60, max_attempts=3)
@@ -69,3 +72,27 @@ def test_consecutive_failures_count_back_to_the_last_delivery():
     assert consecutive_failures(["delivered", "rejected"]) == 0
     assert consecutive_failures([INTERRUPTED, "retry"]) == 2
     assert CANCELLED == "cancelled"
+
+
+@pytest.mark.parametrize(("outcome", "status", "error", "reason"), [
+    ("delivered", 204, None, "accepted"),
+    ("rejected", 404, None, "refused_by_receiver"),
+    ("rejected", 401, None, "refused_by_receiver"),
+    ("retry", 503, None, "receiver_error"),
+    ("retry", 429, None, "asked_to_retry"),
+    ("rejected", 302, None, "redirect_not_followed"),
+    ("retry", None, "ConnectionError", "no_answer"),
+    ("retry", None, "ReadTimeout", "no_answer"),
+    ("rejected", None, TARGET_REFUSED, "target_not_allowed"),
+    (INTERRUPTED, None, "lease expired", "interrupted"),
+    (CANCELLED, None, "subscription disabled", "not_attempted"),
+])
+def test_the_delivery_log_says_what_an_attempt_came_to_in_our_words_only(outcome, status, error, reason):
+    said = attempt_reason(outcome, status, error)
+    assert said == reason
+    assert str(status) not in said and (error is None or error == TARGET_REFUSED or error not in said)
+
+
+def test_a_refused_target_is_final_not_retried():
+    assert classify_http(None, TARGET_REFUSED) == Outcome.REJECTED
+    assert classify_http(None, "ConnectionError") == Outcome.RETRY

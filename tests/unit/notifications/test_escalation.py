@@ -18,6 +18,9 @@ from services.notifications.domain.escalation import (
 from services.notifications.domain.rendering import render
 from services.notifications.domain.rules import intents_for
 
+# Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
+CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
+
 RAISED_AT = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 AFTER = timedelta(minutes=30)
 RISK = {"response_id": "resp-1", "client_id": "client-1", "instrument": "phq9",
@@ -26,7 +29,7 @@ RISK = {"response_id": "resp-1", "client_id": "client-1", "instrument": "phq9",
 
 @pytest.fixture
 def alert(make_event):
-    intents = intents_for(make_event("risk.flagged", RISK), ["ther-1", "ther-2"], ["admin-1"])
+    intents = intents_for(make_event("risk.flagged", RISK), ["ther-1", "ther-2"], ["admin-1"], CLINICIANS)
     return raise_alert("alert-1", intents, RAISED_AT)
 
 
@@ -40,9 +43,9 @@ def test_raising_records_who_was_told(alert):
 
 
 def test_only_alert_intents_of_one_event_raise_an_alert(make_event):
-    reminder = intents_for(make_event("questionnaire.due", {"client_id": "client-1"}), [], [])
-    first = intents_for(make_event("risk.flagged", RISK, event_id="evt-1"), ["ther-1"], [])
-    second = intents_for(make_event("risk.flagged", RISK, event_id="evt-2"), ["ther-1"], [])
+    reminder = intents_for(make_event("questionnaire.due", {"client_id": "client-1"}), [], [], CLINICIANS)
+    first = intents_for(make_event("risk.flagged", RISK, event_id="evt-1"), ["ther-1"], [], CLINICIANS)
+    second = intents_for(make_event("risk.flagged", RISK, event_id="evt-2"), ["ther-1"], [], CLINICIANS)
 
     with pytest.raises(ValueError):
         raise_alert("alert-1", reminder, RAISED_AT)

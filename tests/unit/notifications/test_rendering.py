@@ -11,6 +11,9 @@ from services.notifications.domain.escalation import (
 from services.notifications.domain.rendering import LINK_PLACEHOLDER, render
 from services.notifications.domain.rules import RULES, intents_for
 
+# Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
+CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
+
 # Distinctive values, so that finding one in an email can only mean it leaked. Numbers avoid 8
 # ("utf-8" is in every HTML email).
 FULL = {
@@ -58,7 +61,7 @@ def all_intents(samples, make_event):
     intents = []
     for key, data in samples.items():
         for team in (["ther-1"], []):
-            intents += intents_for(make_event(key, data), team, ["admin-1"])
+            intents += intents_for(make_event(key, data), team, ["admin-1"], CLINICIANS)
     risk = [i for i in intents if i.creates_alert][:1]
     alert = raise_alert("alert-9931", risk, datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
     return intents + escalation_intents(
@@ -80,7 +83,7 @@ def test_samples_cover_every_rule():
 
 
 def test_inbox_risk_alert_tells_the_therapist_what_to_review(make_event):
-    [intent] = intents_for(make_event("risk.flagged", FULL["risk.flagged"]), ["ther-1"], [])
+    [intent] = intents_for(make_event("risk.flagged", FULL["risk.flagged"]), ["ther-1"], [], CLINICIANS)
 
     rendered = render(intent, "inbox")
 
@@ -91,14 +94,14 @@ def test_inbox_risk_alert_tells_the_therapist_what_to_review(make_event):
 
 
 def test_inbox_risk_alert_to_admins_says_why_it_came_to_them(make_event):
-    [intent] = intents_for(make_event("risk.flagged", FULL["risk.flagged"]), [], ["admin-1"])
+    [intent] = intents_for(make_event("risk.flagged", FULL["risk.flagged"]), [], ["admin-1"], CLINICIANS)
 
     assert "no therapist on their care team" in render(intent, "inbox").text
 
 
 def test_inbox_deterioration_carries_the_scores(make_event):
     [intent] = intents_for(make_event("questionnaire.scored", FULL["questionnaire.scored"]),
-                           ["ther-1"], [])
+                           ["ther-1"], [], CLINICIANS)
 
     rendered = render(intent, "inbox")
 
@@ -107,7 +110,7 @@ def test_inbox_deterioration_carries_the_scores(make_event):
 
 
 def test_inbox_client_reminder_names_instrument_and_day(make_event):
-    [intent] = intents_for(make_event("questionnaire.due", FULL["questionnaire.due"]), [], [])
+    [intent] = intents_for(make_event("questionnaire.due", FULL["questionnaire.due"]), [], [], CLINICIANS)
 
     rendered = render(intent, "inbox")
 
@@ -116,7 +119,7 @@ def test_inbox_client_reminder_names_instrument_and_day(make_event):
 
 def test_milestone_reads_differently_for_client_and_therapist(make_event):
     event = make_event("goal.milestone_reached", FULL["goal.milestone_reached"])
-    client, therapist = intents_for(event, ["ther-1"], [])
+    client, therapist = intents_for(event, ["ther-1"], [], CLINICIANS)
 
     assert render(client, "inbox").title == "Milestone reached: Five early nights"
     assert render(therapist, "inbox").title == "Client client-7731 reached a milestone"
@@ -135,7 +138,7 @@ def test_inbox_renders_every_intent_without_gaps(make_event, samples):
 
 def test_html_is_autoescaped(make_event):
     data = {**FULL["goal.achieved"], "title": "<script>alert(1)</script>"}
-    [intent] = intents_for(make_event("goal.achieved", data), [], [])
+    [intent] = intents_for(make_event("goal.achieved", data), [], [], CLINICIANS)
 
     rendered = render(intent, "inbox")
 
@@ -161,15 +164,15 @@ def test_email_carries_no_clinical_detail_for_any_type(make_event, samples):
 
 
 def test_email_wording_depends_only_on_priority(make_event):
-    risk = intents_for(make_event("risk.flagged", FULL["risk.flagged"]), ["ther-1"], [])[0]
-    achieved = intents_for(make_event("goal.achieved", FULL["goal.achieved"]), [], [])[0]
+    risk = intents_for(make_event("risk.flagged", FULL["risk.flagged"]), ["ther-1"], [], CLINICIANS)[0]
+    achieved = intents_for(make_event("goal.achieved", FULL["goal.achieved"]), [], [], CLINICIANS)[0]
 
     assert render(risk, "email").title == "An urgent item needs your attention in Stepwise"
     assert render(achieved, "email").title == "You have a new message in Stepwise"
 
 
 def test_email_links_to_stepwise(make_event):
-    [intent] = intents_for(make_event("goal.achieved", FULL["goal.achieved"]), [], [])
+    [intent] = intents_for(make_event("goal.achieved", FULL["goal.achieved"]), [], [], CLINICIANS)
 
     with_link = render(intent, "email", link="https://app.example/notifications/abc")
     without_link = render(intent, "email")
@@ -180,7 +183,7 @@ def test_email_links_to_stepwise(make_event):
 
 
 def test_unknown_channel_is_refused(make_event):
-    [intent] = intents_for(make_event("goal.achieved", FULL["goal.achieved"]), [], [])
+    [intent] = intents_for(make_event("goal.achieved", FULL["goal.achieved"]), [], [], CLINICIANS)
 
     with pytest.raises(ValueError, match="webhook"):
         render(intent, "webhook")

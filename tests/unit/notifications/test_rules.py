@@ -4,9 +4,15 @@ from services.notifications.domain.events import MalformedEvent, parse_type
 from services.notifications.domain.rules import (
     RULES,
     URGENT,
+    NO_CARE_TEAM,
+    NO_CLINICIAN_ON_CARE_TEAM,
     care_team_additions,
     intents_for,
+    route,
 )
+
+# Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
+CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
 
 RISK = {
     "response_id": "resp-1",
@@ -35,7 +41,7 @@ def test_parse_type_reads_routing_key_and_version():
 
 
 def test_risk_flag_is_an_urgent_alert_to_each_of_the_care_team(make_event):
-    intents = intents_for(make_event("risk.flagged", RISK), ["ther-1", "ther-2"], ["admin-1"])
+    intents = intents_for(make_event("risk.flagged", RISK), ["ther-1", "ther-2"], ["admin-1"], CLINICIANS)
 
     assert recipients(intents) == [("ther-1", "therapist"), ("ther-2", "therapist")]
     for intent in intents:
@@ -54,7 +60,7 @@ def test_risk_flag_is_an_urgent_alert_to_each_of_the_care_team(make_event):
 
 
 def test_risk_flag_without_care_team_goes_to_admins(make_event):
-    intents = intents_for(make_event("risk.flagged", RISK), [], ["admin-1", "admin-2"])
+    intents = intents_for(make_event("risk.flagged", RISK), [], ["admin-1", "admin-2"], CLINICIANS)
 
     assert recipients(intents) == [("admin-1", "admin"), ("admin-2", "admin")]
     assert all(i.priority == "urgent" and i.creates_alert for i in intents)
@@ -63,14 +69,14 @@ def test_risk_flag_without_care_team_goes_to_admins(make_event):
 def test_risk_flag_naming_its_therapist_reaches_them_before_the_team_is_stored(make_event):
     event = make_event("risk.flagged", {**RISK, "therapist_id": "ther-9"})
 
-    assert recipients(intents_for(event, [], ["admin-1"])) == [("ther-9", "therapist")]
+    assert recipients(intents_for(event, [], ["admin-1"], CLINICIANS)) == [("ther-9", "therapist")]
 
 
 def test_questionnaire_due_reminds_the_client(make_event):
     data = {"assignment_id": "asg-1", "client_id": "client-1", "instrument": "gad7",
             "due_at": "2025-03-03T09:00:00Z"}
 
-    [intent] = intents_for(make_event("questionnaire.due", data), ["ther-1"], ["admin-1"])
+    [intent] = intents_for(make_event("questionnaire.due", data), ["ther-1"], ["admin-1"], CLINICIANS)
 
     assert (intent.type, intent.priority, intent.template) == ("reminder", "normal", "questionnaire_due")
     assert (intent.recipient_id, intent.recipient_role) == ("client-1", "client")
@@ -83,7 +89,7 @@ def test_goal_due_soon_reminds_the_client(make_event):
     data = {"goal_id": "goal-1", "client_id": "client-1", "target_date": "2025-04-01",
             "title": "Walk every day"}
 
-    [intent] = intents_for(make_event("goal.due_soon", data), ["ther-1"], [])
+    [intent] = intents_for(make_event("goal.due_soon", data), ["ther-1"], [], CLINICIANS)
 
     assert (intent.type, intent.priority, intent.template) == ("reminder", "normal", "goal_due_soon")
     assert recipients([intent]) == [("client-1", "client")]
@@ -98,7 +104,7 @@ def test_goal_due_soon_reminds_the_client(make_event):
 def test_goal_successes_go_to_client_and_therapists(make_event, key, notification_type):
     data = {"goal_id": "goal-1", "client_id": "client-1", "milestone": {"title": "Ten walks"}}
 
-    intents = intents_for(make_event(key, data), ["ther-1", "ther-2"], ["admin-1"])
+    intents = intents_for(make_event(key, data), ["ther-1", "ther-2"], ["admin-1"], CLINICIANS)
 
     assert recipients(intents) == [
         ("client-1", "client"), ("ther-1", "therapist"), ("ther-2", "therapist")
@@ -111,7 +117,7 @@ def test_goal_successes_go_to_client_and_therapists(make_event, key, notificatio
 def test_milestone_context_takes_the_milestone_title(make_event):
     data = {"goal_id": "goal-1", "client_id": "client-1", "milestone": {"title": "Ten walks"}}
 
-    [intent] = intents_for(make_event("goal.milestone_reached", data), [], [])
+    [intent] = intents_for(make_event("goal.milestone_reached", data), [], [], CLINICIANS)
 
     assert intent.context == {"goal_id": "goal-1", "goal_title": None, "milestone": "Ten walks"}
 
@@ -119,13 +125,13 @@ def test_milestone_context_takes_the_milestone_title(make_event):
 def test_goal_success_without_care_team_tells_only_the_client_not_the_admins(make_event):
     data = {"goal_id": "goal-1", "client_id": "client-1"}
 
-    intents = intents_for(make_event("goal.achieved", data), [], ["admin-1"])
+    intents = intents_for(make_event("goal.achieved", data), [], ["admin-1"], CLINICIANS)
 
     assert recipients(intents) == [("client-1", "client")]
 
 
 def test_reliable_deterioration_is_a_note_to_the_therapists(make_event):
-    intents = intents_for(make_event("questionnaire.scored", SCORED), ["ther-1"], ["admin-1"])
+    intents = intents_for(make_event("questionnaire.scored", SCORED), ["ther-1"], ["admin-1"], CLINICIANS)
 
     assert recipients(intents) == [("ther-1", "therapist")]
     [intent] = intents
@@ -136,7 +142,7 @@ def test_reliable_deterioration_is_a_note_to_the_therapists(make_event):
 
 
 def test_reliable_deterioration_without_care_team_goes_to_admins(make_event):
-    intents = intents_for(make_event("questionnaire.scored", SCORED), [], ["admin-1"])
+    intents = intents_for(make_event("questionnaire.scored", SCORED), [], ["admin-1"], CLINICIANS)
 
     assert recipients(intents) == [("admin-1", "admin")]
 
@@ -145,13 +151,13 @@ def test_reliable_deterioration_without_care_team_goes_to_admins(make_event):
 def test_scored_without_deterioration_notifies_nobody(make_event, reliable_change):
     data = {**SCORED, "change": {**SCORED["change"], "reliable_change": reliable_change}}
 
-    assert intents_for(make_event("questionnaire.scored", data), ["ther-1"], ["admin-1"]) == []
+    assert intents_for(make_event("questionnaire.scored", data), ["ther-1"], ["admin-1"], CLINICIANS) == []
 
 
 def test_scored_without_change_notifies_nobody(make_event):
     data = {**SCORED, "change": None}
 
-    assert intents_for(make_event("questionnaire.scored", data), ["ther-1"], ["admin-1"]) == []
+    assert intents_for(make_event("questionnaire.scored", data), ["ther-1"], ["admin-1"], CLINICIANS) == []
 
 
 @pytest.mark.parametrize(
@@ -162,19 +168,19 @@ def test_scored_without_change_notifies_nobody(make_event):
 def test_events_without_a_rule_notify_nobody(make_event, key):
     data = {"goal_id": "goal-1", "client_id": "client-1", "assigned_by": "ther-1"}
 
-    assert intents_for(make_event(key, data), ["ther-1"], ["admin-1"]) == []
+    assert intents_for(make_event(key, data), ["ther-1"], ["admin-1"], CLINICIANS) == []
 
 
 def test_other_versions_and_foreign_events_are_not_read(make_event):
-    assert intents_for(make_event("risk.flagged", RISK, version=2), ["ther-1"], []) == []
+    assert intents_for(make_event("risk.flagged", RISK, version=2), ["ther-1"], [], CLINICIANS) == []
     foreign = {**make_event("risk.flagged", RISK), "type": "org.other.risk.flagged.v1"}
-    assert intents_for(foreign, ["ther-1"], []) == []
+    assert intents_for(foreign, ["ther-1"], [], CLINICIANS) == []
 
 
 def test_each_person_is_told_once(make_event):
     data = {"goal_id": "goal-1", "client_id": "client-1", "therapist_id": "ther-1"}
 
-    intents = intents_for(make_event("goal.achieved", data), ["ther-1", "ther-1"], [])
+    intents = intents_for(make_event("goal.achieved", data), ["ther-1", "ther-1"], [], CLINICIANS)
 
     assert recipients(intents) == [("client-1", "client"), ("ther-1", "therapist")]
 
@@ -185,14 +191,14 @@ def test_routed_event_without_id_or_tenant_is_malformed(make_event, missing):
     del event[missing]
 
     with pytest.raises(MalformedEvent, match=missing):
-        intents_for(event, ["ther-1"], [])
+        intents_for(event, ["ther-1"], [], CLINICIANS)
 
 
 def test_routed_event_without_client_is_malformed(make_event):
     data = {k: v for k, v in RISK.items() if k != "client_id"}
 
     with pytest.raises(MalformedEvent, match="client_id"):
-        intents_for(make_event("risk.flagged", data), ["ther-1"], [])
+        intents_for(make_event("risk.flagged", data), ["ther-1"], [], CLINICIANS)
 
 
 def test_every_rule_names_a_known_type_priority_and_audience():
@@ -214,6 +220,8 @@ def test_every_rule_names_a_known_type_priority_and_audience():
         ("goal.created", {"client_id": "c", "therapist_id": None}, []),
         ("questionnaire.due", {"client_id": "c", "therapist_id": "ther-5"}, []),
         ("questionnaire.assigned", {"client_id": "c", "assigned_by": "c"}, []),
+        ("questionnaire.assigned", {"client_id": "c", "assigned_by": "admin-1", "therapist_id": "ther-6"},
+         ["admin-1", "ther-6"]),
     ],
 )
 def test_care_team_additions(make_event, key, data, expected):
@@ -230,3 +238,38 @@ def test_urgent_events_have_their_own_queue_and_every_rule_is_consumed_exactly_o
         routine = any(matches(p, key) for p in ROUTINE_PATTERNS)
         assert urgent != routine, key
         assert urgent == (rule.priority == URGENT), key
+
+
+def test_only_clinicians_on_the_roster_are_routed_to():
+    routing = route(["ther-1", "svc-platform", "admin-1", "client-7", "ther-1"], frozenset({"ther-1", "ther-2"}))
+
+    assert routing.clinicians == ("ther-1",)
+    assert routing.not_clinicians == ("svc-platform", "admin-1", "client-7")
+    assert routing.reason is None
+    assert route([], frozenset({"ther-1"})).reason == NO_CARE_TEAM
+    assert route(["svc-platform"], frozenset({"ther-1"})).reason == NO_CLINICIAN_ON_CARE_TEAM
+
+
+def test_a_risk_flag_for_a_care_team_grown_from_non_clinician_ids_goes_to_the_admins_saying_why(make_event):
+    # Issue 10: a service account that assigned a questionnaire, an admin, and a client id given
+    # as a goal's therapist_id had all joined the care team and received the alert.
+    event = make_event("risk.flagged", {**RISK, "therapist_id": "client-2"})
+    intents = intents_for(event, ["svc-platform", "admin-1"], ["admin-1", "admin-2"], CLINICIANS)
+
+    assert recipients(intents) == [("admin-1", "admin"), ("admin-2", "admin")]
+    assert {i.context["routing_reason"] for i in intents} == {NO_CLINICIAN_ON_CARE_TEAM}
+    assert all(i.priority == "urgent" and i.creates_alert for i in intents)
+
+
+def test_a_clinician_with_others_on_the_team_is_told_alone_and_the_others_never(make_event):
+    intents = intents_for(make_event("risk.flagged", RISK), ["svc-platform", "ther-2"], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("ther-2", "therapist")]
+    assert "routing_reason" not in intents[0].context
+
+
+def test_milestones_reach_only_the_clinicians_of_the_care_team(make_event):
+    data = {"goal_id": "g-1", "client_id": "client-1", "title": "Walk", "milestone": {"title": "Half way"}}
+    intents = intents_for(make_event("goal.milestone_reached", data), ["ther-1", "admin-1"], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("client-1", "client"), ("ther-1", "therapist")]

@@ -61,13 +61,16 @@ def test_stale_timestamp_is_rejected():
     assert verify(SECRET, BODY, header, SENT + timedelta(seconds=900), tolerance_seconds=900)
 
 
-def test_any_of_several_signatures_may_match_during_secret_rotation():
-    old = sign("old-secret", BODY, SENT)
-    new = sign(SECRET, BODY, SENT)
-    header = f"{new},{old.split(',')[1]}"
+def test_during_a_rotation_the_header_carries_the_new_signature_then_the_previous_one():
+    header = sign(SECRET, BODY, SENT, also=["old-secret-0123456789"])
+    new_only, old_only = sign(SECRET, BODY, SENT), sign("old-secret-0123456789", BODY, SENT)
 
-    assert verify("old-secret", BODY, header, SENT)
+    assert header == f"{new_only},{old_only.split(',')[1]}"
+    assert verify("old-secret-0123456789", BODY, header, SENT)
     assert verify(SECRET, BODY, header, SENT)
+    assert not verify("a-third-secret-0123456789", BODY, header, SENT)
+    with pytest.raises(ValueError):
+        sign(SECRET, BODY, SENT, also=[""])
 
 
 @pytest.mark.parametrize(
