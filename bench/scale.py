@@ -335,6 +335,7 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
         worker.join()
     goal_ids = {client_id: ids for share_ids, _ in found for client_id, ids in share_ids.items()}
     counts = {name: sum(share_counts[name] for _, share_counts in found) for name in found[0][1]}
+    log(f"  {counts['goals']:,} goals stored in {time.perf_counter() - marks[-1][1]:.0f} s")
     return Seeded(goal_ids, counts, time.perf_counter() - began, tenth_rates(marks, total))
 
 
