@@ -169,7 +169,8 @@ class ScopedCollection:
         return self.scope.restrict(query, self.client_field)
 
     def stamp(self, document: Mapping[str, Any]) -> dict:
-        """``document`` as an insert stores it: with the scope's tenant (ScopeViolation when it names another)."""
+        """``document`` as an insert stores it, with the scope's tenant (ScopeViolation when it
+        names another tenant or, for a client, another client)."""
         stamped = dict(document)
         if stamped.setdefault("tenant", self.scope.tenant) != self.scope.tenant:
             raise ScopeViolation("document belongs to another tenant")
