@@ -80,7 +80,7 @@ from shared.idempotency import as_created  # noqa: E402
 from shared.instrument_ranges import score_ranges  # noqa: E402
 from shared.journal import journalled  # noqa: E402
 from shared.logs import correlation_id, new_correlation_id  # noqa: E402
-from shared.mongo import Database, Scope, ScopedCollection  # noqa: E402
+from shared.mongo import Database, Scope  # noqa: E402
 
 SERVICES = {"questionnaires": questionnaires_config, "goals": goals_config, "notifications": notifications_config}
 INSTRUMENTS = ("phq9", "gad7")
@@ -168,9 +168,10 @@ class Batches:
             self.flush(database, collection)
 
 
-def stored(database: Database, collection: str, scope: Scope, document: dict) -> dict:
-    """``document`` as ``ScopedCollection.insert_one`` stores it (events already published)."""
-    return journalled(ScopedCollection(database[collection], scope).stamp(document))
+def stored(scope: Scope, document: dict) -> dict:
+    """``document`` as ``ScopedCollection.insert_one`` stores it, stamped with its tenant (its
+    events count as published: nothing is journalled)."""
+    return journalled({**document, "tenant": scope.tenant})
 
 
 def answers(rng: random.Random, client: Client, instrument: str, k: int, count: int) -> list[int]:
@@ -208,8 +209,7 @@ def seed_responses(databases: Databases, clients: list[Client], start: datetime,
             })
             response_id = str(uuid.uuid4())
             response = caller.placed_response(instruments[code], record, latest.get((client.id, code)), False, response_id)
-            response = stored(questionnaires, questionnaires_config.RESPONSES, client.scope,
-                              as_created(caller.responses.listed(response), response_id))
+            response = stored(client.scope, as_created(caller.responses.listed(response), response_id))
             latest[(client.id, code)] = link_of(response)
             batches.add(questionnaires, questionnaires_config.RESPONSES, response)
             counts["responses"] += 1
@@ -260,15 +260,13 @@ def seed_goals(databases: Databases, clients: list[Client], start: datetime, bat
             goal_id = str(uuid.uuid4())
             correlation_id.set(new_correlation_id())
             creation = by_therapist.creation_record(by_therapist.new_goal(draft), goal_id)
-            records = [stored(database, goals_config.HISTORY, client.scope,
-                              as_created({**creation, "goal_id": goal_id, "record": CREATED}, goal_id))]
+            records = [stored(client.scope, as_created({**creation, "goal_id": goal_id, "record": CREATED}, goal_id))]
             for i, value in enumerate(progress_values(n)):
                 at = created + timedelta(days=7 * (i + 1))
                 correlation_id.set(new_correlation_id())
                 by_client = Goals(store, now=at, by=client.id, due_soon_days=7, ranges=ranges)
                 entry = by_client.progress_entry(GoalHistory.of(records), value, at, None, "client")
-                records.append(stored(database, goals_config.HISTORY, client.scope,
-                                      as_created({**entry, "record": ENTRY}, str(uuid.uuid4()))))
+                records.append(stored(client.scope, as_created({**entry, "record": ENTRY}, str(uuid.uuid4()))))
             for record in records:
                 batches.add(database, goals_config.HISTORY, record)
             batches.add(database, goals_config.CURRENT, store.current_document(GoalHistory.of(records).current()))

@@ -168,9 +168,7 @@ class ScopedCollection:
     def _restrict(self, query: Mapping[str, Any] | None) -> dict:
         return self.scope.restrict(query, self.client_field)
 
-    def stamp(self, document: Mapping[str, Any]) -> dict:
-        """``document`` as an insert stores it, with the scope's tenant (ScopeViolation when it
-        names another tenant or, for a client, another client)."""
+    def _stamp(self, document: Mapping[str, Any]) -> dict:
         stamped = dict(document)
         if stamped.setdefault("tenant", self.scope.tenant) != self.scope.tenant:
             raise ScopeViolation("document belongs to another tenant")
@@ -204,16 +202,16 @@ class ScopedCollection:
 
     def insert_one(self, document: Mapping[str, Any]) -> dict:
         """Insert (journalling the document's events, if it carries any); returns what was stored."""
-        return insert_document(self.collection, self.stamp(document))
+        return insert_document(self.collection, self._stamp(document))
 
     def insert_once(self, document: Mapping[str, Any]) -> bool:
-        return insert_once(self.collection, self.stamp(document))
+        return insert_once(self.collection, self._stamp(document))
 
     def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any):
         return self.collection.update_one(self._restrict(query), update, **kwargs)
 
     def replace_one(self, query: Mapping[str, Any], document: Mapping[str, Any], **kwargs: Any):
-        return self.collection.replace_one(self._restrict(query), self.stamp(document), **kwargs)
+        return self.collection.replace_one(self._restrict(query), self._stamp(document), **kwargs)
 
     def delete_one(self, query: Mapping[str, Any]):
         return self.collection.delete_one(self._restrict(query))
