@@ -22,7 +22,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import pymongo  # noqa: E402
 import requests  # noqa: E402
 from bson import json_util  # noqa: E402
 
+from bench.support import free_port, gunicorn, start_api, stop, wait_until_up  # noqa: E402
 from shared.auth.devtoken import mint  # noqa: E402
 from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL  # noqa: E402
 from shared.journal import JOURNAL  # noqa: E402
@@ -68,30 +68,6 @@ def bare_app():
         return jsonify({"id": document["_id"]}), 201
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {process.returncode} before answering at {url} (see its log)")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still ensuring indexes
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answered at {url} after {timeout}s")
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-m", "gunicorn", *args], cwd=ROOT, env=env, stdout=output, stderr=output)
 
 
 def submission(rng: random.Random, client: int) -> dict:
@@ -143,29 +119,25 @@ def main() -> int:
     secret = secrets.token_hex(32)
     ours_db, bare_db = f"bench_{run_id}_questionnaires", f"bench_{run_id}_bare"
     scratch = Path(tempfile.mkdtemp(prefix="stepwise-bench-"))
-    ours_port, bare_port = free_port(), free_port()
+    bare_port = free_port()
     base_env = {**os.environ, "MONGO_URL": mongo_url, "AMQP_URL": amqp_url, "JWT_SECRET": secret,
                 "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
-    ours_env = {**base_env, "MONGO_DATABASE": ours_db, "HOST": "127.0.0.1", "PORT": str(ours_port),
-                "WEB_CONCURRENCY": str(args.workers), "PROMETHEUS_MULTIPROC_DIR": str(scratch / "prometheus")}
     bare_env = {**base_env, "MONGO_DATABASE": bare_db, "BARE_TEMPLATE": str(scratch / "template.json")}
     headers = {"Authorization": f"Bearer {mint(secret, sub='bench-therapist', tenant='bench', role='therapist')}"}
-    ours_url = f"http://127.0.0.1:{ours_port}/v1/responses"
     bare_url = f"http://127.0.0.1:{bare_port}/v1/responses"
     mongo = pymongo.MongoClient(mongo_url, tz_aware=True)
     processes: list[subprocess.Popen] = []
     try:
-        ours = start(["-c", "services/questionnaires/gunicorn.conf.py", "services.questionnaires.app:create_app()"],
-                     ours_env, scratch / "stepwise.log")
+        ours, ours_base = start_api("questionnaires", base_env, ours_db, args.workers, scratch)
         processes.append(ours)
-        wait_until_up(f"http://127.0.0.1:{ours_port}/healthz", ours)
+        ours_url = f"{ours_base}/v1/responses"
         first = requests.post(ours_url, json=submission(random.Random(0), 0), headers=headers)
         if first.status_code != 201:
             raise SystemExit(f"the questionnaires app answered {first.status_code}: {first.text[:300]}")
         template = mongo[ours_db]["responses"].find_one({"_id": first.json()["id"]})
         template.pop("_id")
         (scratch / "template.json").write_text(json_util.dumps(template))
-        bare = start(["-w", str(args.workers), "-b", f"127.0.0.1:{bare_port}", "--chdir", str(ROOT / "bench"),
+        bare = gunicorn(["-w", str(args.workers), "-b", f"127.0.0.1:{bare_port}", "--chdir", str(ROOT / "bench"),
                       "responses:bare_app()"], bare_env, scratch / "bare.log")
         processes.append(bare)
         wait_until_up(f"http://127.0.0.1:{bare_port}/", bare)
@@ -194,13 +166,7 @@ def main() -> int:
         print(f"ratio: {ratio:.2f} (target >= 0.70) {'OK' if ratio >= 0.7 else 'BELOW TARGET'}")
         return 0
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
         for name in (ours_db, bare_db):
             mongo.drop_database(name)
         mongo.close()

@@ -64,9 +64,7 @@ def create_once(
         existing = records.find_by_id(new_id)
         if existing is not None:
             return _replay(existing, body_print), False
-    document = dict(build(new_id))
-    document["_id"] = new_id
-    document["idempotency"] = {"key": key, "fingerprint": body_print} if key else None
+    document = as_created(build(new_id), new_id, key, body_print)
     try:
         return records.insert_one(document), True
     except DuplicateKeyError:
@@ -74,6 +72,12 @@ def create_once(
         if existing is None:
             raise
         return _replay(existing, body_print), False
+
+
+def as_created(document: Mapping[str, Any], new_id: str, key: str | None = None, body_print: str | None = None) -> dict:
+    """``document`` as ``create_once`` stores it: under ``new_id``, with its key and the body's
+    fingerprint when the request had a key."""
+    return {**document, "_id": new_id, "idempotency": {"key": key, "fingerprint": body_print} if key else None}
 
 
 def _replay(existing: Mapping[str, Any], body_print: str) -> dict:

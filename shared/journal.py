@@ -68,23 +68,31 @@ def journal_entry(collection_name: str, record: Mapping[str, Any]) -> dict:
     }
 
 
-def insert_document(collection: Collection, document: Mapping[str, Any]) -> dict:
-    """Insert ``document``; when it carries events (``outbox.events``), journal them after it.
-
-    Raises what the record's insert raises (e.g. DuplicateKeyError). A failure to journal after
-    the record is stored is not raised: the change happened, and the repair sweep journals it.
-    """
+def journalled(document: Mapping[str, Any]) -> dict:
+    """``document`` as it is stored: when it carries events (``outbox.events``), stamped with its
+    journal entry id, the time it was written and that time's window (``outbox_slot``)."""
     stored = dict(document)
     outbox = stored.get("outbox")
     if not outbox or not outbox.get("events"):
-        collection.insert_one(stored)
         return stored
     stored.setdefault("_id", str(uuid.uuid4()))
     # Wall-clock time, not a service's (possibly fixed) clock: the repair sweep reads by it.
     written_at = datetime.now(timezone.utc)
     stored["outbox"] = {**outbox, "entry": new_entry_id(), "written_at": written_at}
     stored["outbox_slot"] = slot_of(written_at, SLOT_SECONDS)
+    return stored
+
+
+def insert_document(collection: Collection, document: Mapping[str, Any]) -> dict:
+    """Insert ``document``; when it carries events (``outbox.events``), journal them after it.
+
+    Raises what the record's insert raises (e.g. DuplicateKeyError). A failure to journal after
+    the record is stored is not raised: the change happened, and the repair sweep journals it.
+    """
+    stored = journalled(document)
     collection.insert_one(stored)
+    if "outbox_slot" not in stored:
+        return stored
     try:
         collection.database[JOURNAL].insert_one(journal_entry(collection.name, stored))
     except PyMongoError as exc:

@@ -148,6 +148,22 @@ class Goals:
 
     def create(self, draft: Mapping[str, Any], *, route: str, body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Store a new goal (once per Idempotency-Key) with its SMART assessment; ``goal.created``."""
+        goal = self.new_goal(draft)
+
+        def build(goal_id: str) -> dict:
+            # Called just before the insert: announced first, a goal is never stored without
+            # something that brings its current-goal document about.
+            self._announce(goal_id)
+            return self.creation_record(goal, goal_id)
+
+        record, created = self.store.create(route, body, build)
+        # Also after a replay: a first attempt that stored the goal but died before its
+        # current-goal document is completed by its retry.
+        history = self._refresh(record["_id"], known=GoalHistory.of([record]) if created else None, deadline=True)
+        return history.current(), created
+
+    def new_goal(self, draft: Mapping[str, Any]) -> dict:
+        """The goal ``draft`` describes, checked, completed and SMART-assessed (422 when invalid)."""
         goal = {name: draft.get(name) for name in GOAL_TEXT_FIELDS}
         goal.update(
             start_date=_iso(draft.get("start_date")) or self.today.isoformat(),
@@ -163,21 +179,14 @@ class Goals:
         if goal["therapist_id"] is None and parent is not None:
             goal["therapist_id"] = parent.goal["therapist_id"]
         goal["smart"] = assess(goal, self.today, milestone_count=len(goal["milestones"]), instrument_ranges=self.ranges)
+        return goal
 
-        def build(goal_id: str) -> dict:
-            # Called just before the insert: announced first, a goal is never stored without
-            # something that brings its current-goal document about.
-            self._announce(goal_id)
-            record = {**goal, "milestones": [{"id": str(uuid.uuid4()), **m} for m in goal["milestones"]],
-                      "created_at": self.now, "created_by": self.by}
-            stored = fold({"_id": goal_id, **record}, [])
-            return with_events(record, [events.created(self.tenant, stored, self.now)], self.now)
-
-        record, created = self.store.create(route, body, build)
-        # Also after a replay: a first attempt that stored the goal but died before its
-        # current-goal document is completed by its retry.
-        history = self._refresh(record["_id"], known=GoalHistory.of([record]) if created else None, deadline=True)
-        return history.current(), created
+    def creation_record(self, goal: Mapping[str, Any], goal_id: str) -> dict:
+        """The creation record of ``goal`` (from ``new_goal``) under ``goal_id``, carrying ``goal.created``."""
+        record = {**goal, "milestones": [{"id": str(uuid.uuid4()), **m} for m in goal["milestones"]],
+                  "created_at": self.now, "created_by": self.by}
+        stored = fold({"_id": goal_id, **record}, [])
+        return with_events(record, [events.created(self.tenant, stored, self.now)], self.now)
 
     def _complete_measure(self, measure: Mapping[str, Any] | None, goal: Mapping[str, Any]) -> dict | None:
         """Every measure field present (None when not given), the direction filled in when the
@@ -400,17 +409,19 @@ class Goals:
         if recorded_at > self.now + CLOCK_SKEW:
             raise _invalid({"recorded_at": ["The time can't be in the future."]})
 
-        def build(entry_id: str) -> dict:
-            stored = {"goal_id": goal_id, "client_id": goal["client_id"], "value": entry["value"],
-                      "recorded_at": recorded_at, "note": entry.get("note"), "source": source, "by": self.by,
-                      "created_at": self.now}
-            return with_events(stored, [self._progress_event(history, stored)], self.now)
-
         self._announce(goal_id)
-        stored, created = self.store.add_progress_for_request(route, body, build)
+        stored, created = self.store.add_progress_for_request(
+            route, body, lambda _entry_id: self.progress_entry(history, entry["value"], recorded_at, entry.get("note"), source))
         # Also after a replay: a first attempt that stored its entry but died before settling
         # is completed by its retry.
         return self.settle(goal_id, stored["_id"]).current(), created
+
+    def progress_entry(self, history: GoalHistory, value: float, recorded_at: datetime, note: str | None,
+                       source: str) -> dict:
+        """A progress entry of the goal, carrying ``goal.progress_recorded``."""
+        stored = {"goal_id": history.id, "client_id": history.goal["client_id"], "value": value,
+                  "recorded_at": recorded_at, "note": note, "source": source, "by": self.by, "created_at": self.now}
+        return with_events(stored, [self._progress_event(history, stored)], self.now)
 
     def record_score(self, response_id: str, client_id: str, instrument: str, total: float,
                      recorded_at: datetime) -> int:

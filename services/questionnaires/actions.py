@@ -22,6 +22,7 @@ from services.questionnaires.domain import (
     AnswerError,
     Entry as SeriesEntry,
     Instrument,
+    Link,
     Placement,
     Reference,
     Schedule,
@@ -127,8 +128,17 @@ class Questionnaires:
 
     def submit(self, data: Mapping[str, Any], route: str) -> tuple[dict, bool]:
         """Score and store a response once (per Idempotency-Key); ``(response, created)``."""
-        client_id = data["client_id"]
         instrument = self.instrument(data["instrument"]).instrument
+        record, assignment = self.new_response(instrument, data)
+        response, created = self._store_in_series(instrument, record, data["baseline"], route, data)
+        if assignment is not None and response.get("occurrence") is not None:
+            # Also on a retried request: the first attempt may have stopped before this.
+            self.assignments.fulfil(assignment, response["occurrence"], response)
+        return response, created
+
+    def new_response(self, instrument: Instrument, data: Mapping[str, Any]) -> tuple[dict, dict | None]:
+        """The scored response to ``instrument`` that ``data`` submits, before it has a place in
+        its series, and the assignment it answers (None when it names none)."""
         try:
             scored = score(instrument, data["answers"]).to_dict()
         except AnswerError as exc:
@@ -136,6 +146,7 @@ class Questionnaires:
         completed_at = a_time("completed_at", data.get("completed_at") or self.now, self.now)
         if completed_at > self.now + CLOCK_SKEW:
             raise invalid("completed_at", "must not be in the future")
+        client_id = data["client_id"]
         assignment, index = self._answered_occurrence(data.get("assignment_id"), client_id, instrument.code, completed_at)
         record = {
             "client_id": client_id,
@@ -150,33 +161,20 @@ class Questionnaires:
             "occurrence": index,
             "score": scored,
         }
-        response, created = self._store_in_series(instrument, record, data["baseline"], route, data)
-        if assignment is not None and response.get("occurrence") is not None:
-            # Also on a retried request: the first attempt may have stopped before this.
-            self.assignments.fulfil(assignment, response["occurrence"], response)
-        return response, created
+        return record, assignment
 
     def _store_in_series(
         self, instrument: Instrument, record: dict, mark_baseline: bool, route: str, body: Mapping[str, Any]
     ) -> tuple[dict, bool]:
-        """Insert the response at the next place of the client's series on the instrument, with
-        its change from that place's baseline and previous response. The insert claims the
-        place (``series_seq``); when another response took it first, read the latest again and
-        place this one after it."""
-        client_id, total = record["client_id"], record["score"]["total"]
+        """Insert the response at the next place of the client's series on the instrument. The
+        insert claims the place (``series_seq``); when another response took it first, read the
+        latest again and place this one after it."""
+        client_id = record["client_id"]
         latest = self.responses.latest(client_id, instrument.code)
         for _ in range(MAX_ATTEMPTS):
-            placement = place(latest, mark_baseline)
-            change = assess_change(
-                instrument,
-                total,
-                placement.baseline.total if placement.baseline else None,
-                placement.previous.total if placement.previous else None,
-            ).to_dict()
-            del change["total"]  # the score has it
 
-            def build(response_id: str, placement: Placement = placement, change: dict = change) -> dict:
-                return self._scored_response(record, response_id, placement, change)
+            def build(response_id: str, latest: Link | None = latest) -> dict:
+                return self.placed_response(instrument, record, latest, mark_baseline, response_id)
 
             try:
                 return self.responses.create(route, body, build)
@@ -184,6 +182,21 @@ class Questionnaires:
                 # Another response took this place first: place this one after the latest.
                 latest = self.responses.latest(client_id, instrument.code)
         raise Problem(409, "Other responses for this client and instrument were being stored at the same time; try again")
+
+    def placed_response(
+        self, instrument: Instrument, record: dict, latest: Link | None, mark_baseline: bool, response_id: str
+    ) -> dict:
+        """The response document for ``record`` placed after the series' ``latest``, with its
+        change from that place's baseline and previous response."""
+        placement = place(latest, mark_baseline)
+        change = assess_change(
+            instrument,
+            record["score"]["total"],
+            placement.baseline.total if placement.baseline else None,
+            placement.previous.total if placement.previous else None,
+        ).to_dict()
+        del change["total"]  # the score has it
+        return self._scored_response(record, response_id, placement, change)
 
     def _scored_response(self, record: dict, response_id: str, placement: Placement, change: dict) -> dict:
         """The response document, carrying ``questionnaire.scored`` and, for a flagged answer,

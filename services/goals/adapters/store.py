@@ -281,18 +281,23 @@ class GoalStore(TenantRepository):
         for _ in range(REFRESH_ROUNDS):
             if history is None:
                 return None, True
-            self._write_current(history.current().document())
+            self._write_current(history.current())
             if self.record_ids(goal_id) == history.record_ids:
                 return history, True
             history = self.history(goal_id)
         return history, False
 
-    def _write_current(self, document: dict) -> None:
-        # Each long list the goal is on notes its period first, so no page misses the goal.
-        document = {**document, "tenant": self.scope.tenant}
+    def current_document(self, current: CurrentGoal) -> dict:
+        """The current-goal document of ``current`` as stored: stamped for each long list the goal
+        is on, each noting its period first, so no page misses the goal."""
+        document = {**current.document(), "tenant": self.scope.tenant}
         listings = [BY_TENANT, BY_STATUS] + ([BY_THERAPIST] if document["therapist_id"] is not None else [])
         for listing in listings:
             document = listing.stamp(self.database, document)
+        return document
+
+    def _write_current(self, current: CurrentGoal) -> None:
+        document = self.current_document(current)
         try:
             self.current_goals.replace_one({"_id": document["_id"]}, document, upsert=True)
         except DuplicateKeyError:

@@ -22,8 +22,12 @@ class Notifications(TenantRepository):
     collection_name = config.NOTIFICATIONS
 
     def create(self, document: dict) -> bool:
+        return self.records.insert_once(self.listed(document))
+
+    def listed(self, document: dict) -> dict:
+        """``document`` as stored: with ``unread``, stamped for the recipient's inbox."""
         stored = {**document, "tenant": self.scope.tenant, "unread": document["read_at"] is None}
-        return self.records.insert_once(config.INBOX.stamp(self.database, stored))
+        return config.INBOX.stamp(self.database, stored)
 
     def get(self, notification_id: str) -> dict | None:
         return self.records.find_by_id(notification_id)

@@ -8,6 +8,7 @@ is a delivery the email job makes, when the recipient's quiet hours allow.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Collection
 
 from services.notifications.adapters.alerts import Alerts
 from services.notifications.adapters.deliveries import Deliveries
@@ -41,6 +42,30 @@ def intent_of(notification: dict) -> Intent:
     )
 
 
+def notification_of(intent: Intent, channels: Collection[str], now: datetime, alert_id: str | None) -> dict:
+    """The notification record of ``intent`` (rendered for the inbox) sent on ``channels`` at ``now``."""
+    inbox = render(intent, INBOX)
+    return {
+        "_id": ids.notification(intent.tenant_id, intent.event_id, intent.recipient_id),
+        "tenant": intent.tenant_id,
+        "recipient_id": intent.recipient_id,
+        "recipient_role": intent.recipient_role,
+        "client_id": intent.client_id,
+        "type": intent.type,
+        "priority": intent.priority,
+        "title": inbox.title,
+        "body": inbox.text,
+        "html": inbox.html,
+        "event_id": intent.event_id,
+        "alert_id": alert_id,
+        "template": intent.template,
+        "context": intent.context,
+        "inbox": INBOX in channels,
+        "created_at": now,
+        "read_at": None,
+    }
+
+
 def delivery_of(notification: dict, channel: str) -> dict:
     """A notification's delivery on ``channel``, keeping the trace it was made in (its attempts
     are spans of that trace)."""
@@ -72,26 +97,7 @@ class Notifier:
         scope = Scope(intent.tenant_id)
         prefs = PreferencesRepository(self.database, scope).load(intent.recipient_id)
         channels = channels_for(prefs or Preferences(), intent.priority)
-        inbox = render(intent, INBOX)
-        notification = {
-            "_id": ids.notification(intent.tenant_id, intent.event_id, intent.recipient_id),
-            "tenant": intent.tenant_id,
-            "recipient_id": intent.recipient_id,
-            "recipient_role": intent.recipient_role,
-            "client_id": intent.client_id,
-            "type": intent.type,
-            "priority": intent.priority,
-            "title": inbox.title,
-            "body": inbox.text,
-            "html": inbox.html,
-            "event_id": intent.event_id,
-            "alert_id": alert_id,
-            "template": intent.template,
-            "context": intent.context,
-            "inbox": INBOX in channels,
-            "created_at": now,
-            "read_at": None,
-        }
+        notification = notification_of(intent, channels, now, alert_id)
         Notifications(self.database, scope).create(notification)
         if INBOX in channels:
             self._delivered_to_inbox(notification, now)

@@ -46,9 +46,9 @@ class ResponseStore(TenantRepository):
         """Insert the response ``build(id)`` once per Idempotency-Key (see ``create_once``).
 
         Raises DuplicateKeyError when its ``seq`` was taken meanwhile: place it again."""
-        return create_once(self.records, route, body, lambda response_id: self._listed(build(response_id)))
+        return create_once(self.records, route, body, lambda response_id: self.listed(build(response_id)))
 
-    def _listed(self, response: Mapping[str, Any]) -> dict:
+    def listed(self, response: Mapping[str, Any]) -> dict:
         """``response`` stamped for the tenant's and the client's lists (each notes its period
         in its directory first, so a stored response is always where a page looks)."""
         stamped = {**response, "tenant": self.scope.tenant}
