@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from shared.gunicorn_conf import settings as gunicorn_settings
+from tests.support.gunicorn import graceful_timeout as gunicorn_graceful_timeout
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -168,7 +168,7 @@ def compose_problems(doc):
         if environment_of(services.get(name, {})).get("PORT") != str(port):
             problems.append(f"{name}: PORT is not {port}")
 
-    grace = gunicorn_settings("goals", default_port=8001)["graceful_timeout"]
+    grace = gunicorn_graceful_timeout()
     for name in APPS + WORKERS:
         service = services.get(name)
         if service is None:

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from shared.config import load_settings
-from shared.gunicorn_conf import settings as gunicorn_settings
+from tests.support.gunicorn import graceful_timeout as gunicorn_graceful_timeout
 from tests.support.observability import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -247,7 +247,7 @@ def test_every_pod_runs_unprivileged_with_a_read_only_root_and_writable_tmp(valu
 
 @pytest.mark.parametrize("values", VALUE_SETS)
 def test_probes_fit_kubernetes_readiness_follows_mongodb_and_liveness_the_process(values):
-    grace = gunicorn_settings("goals", default_port=8001)["graceful_timeout"]
+    grace = gunicorn_graceful_timeout()
     for name, deployment in of_kind(rendered(values), "Deployment").items():
         pod = deployment["spec"]["template"]["spec"]
         container = pod["containers"][0]

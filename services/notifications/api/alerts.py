@@ -150,8 +150,9 @@ def acknowledge_alert(body, alert_id: str):
     principal = current_principal()
     alerts = Alerts(database(), principal.scope)
     _, alert = _found(alerts, alert_id)
+    moment = now()
     try:
-        acknowledged = acknowledge(alert, principal.sub, now(), body.get("note"), body.get("action_taken"))
+        acknowledged = acknowledge(alert, principal.sub, moment, body.get("note"), body.get("action_taken"))
     except InvalidTransition as exc:
         raise Problem(409, str(exc)) from None
     if not alerts.acknowledge(alert.id, alert.client_id, acknowledged.history[-1]):
