@@ -46,7 +46,8 @@ def test_a_reminder_in_quiet_hours_is_emailed_when_they_end(clock, start_service
     assert message["Subject"] == "You have a new message in Stepwise"
 
 
-def test_shortening_quiet_hours_releases_an_email_already_held(clock, start_service, auth, mailbox):
+def held_overnight(clock, start_service, auth):
+    """A service at 23:00 holding a reminder email for client-1 until their quiet hours end at 07:00."""
     clock.set(NIGHT)
     service = start_service()
     quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
@@ -54,6 +55,11 @@ def test_shortening_quiet_hours_releases_an_email_already_held(clock, start_serv
     [delivery] = service.wait(lambda: list(service.database[config.DELIVERIES].find({"kind": "email"})), "the email delivery")
     service.wait(lambda: service.database[config.EMAIL_TIMETABLE].find_one({"delivery_id": delivery["_id"], "due_at": MORNING}),
                  "the email held until the morning")
+    return service, delivery
+
+
+def test_shortening_quiet_hours_releases_an_email_already_held(clock, start_service, auth, mailbox):
+    service, _ = held_overnight(clock, start_service, auth)
     assert mailbox.to("client1@home.example") == []
 
     # Quiet hours now end at 22:30, before the 23:00 it is: the held email goes now, not at 07:00.
@@ -68,13 +74,7 @@ def test_shortening_quiet_hours_releases_an_email_already_held(clock, start_serv
 
 
 def test_quiet_hours_changed_but_still_covering_now_keep_the_email_held(clock, start_service, auth, mailbox):
-    clock.set(NIGHT)
-    service = start_service()
-    quiet_preferences(service, auth, "client-1", "client1@home.example", "client")
-    service.publish(questionnaire_due("client-1"))
-    [delivery] = service.wait(lambda: list(service.database[config.DELIVERIES].find({"kind": "email"})), "the email delivery")
-    service.wait(lambda: service.database[config.EMAIL_TIMETABLE].find_one({"delivery_id": delivery["_id"], "due_at": MORNING}),
-                 "the email held until the morning")
+    service, delivery = held_overnight(clock, start_service, auth)
 
     later = {**QUIET, "end": "08:00"}
     assert service.call("PUT", "/v1/preferences/client-1", auth("client", "client-1"),
