@@ -52,7 +52,7 @@ class EscalationJob:
         scope = Scope(entry["tenant"])
         alerts = Alerts(self.database, scope)
         found = alerts.refresh(entry["alert_id"])
-        if found is None:  # never the case: an alert is stored before its look is put
+        if found is None:  # erased with its client (an alert is stored before its look is put)
             self.timetable.done(entry["_id"])
             return
         document, alert = found
