@@ -120,6 +120,9 @@ def questionnaires_steps(session: Session) -> None:
 
 
 def notifications_steps(session: Session) -> None:
+    roster = requests.put(session.base + "/v1/tenant/clinicians", json={"clinician_ids": ["therapist-1"]},
+                          headers=session.auth(*ADMIN), timeout=30)  # not a client's records: not audited
+    assert roster.status_code == 200, roster.text
     session.call("PUT /v1/care-teams/<client_id>", f"/v1/care-teams/{CLIENT}", {"therapist_ids": ["therapist-1"]},
                  who=ADMIN)
     session.call("GET /v1/care-teams/<client_id>", f"/v1/care-teams/{CLIENT}")

@@ -88,6 +88,7 @@ def clinic(harness, smtp_server):
                                            REMINDER_CHECK_SECONDS="0.2", **fast),
         # Alerts escalate 3 s after they are raised; both replicas look every 0.2 s.
         "notifications": harness.settings("notifications", notifications_config.OPTIONS, SMTP_URL=smtp_url,
+                                          WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
                                           DELIVERY_POLL_SECONDS="0.1", ESCALATION_POLL_SECONDS="0.2",
                                           ALERT_ESCALATE_AFTER_MINUTES="0.05", **fast),
     }
