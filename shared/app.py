@@ -1,8 +1,8 @@
 """The app factory helper: every service's ``create_app`` wires the same way through it.
 
 It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
-schemas, an interactive page at ``/docs``), problem+json errors and request guards, JSON logs
-with a request id, Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps
+schemas; Swagger UI at ``/docs``, served by the service itself: ``shared.swagger_ui``),
+problem+json errors and request guards, JSON logs with a request id, Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps
 the service's settings, database and clock where routes find them (``service_context()``).
 """
 from __future__ import annotations
@@ -25,11 +25,11 @@ from shared.guards import install_guards
 from shared.health import mongodb_check, operations_blueprint
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
+from shared.swagger_ui import docs_blueprint
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 
 
 @dataclass
@@ -95,8 +95,6 @@ def create_service_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={
             "info": {"description": description},
             "components": {
@@ -113,6 +111,7 @@ def create_service_app(
     checks = {"mongodb": mongodb_check(database)}
     for blueprint in (operations_blueprint(checks, [backlog]), *blueprints):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_blueprint(title))
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app)
     install_guards(app, settings.max_body_bytes)

@@ -14,8 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [
-    "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/backup",
-    "scripts/restore", ".ci/run",
+    "scripts/servers", "scripts/test", "scripts/stack", "scripts/env", "scripts/install-helm", "scripts/install-tools",
+    "scripts/backup", "scripts/restore", ".ci/run",
 ]
 
 
