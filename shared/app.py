@@ -16,6 +16,8 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from shared import metrics
+from shared.api import REQUEST_ID_HEADER
+from shared.apidocs import ApiDocs, Examples
 from shared.auth import install_token_verifier
 from shared.clock import SystemClock
 from shared.config import Settings
@@ -25,11 +27,18 @@ from shared.guards import install_guards
 from shared.health import mongodb_check, operations_blueprint
 from shared.logs import configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
+from shared.schemas import ProblemSchema
 from shared.swagger_ui import docs_blueprint
 
 log = logging.getLogger(__name__)
 
-REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class _Api(Api):
+    # flask-smorest documents a JSON error of its own on every operation; errors are problem+json
+    # (shared.errors), documented by ApiDocs instead.
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 @dataclass
@@ -86,6 +95,7 @@ def create_service_app(
     blueprints: Sequence[Any],
     clock: Any = None,
     extras: dict[str, Any] | None = None,
+    examples: Examples | None = None,
 ) -> Flask:
     configure_logging(settings.service, settings.log_level)
     app = Flask(f"stepwise.{settings.service}")
@@ -105,7 +115,7 @@ def create_service_app(
     )
     app.extensions["stepwise"] = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
 
-    api = Api(app)
+    api = _Api(app, spec_kwargs={"extra_plugins": [ApiDocs(examples or Examples())]})
     backlog = metrics.BacklogCollector(lambda: pending_count(database))
     # Readiness follows the database only: see shared/health.py for why not the broker.
     checks = {"mongodb": mongodb_check(database)}

@@ -1,13 +1,18 @@
 """``create_app`` for the notifications API: ``gunicorn -c services/notifications/gunicorn.conf.py "services.notifications.app:create_app()"``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from services.notifications import config
 from services.notifications.api import blueprints
+from shared.apidocs import Examples
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
+
+EXAMPLES = Examples.load(Path(__file__).parent / "api" / "examples.json")
 
 
 def create_app(settings: Settings | None = None, clock=None) -> Flask:
@@ -19,4 +24,5 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         description="Inbox, email, webhooks, preferences, care teams and risk alerts.",
         blueprints=blueprints(),
         clock=clock,
+        examples=EXAMPLES,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.goals.api.common import caller_goals, goal_records_page
-from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayable, replayed
 from services.goals.api.schemas import (
     EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
     NewMilestoneSchema, ProgressInSchema, RevisionPageSchema, SmartSchema, StatusInSchema,
@@ -25,7 +25,7 @@ blp = Blueprint("goals", __name__, url_prefix="/v1", description="Goals, their p
 
 
 @blp.post("/goals")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires()
 @blp.arguments(GoalCreateSchema)
 @blp.response(201, GoalSchema)
@@ -97,7 +97,7 @@ def revise_goal(data, goal_id):
 
 
 @blp.post("/goals/<goal_id>/progress")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires()
 @blp.arguments(ProgressInSchema)
 @blp.response(201, GoalSchema)
@@ -132,7 +132,7 @@ def change_status(data, goal_id):
 
 
 @blp.post("/goals/<goal_id>/milestones")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires(*STAFF)
 @blp.arguments(NewMilestoneSchema)
 @blp.response(201, GoalSchema)

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from services.notifications.adapters.deliveries import WebhookAttempts
 from services.notifications.adapters.subscriptions import Subscriptions
 from services.notifications.api.common import ADMINISTRATORS, database, not_found, now
-from shared.api import problems
+from shared.api import problems, replayable, replayed
 from services.notifications.domain.signing import SIGNATURE_HEADER, is_valid_pattern
 from services.notifications.domain.subscription_state import DISABLED, State
 from shared.auth import current_principal, requires
@@ -77,20 +77,21 @@ def _found(subscriptions: Subscriptions, subscription_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
+@replayable(blp)
 @requires(*ADMINISTRATORS)
 @blp.arguments(SubscriptionBodySchema)
 @blp.response(201, SubscriptionSchema)
 @problems(blp, 400, 401, 403, 409, 413, 415, 422)
 def create_subscription(body):
-    """Subscribe a URL to the tenant's events matching ``event_types``. Accepts ``Idempotency-Key``."""
+    """Subscribe a URL to the tenant's events matching ``event_types``; once per Idempotency-Key."""
     principal = current_principal()
     subscriptions = Subscriptions(database(), principal.scope)
 
     def build(new_id: str) -> dict:
         return {**body, "_id": new_id, "created_at": now(), "created_by": principal.sub}
 
-    created, _ = create_once(subscriptions.records, ROUTE, body, build)
-    return _view(created, subscriptions.state(created["_id"]))
+    subscription, created = create_once(subscriptions.records, ROUTE, body, build)
+    return _view(subscription, subscriptions.state(subscription["_id"])), 201, replayed(created)
 
 
 @blp.route("")
