@@ -2,23 +2,42 @@
 
     python -m shared.asyncapi > docs/asyncapi.json
 
-A test regenerates it and compares with the committed file, and validates it against the
-official AsyncAPI 3.0.0 JSON schema, so the published event contract cannot drift from the code.
+It has a channel and a send operation per event (its routing key on the topic exchange), each
+message with an example (``shared/events/examples.json``: events the services really stored) and
+its correlation id (the ``correlationid`` of the request that caused it), and each consumer's
+queues (the workers' ``CONSUMERS``): the queue and a receive operation, a delay queue per retry
+delay and the dead-letter queue, under the default ``QUEUE_PREFIX`` and ``RETRY_DELAYS``.
+
+A test regenerates it and compares with the committed file, validates it against the official
+AsyncAPI 3.0.0 JSON schema, and checks each example against its message's schema, so the
+published event contract cannot drift from the code.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from shared.config import DEFAULT_EXCHANGE
+from shared.apidocs import SERVICES
+from shared.config import DEFAULT_EXCHANGE, DEFAULT_QUEUE_PREFIX, DEFAULT_RETRY_DELAYS
+from shared.events.amqp import dead_letter_queue, retry_queue, retry_queue_arguments
+from shared.events.consumer import queue_name
 from shared.events.envelope import CONTENT_TYPE, SPECVERSION, event_type, source_for
 from shared.events.registry import REGISTRY
 
 VERSION = "1.0.0"
+EXAMPLES = Path(__file__).resolve().parent / "events" / "examples.json"
+CORRELATION_ID = {
+    "description": "The X-Request-ID of the HTTP request that caused the event (its log lines carry it too); "
+    "absent from events a job or a consumer raised on its own.",
+    "location": "$message.payload#/correlationid",
+}
+_AMQP = "0.3.0"
 
 
 def _camel(name: str) -> str:
@@ -36,6 +55,76 @@ def _json_schema(node: Any) -> Any:
     if isinstance(node, list):
         return [_json_schema(item) for item in node]
     return node
+
+
+def matches(pattern: str, routing_key: str) -> bool:
+    """Whether a topic exchange routes ``routing_key`` to a queue bound with ``pattern``
+    (``*`` is one word, ``#`` zero or more)."""
+
+    def match(words: list[str], key: list[str]) -> bool:
+        if not words:
+            return not key
+        if words[0] == "#":
+            return match(words[1:], key) or (bool(key) and match(words, key[1:]))
+        return bool(key) and words[0] in ("*", key[0]) and match(words[1:], key[1:])
+
+    return match(pattern.split("."), routing_key.split("."))
+
+
+def consumers() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Each consumer's queue (default prefix): the service it is in and its routing patterns."""
+    found = {}
+    for service in SERVICES:
+        worker = importlib.import_module(f"services.{service}.worker")
+        for consumer, patterns in getattr(worker, "CONSUMERS", {}).items():
+            found[queue_name(DEFAULT_QUEUE_PREFIX, consumer)] = (service, tuple(patterns))
+    return found
+
+
+def _queue_channel(queue: str, messages: Iterable[str], description: str, **extensions: Any) -> dict[str, Any]:
+    binding = {"is": "queue", "queue": {"name": queue, "durable": True, "exclusive": False, "autoDelete": False,
+                                         "vhost": "/"}, "bindingVersion": _AMQP, **extensions}
+    return {
+        "address": queue,
+        "title": f"Queue {queue}",
+        "description": description,
+        "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"} for message_id in messages},
+        "bindings": {"amqp": binding},
+    }
+
+
+def _consumer_topology(channels: dict[str, Any], operations: dict[str, Any]) -> None:
+    delays = ", ".join(f"{delay:g} s" for delay in DEFAULT_RETRY_DELAYS)
+    for queue, (service, patterns) in consumers().items():
+        names = [name for name in REGISTRY if any(matches(pattern, name) for pattern in patterns)]
+        messages = [_camel(name) for name in names]
+        channels[queue] = _queue_channel(
+            queue, messages,
+            f"Bound to `{DEFAULT_EXCHANGE}` with {', '.join(f'`{p}`' for p in patterns)}. The {service} worker "
+            f"acknowledges an event once its handler's writes are stored, and skips an `id` it has handled. A "
+            f"handler that fails sends the event to the next delay queue ({delays}: `RETRY_DELAYS`), which "
+            f"returns it here when the delay is over; after the last, it goes to `{dead_letter_queue(queue)}`.",
+        )
+        for delay in DEFAULT_RETRY_DELAYS:
+            delayed = retry_queue(queue, delay)
+            channels[delayed] = _queue_channel(
+                delayed, messages,
+                f"Holds a failed event for {delay:g} s (message TTL), then dead-letters it back to `{queue}` "
+                "through the default exchange, so only the consumer that failed sees it again.",
+                **{"x-arguments": retry_queue_arguments(queue, delay)},
+            )
+        channels[dead_letter_queue(queue)] = _queue_channel(
+            dead_letter_queue(queue), messages,
+            f"Events that failed every retry of `{queue}`, kept for ops: "
+            f"`python -m shared.events.deadletters list|show|replay --queue {queue}`.",
+        )
+        operations[f"consume_{_camel(queue)}"] = {
+            "action": "receive",
+            "title": f"The {service} worker consumes {queue}",
+            "channel": {"$ref": f"#/channels/{queue}"},
+            "messages": [{"$ref": f"#/channels/{queue}/messages/{message_id}"} for message_id in messages],
+            "bindings": {"amqp": {"ack": True, "bindingVersion": _AMQP}},
+        }
 
 
 def _data_schemas() -> dict[str, Any]:
@@ -74,6 +163,7 @@ def build_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = dict(_data_schemas())
+    examples = json.loads(EXAMPLES.read_text())
     for name, spec in REGISTRY.items():
         message_id = _camel(name)
         envelope_id = f"{message_id}Event"
@@ -84,13 +174,15 @@ def build_document() -> dict[str, Any]:
             "summary": spec.summary,
             "contentType": CONTENT_TYPE,
             "payload": {"$ref": f"#/components/schemas/{envelope_id}"},
-            "bindings": {"amqp": {"messageType": event_type(name), "bindingVersion": "0.3.0"}},
+            "correlationId": {"$ref": "#/components/correlationIds/requestId"},
+            "examples": [{"name": name, "summary": f"A {name} event as stored", "payload": examples[name]}],
+            "bindings": {"amqp": {"messageType": event_type(name), "bindingVersion": _AMQP}},
         }
         channels[name] = {
             "address": name,
             "title": f"Routing key {name}",
             "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
-            "bindings": {"amqp": {"is": "routingKey", "exchange": exchange, "bindingVersion": "0.3.0"}},
+            "bindings": {"amqp": {"is": "routingKey", "exchange": exchange, "bindingVersion": _AMQP}},
         }
         operations[f"publish_{message_id}"] = {
             "action": "send",
@@ -98,8 +190,9 @@ def build_document() -> dict[str, Any]:
             "summary": spec.summary,
             "channel": {"$ref": f"#/channels/{name}"},
             "messages": [{"$ref": f"#/channels/{name}/messages/{message_id}"}],
-            "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": "0.3.0"}},
+            "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": _AMQP}},
         }
+    _consumer_topology(channels, operations)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -122,7 +215,7 @@ def build_document() -> dict[str, Any]:
         },
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": schemas, "messages": messages},
+        "components": {"schemas": schemas, "messages": messages, "correlationIds": {"requestId": CORRELATION_ID}},
     }
 
 

@@ -24,6 +24,8 @@ from pymongo.uri_parser import parse_uri
 DEFAULT_MONGO_URL = "mongodb://127.0.0.1:27017"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
 DEFAULT_EXCHANGE = "stepwise.events"
+DEFAULT_QUEUE_PREFIX = "stepwise"
+DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
 MIN_JWT_SECRET_BYTES = 32
@@ -320,10 +322,10 @@ def load_settings(
         log_level=_read(env, "LOG_LEVEL", log_level, "INFO"),
         database=_read(env, "MONGO_DATABASE", _text, f"stepwise_{service}"),
         exchange=_read(env, "EVENTS_EXCHANGE", _text, DEFAULT_EXCHANGE),
-        queue_prefix=_read(env, "QUEUE_PREFIX", _text, "stepwise"),
+        queue_prefix=_read(env, "QUEUE_PREFIX", _text, DEFAULT_QUEUE_PREFIX),
         max_body_bytes=_read(env, "MAX_BODY_BYTES", positive_int, 1024 * 1024),
         outbox_poll_seconds=_read(env, "OUTBOX_POLL_SECONDS", positive_number, 0.05),
-        retry_delays=_read(env, "RETRY_DELAYS", number_list, (1.0, 5.0, 30.0)),
+        retry_delays=_read(env, "RETRY_DELAYS", number_list, DEFAULT_RETRY_DELAYS),
         prefetch=_read(env, "PREFETCH", positive_int, 128),
         worker_metrics_port=_read(env, "WORKER_METRICS_PORT", port_or_off, DEFAULT_WORKER_METRICS_PORT),
         retention_days=_read(env, "BOOKKEEPING_RETENTION_DAYS", positive_int, 14),

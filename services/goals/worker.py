@@ -23,6 +23,9 @@ from shared.worker import PeriodicJob, Worker, main
 
 log = logging.getLogger(__name__)
 
+# Each consumer's queue and the routing patterns bound to it (also read by shared.asyncapi).
+CONSUMERS = {"goals.scores": ("questionnaire.scored",)}
+
 
 # Writers settle their own changes within milliseconds; this only repairs after a crash.
 REFRESH_CHECK_SECONDS = 60.0
@@ -53,7 +56,7 @@ def build_worker(settings: Settings | None = None, clock=None) -> Worker:
     return Worker(
         settings=settings,
         database=database,
-        subscriptions=[Subscription("goals.scores", ["questionnaire.scored"], score_handler(database, clock, due_soon_days))],
+        subscriptions=[Subscription("goals.scores", CONSUMERS["goals.scores"], score_handler(database, clock, due_soon_days))],
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[
             PeriodicJob(

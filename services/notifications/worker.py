@@ -24,6 +24,13 @@ from shared.events.consumer import Subscription
 from shared.mongo import Database
 from shared.worker import PeriodicJob, Worker, main
 
+# Each consumer's queue and the routing patterns bound to it (also read by shared.asyncapi).
+CONSUMERS = {
+    "notifications.risk": rules_consumer.URGENT_PATTERNS,
+    "notifications.rules": rules_consumer.ROUTINE_PATTERNS,
+    "notifications.webhooks": webhook_fanout.PATTERNS,
+}
+
 
 def retry_policy(settings: Settings) -> RetryPolicy:
     return RetryPolicy(
@@ -58,9 +65,11 @@ def build_worker(
         settings=settings,
         database=database,
         subscriptions=[
-            Subscription("notifications.risk", rules_consumer.URGENT_PATTERNS, rules),
-            Subscription("notifications.rules", rules_consumer.ROUTINE_PATTERNS, rules),
-            Subscription("notifications.webhooks", webhook_fanout.PATTERNS, webhook_fanout.WebhookFanout(database, clock)),
+            Subscription("notifications.risk", CONSUMERS["notifications.risk"], rules),
+            Subscription("notifications.rules", CONSUMERS["notifications.rules"], rules),
+            Subscription(
+                "notifications.webhooks", CONSUMERS["notifications.webhooks"], webhook_fanout.WebhookFanout(database, clock)
+            ),
         ],
         outbox_collections=config.OUTBOX_COLLECTIONS,
         jobs=[

@@ -46,6 +46,15 @@ def dead_letter_queue(queue: str) -> str:
     return f"{queue}.dead"
 
 
+def retry_queue_arguments(queue: str, delay_seconds: float) -> dict:
+    """A delay queue's: its messages expire after the delay and go back to ``queue``."""
+    return {
+        "x-message-ttl": int(delay_seconds * 1000),
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": queue,
+    }
+
+
 @dataclass(frozen=True)
 class QueueTopology:
     queue: str
@@ -59,12 +68,6 @@ class QueueTopology:
             channel.queue_bind(queue=self.queue, exchange=exchange, routing_key=pattern)
         for delay in self.retry_delays:
             channel.queue_declare(
-                queue=retry_queue(self.queue, delay),
-                durable=True,
-                arguments={
-                    "x-message-ttl": int(delay * 1000),
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": self.queue,
-                },
+                queue=retry_queue(self.queue, delay), durable=True, arguments=retry_queue_arguments(self.queue, delay)
             )
         channel.queue_declare(queue=dead_letter_queue(self.queue), durable=True)
