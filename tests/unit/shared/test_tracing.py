@@ -11,12 +11,15 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from services.notifications.adapters.webhook_client import WebhookClient
+from services.notifications.adapters.webhook_client import Targets, WebhookClient
 from shared import tracing
 from shared.config import ConfigError, load_settings
 from shared.events.envelope import new_event, parse_event
 from tests.support.peers import free_port
 from tests.support.spans import hex_id, new_traceparent
+
+# The receivers are on loopback, which webhooks reach only through the development allow-list.
+LOOPBACK = Targets(allowed_hosts=("127.0.0.1",))
 
 BASE = {"JWT_SECRET": "x" * 32}
 
@@ -131,7 +134,7 @@ def test_a_malformed_traceparent_header_starts_a_new_trace(spans, traceparent):
 
 
 def test_a_webhook_post_sends_its_span_as_traceparent_naming_the_host_only(spans, receiver):
-    client = WebhookClient(timeout=5)
+    client = WebhookClient(timeout=5, targets=LOOPBACK)
     with tracing.span("deliver webhook"):
         assert client.post(f"{receiver.url}?token=subscriber-secret", b"{}", {}).status == 204
     [(headers, _)] = receiver.requests
@@ -143,14 +146,14 @@ def test_a_webhook_post_sends_its_span_as_traceparent_naming_the_host_only(spans
 
 
 def test_off_a_webhook_post_carries_no_traceparent(receiver):
-    assert WebhookClient(timeout=5).post(receiver.url, b"{}", {}).status == 204
+    assert WebhookClient(timeout=5, targets=LOOPBACK).post(receiver.url, b"{}", {}).status == 204
     [(headers, _)] = receiver.requests
     assert "traceparent" not in {name.lower() for name in headers}
 
 
 def test_an_unreachable_webhook_marks_its_span_failed_by_the_errors_class(spans):
     nobody_listens = f"http://127.0.0.1:{free_port()}/hooks"
-    assert WebhookClient(timeout=2).post(nobody_listens, b"{}", {}).error == "ConnectionError"
+    assert WebhookClient(timeout=2, targets=LOOPBACK).post(nobody_listens, b"{}", {}).error == "ConnectionError"
     [post] = spans.get_finished_spans()
     assert post.attributes["error.type"] == "ConnectionError"
 
