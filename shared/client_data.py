@@ -128,6 +128,13 @@ def report_id(erasure_id: str, service: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{erasure_id}\x1f{service}"))
 
 
+def _report(tenant: str, erased: Mapping[str, Any]) -> dict:
+    """The stored report of one service's part, from its ``client.erased`` data: the same record
+    in the service that erased and in every service that keeps the report."""
+    return {"_id": report_id(erased["erasure_id"], erased["service"]), "tenant": tenant,
+            **{key: erased[key] for key in ("erasure_id", "client_id", "service", "erased_at", "records_deleted")}}
+
+
 def subscriptions(database: Database, records: ClientRecords, service: str, clock) -> list[Subscription]:
     """``<service>.erasure`` erases this service's part; ``<service>.erased`` keeps every
     service's report, so any service can say whether an erasure is complete."""
@@ -136,33 +143,16 @@ def subscriptions(database: Database, records: ClientRecords, service: str, cloc
         tenant, data = event["tenantid"], event["data"]
         deleted = records.erase(database, tenant, data["client_id"])
         now = clock.now()
-        report = {
-            "_id": report_id(data["erasure_id"], service),
-            "tenant": tenant,
-            "erasure_id": data["erasure_id"],
-            "client_id": data["client_id"],
-            "service": service,
-            "erased_at": isoformat(now),
-            "records_deleted": deleted,
-        }
-        erased = new_event("client.erased", tenant=tenant, subject=data["erasure_id"], time=now, event_id=report["_id"],
-                           service=service,
-                           data={"erasure_id": data["erasure_id"], "client_id": data["client_id"], "service": service,
-                                 "records_deleted": deleted, "erased_at": report["erased_at"]})
-        insert_once(database[ERASURE_REPORTS], with_events(report, [erased], now))
+        erased = {"erasure_id": data["erasure_id"], "client_id": data["client_id"], "service": service,
+                  "records_deleted": deleted, "erased_at": isoformat(now)}
+        report = _report(tenant, erased)
+        event_out = new_event("client.erased", tenant=tenant, subject=data["erasure_id"], time=now,
+                              event_id=report["_id"], service=service, data=erased)
+        insert_once(database[ERASURE_REPORTS], with_events(report, [event_out], now))
         log.info("client erased", extra={"event_id": event["id"], "erasure_id": data["erasure_id"], "deleted": deleted})
 
     def keep_report(event: dict) -> None:
-        data = event["data"]
-        insert_once(database[ERASURE_REPORTS], {
-            "_id": report_id(data["erasure_id"], data["service"]),
-            "tenant": event["tenantid"],
-            "erasure_id": data["erasure_id"],
-            "client_id": data["client_id"],
-            "service": data["service"],
-            "erased_at": data["erased_at"],
-            "records_deleted": data["records_deleted"],
-        })
+        insert_once(database[ERASURE_REPORTS], _report(event["tenantid"], event["data"]))
 
     return [
         Subscription(f"{service}.erasure", ["client.erasure_requested"], erase),
