@@ -17,8 +17,8 @@ from services.goals.domain.lifecycle import ALLOWED, INITIAL_STATUS
 from services.goals.worker import score_handler
 from shared.mongo import Database, Scope
 from shared.paging import period_field
-from tests.integration.goals.conftest import START, counts, phq9_goal, stored_events, walking_goal
-from tests.integration.goals.test_goals_worker import scored
+from tests.integration.goals.conftest import START
+from tests.support.goals import counts, phq9_goal, scored, stored_events, walking_goal
 
 pytestmark = pytest.mark.integration
 

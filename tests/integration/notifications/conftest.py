@@ -25,6 +25,7 @@ from shared.clock import FixedClock
 from shared.events.publisher import Publisher
 from shared.mongo import Database, Scope
 from shared.worker import Worker
+from tests.support.caller import Caller
 from tests.integration.notifications.builders import TENANT, risk_flagged
 from tests.support.harness import Harness, wait_for
 from tests.support.peers import Mailbox
@@ -42,7 +43,8 @@ class Service:
     clock: FixedClock
     settings: object
     worker: Worker
-    client: object
+    client: object  # Flask's test client of the API
+    api: Caller  # the same API as one caller or another
     database: Database
 
     def publish(self, event: dict, times: int = 1) -> None:
@@ -65,7 +67,8 @@ class Service:
         return self.worker
 
     def call(self, method: str, path: str, headers: dict, **kwargs):
-        return self.client.open(path, method=method, headers=headers, **kwargs)
+        """A call with these headers (a token among them: ``auth(...)``), through Flask's test client."""
+        return self.api.call(method, path, who=None, headers=headers, **kwargs)
 
     def notifications(self, **query) -> list[dict]:
         return list(self.database[config.NOTIFICATIONS].find(query))
@@ -158,7 +161,7 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def start_service(harness, clock, smtp_server):
+def start_service(harness, clock, smtp_server, auth):
     """Start the worker and the API with these settings overrides (``SMTP_URL`` included);
     ``resolver`` replaces the machine's for webhook hosts, in the API and the worker alike."""
 
@@ -167,7 +170,7 @@ def start_service(harness, clock, smtp_server):
         http = WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"], Targets(settings["WEBHOOK_ALLOWED_HOSTS"], resolver))
         worker = harness.start(build_worker(settings, clock=clock, http=http))
         app = create_app(settings, clock=clock, resolver=resolver)
-        return Service(harness, clock, settings, worker, app.test_client(), Database(settings.mongo_url, settings.database))
+        return Service(harness, clock, settings, worker, app.test_client(), Caller.in_process(app, auth, who=None), Database(settings.mongo_url, settings.database))
 
     return start
 

@@ -1,7 +1,7 @@
 """The questionnaires service over real HTTP against the real database and broker.
 
 The API and any worker share one FixedClock, so schedules and reminders are tested without
-sleeping. ``Service`` wraps ``requests`` with the callers' tokens, and ``snapshot`` counts every
+sleeping. ``Service`` calls the API as one caller or another (``tests.support.caller``), and ``snapshot`` counts every
 collection so a test can show that a refused request changed nothing. ``caught_up`` says when
 the reminder job has done everything due by the clock.
 """
@@ -13,7 +13,6 @@ from typing import Any, Iterator
 
 import pymongo
 import pytest
-import requests
 
 from services.questionnaires import config
 from services.questionnaires.adapters.assignments import ReminderLedger
@@ -24,6 +23,7 @@ from shared.journal import JOURNAL
 from shared.mongo import Database
 from shared.timetable import CURSORS
 from shared.worker import Worker
+from tests.support.caller import Caller
 from tests.support.harness import Harness
 
 # A Monday morning.
@@ -33,30 +33,27 @@ START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 @dataclass
 class Service:
     harness: Harness
-    url: str
+    api: Caller
     clock: FixedClock
-    auth: Any
     database: pymongo.database.Database
     reminders: ReminderLedger  # what the reminder job reads and writes, on the service's database
 
-    def call(self, method: str, path: str, *, role: str = "therapist", sub: str = "therapist-1",
-             tenant: str = "clinic-a", headers: dict | None = None, **kwargs) -> requests.Response:
-        sent = {**self.auth(role, sub, tenant), **(headers or {})}
-        return requests.request(method, self.url + path, headers=sent, timeout=30, **kwargs)
+    def call(self, method: str, path: str, body: Any = None, *, role: str = "therapist", sub: str = "therapist-1",
+             tenant: str = "clinic-a", headers: dict | None = None, **kwargs):
+        return self.api.call(method, path, body, who=(role, sub, tenant), headers=headers, **kwargs)
 
-    def get(self, path: str, **kwargs) -> requests.Response:
+    def get(self, path: str, **kwargs):
         return self.call("GET", path, **kwargs)
 
-    def post(self, path: str, body: Any = None, **kwargs) -> requests.Response:
-        return self.call("POST", path, json=body, **kwargs)
+    def post(self, path: str, body: Any = None, **kwargs):
+        return self.call("POST", path, body, **kwargs)
 
     def submit(self, client_id: str, instrument: str, answers, **extra) -> dict:
         """Submit as a therapist and insist on 201; returns the scored response."""
-        options = {key: extra.pop(key) for key in ("role", "sub", "tenant", "headers") if key in extra}
-        answer = self.post("/v1/responses", {"client_id": client_id, "instrument": instrument, "answers": answers, **extra},
-                           **options)
-        assert answer.status_code == 201, answer.text
-        return answer.json()
+        who = (extra.pop("role", "therapist"), extra.pop("sub", "therapist-1"), extra.pop("tenant", "clinic-a"))
+        headers = extra.pop("headers", None)
+        body = {"client_id": client_id, "instrument": instrument, "answers": answers, **extra}
+        return self.api.created("/v1/responses", body, who=who, headers=headers)
 
     def worker(self) -> Worker:
         """A questionnaires worker on the same clock, started; the harness stops it."""
@@ -85,7 +82,7 @@ def service(harness, auth) -> Iterator[Service]:
     client = pymongo.MongoClient(harness.mongo_url, tz_aware=True)
     database = Database(harness.mongo_url, settings.database, config.INDEXES)
     try:
-        yield Service(harness, url, clock, auth, client[settings.database], ReminderLedger(database))
+        yield Service(harness, Caller.over_http(url, auth), clock, client[settings.database], ReminderLedger(database))
     finally:
         database.close()
         client.close()

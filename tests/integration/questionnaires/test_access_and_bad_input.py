@@ -3,7 +3,6 @@ nothing stored."""
 from __future__ import annotations
 
 import pytest
-import requests
 
 from tests.integration.questionnaires.conftest import gad7, phq9
 
@@ -107,7 +106,7 @@ def test_no_token_or_a_bad_one_is_401(service, token, stored):
         for method, path, body in (("GET", f"/v1/responses/{stored['response']['id']}", None),
                                    ("POST", "/v1/responses", {"client_id": "client-1", "instrument": "gad7", "answers": gad7(3)}),
                                    ("GET", "/v1/instruments", None)):
-            answer = requests.request(method, service.url + path, json=body, headers=headers, timeout=30)
+            answer = service.api.call(method, path, body, who=None, headers=headers)
             assert answer.status_code == 401, (headers, path, answer.text)
             assert answer.headers["Content-Type"] == PROBLEM
             assert "WWW-Authenticate" in answer.headers
