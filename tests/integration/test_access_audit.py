@@ -27,7 +27,7 @@ from services.questionnaires.app import create_app as questionnaires_app
 from shared import audit
 from shared.clock import FixedClock
 from shared.mongo import Database
-from tests.integration.notifications.builders import risk_flagged
+from tests.support.notifications import risk_flagged
 
 pytestmark = pytest.mark.integration
 

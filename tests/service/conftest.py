@@ -9,10 +9,12 @@ relay publishes. What crosses the broker is tested in tests/integration.
 """
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Iterator
 
 import pytest
 
+from shared.clock import FixedClock
 from tests.conftest import JWT_SECRET
 from tests.support.harness import Harness
 
@@ -30,3 +32,16 @@ def harness(databases) -> Iterator[Harness]:
     """This test's databases (the tier's), emptied when it ends."""
     yield databases
     databases.empty()
+
+
+@pytest.fixture(scope="session")
+def tier_clock() -> FixedClock:
+    """The one clock of the tier's apps, built once; each test sets it (``clock``)."""
+    return FixedClock(datetime(2025, 1, 1, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def clock(tier_clock, start, harness) -> FixedClock:
+    """The tier's clock at this service's ``start`` (each service's conftest says when that is)."""
+    tier_clock.set(start)
+    return tier_clock

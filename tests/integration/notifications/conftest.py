@@ -8,7 +8,7 @@ worker's jobs would read every timetable window in between)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -26,13 +26,10 @@ from shared.events.publisher import Publisher
 from shared.mongo import Database, Scope
 from shared.worker import Worker
 from tests.support.caller import Caller
-from tests.integration.notifications.builders import TENANT, risk_flagged
+from tests.support.notifications import APP_BASE_URL, START, TENANT, notification_settings, risk_flagged
 from tests.support.harness import Harness, wait_for
 from tests.support.peers import Mailbox
 
-# A Monday, 10:00 in London (GMT in March before the clocks change).
-START = datetime(2025, 3, 3, 10, 0, tzinfo=timezone.utc)
-APP_BASE_URL = "https://app.clinic.example"
 
 
 @dataclass
@@ -75,27 +72,6 @@ class Service:
 
     def wait(self, condition, what: str, timeout: float = 15.0):
         return wait_for(condition, timeout=timeout, what=what)
-
-
-def notification_settings(harness: Harness, smtp_url: str, **overrides: str):
-    values = {
-        "SMTP_URL": smtp_url,
-        "APP_BASE_URL": APP_BASE_URL,
-        "DELIVERY_POLL_SECONDS": "0.1",
-        "ESCALATION_POLL_SECONDS": "0.1",
-        "ALERT_ESCALATE_AFTER_MINUTES": "30",
-        "DELIVERY_RETRY_BASE_SECONDS": "10",
-        "DELIVERY_RETRY_FACTOR": "3",
-        "DELIVERY_MAX_ATTEMPTS": "3",
-        "WEBHOOK_DISABLE_AFTER": "2",
-        "WEBHOOK_TIMEOUT_SECONDS": "5",
-        "MAX_BODY_BYTES": "8192",
-        # The test receiver (tests.support.peers) is on 127.0.0.1 over http; hooks.clinic.example
-        # is where the tests that list subscriptions register theirs (it resolves nowhere).
-        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,hooks.clinic.example",
-        **overrides,
-    }
-    return harness.settings(config.SERVICE, config.OPTIONS, **values)
 
 
 class Store:

@@ -1,8 +1,8 @@
 """The goals service in process: its API through Flask's test client, its actions and its
 handlers, on the tier's goals database, with a clock the test controls.
 
-The app is built once for the tier (building it ensures every index) on a clock that each test
-sets back to ``START``; the database is emptied after every test (``tests/service/conftest.py``).
+The app is built once for the tier (building it ensures every index) on the tier's clock, which
+each test sets to ``START``; the database is emptied after every test (``tests/service/conftest.py``).
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import pytest
 
 from services.goals import config
 from services.goals.app import create_app
-from shared.clock import FixedClock
 from shared.mongo import Database
 from tests.support.goals import GoalsApi
 
@@ -25,15 +24,9 @@ def settings(databases):
     return databases.settings(config.SERVICE, config.OPTIONS)
 
 
-@pytest.fixture(scope="session")
-def tier_clock() -> FixedClock:
-    return FixedClock(START)
-
-
 @pytest.fixture
-def clock(tier_clock, harness) -> FixedClock:
-    tier_clock.set(START)
-    return tier_clock
+def start():
+    return START
 
 
 @pytest.fixture(scope="session")
