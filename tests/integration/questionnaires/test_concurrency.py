@@ -15,7 +15,7 @@ from services.questionnaires.adapters.assignments import ReminderLedger
 from services.questionnaires.reminders import raise_reminders
 from shared.journal import JOURNAL
 from shared.mongo import Database
-from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.questionnaires import gad7, phq9
 
 pytestmark = pytest.mark.integration
 

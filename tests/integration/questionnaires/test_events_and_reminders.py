@@ -9,7 +9,7 @@ import pytest
 
 from services.questionnaires import config, reminders
 from services.questionnaires.reminders import plan_reminders, raise_reminders
-from tests.integration.questionnaires.conftest import START, caught_up, gad7, phq9
+from tests.support.questionnaires import START, caught_up, gad7, phq9
 from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from services.questionnaires import config
-from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.questionnaires import gad7, phq9
 from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
