@@ -2,7 +2,7 @@
 against the real database, with no broker and no sockets.
 
 Each service's database is created once for the whole tier, with its indexes, and emptied after
-every test (``Harness.empty``), so a test starts from nothing without paying for creating a
+every test of that service (``Harness.empty``), so a test starts from nothing without paying for creating a
 database. There is no RabbitMQ here: the services' settings point where nothing listens, and what
 a test checks about events is what was stored with the records (the outbox), which is what the
 relay publishes. What crosses the broker is tested in tests/integration.
@@ -28,10 +28,11 @@ def databases(mongo_url) -> Iterator[Harness]:
 
 
 @pytest.fixture
-def harness(databases) -> Iterator[Harness]:
-    """This test's databases (the tier's), emptied when it ends."""
+def harness(databases, service_name) -> Iterator[Harness]:
+    """The tier's databases; the one of the service under test (each service's conftest names
+    it) is emptied when the test ends."""
     yield databases
-    databases.empty()
+    databases.empty(service_name)
 
 
 @pytest.fixture(scope="session")

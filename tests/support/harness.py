@@ -138,15 +138,14 @@ class Harness:
         finally:
             connection.close()
 
-    def empty(self) -> None:
-        """Delete every document in this harness's databases, keeping their collections and
-        indexes: the next test starts from nothing without paying for creating them again."""
+    def empty(self, service: str) -> None:
+        """Delete every document in ``service``'s database, keeping its collections and indexes:
+        the next test starts from nothing without paying for creating them again."""
         client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
         try:
-            for name in self.databases:
-                database = client[name]
-                for collection in database.list_collection_names():
-                    database[collection].delete_many({})
+            database = client[self.database_name(service)]
+            for collection in database.list_collection_names():
+                database[collection].delete_many({})
         finally:
             client.close()
         # A list's periods are noted once per process (shared.paging): they were just deleted.

@@ -29,6 +29,11 @@ def start():
     return START
 
 
+@pytest.fixture
+def service_name() -> str:
+    return config.SERVICE
+
+
 @pytest.fixture(scope="session")
 def app(settings, tier_clock):
     return create_app(settings=settings, clock=tier_clock)

@@ -26,6 +26,11 @@ def start():
     return START
 
 
+@pytest.fixture
+def service_name() -> str:
+    return config.SERVICE
+
+
 @pytest.fixture(scope="session")
 def settings(databases):
     return notification_settings(databases, NO_SMTP)

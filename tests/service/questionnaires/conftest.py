@@ -24,6 +24,11 @@ def start():
     return START
 
 
+@pytest.fixture
+def service_name() -> str:
+    return config.SERVICE
+
+
 @pytest.fixture(scope="session")
 def settings(databases):
     return databases.settings(config.SERVICE, config.OPTIONS)
