@@ -1,11 +1,11 @@
 """The app factory helper: every service's ``create_app`` wires the same way through it.
 
 It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
-schemas, an interactive page at ``/docs``), problem+json errors and request guards, the access
-audit (``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, a span per request when
-tracing is on (``shared.tracing``), Prometheus metrics at ``/metrics``, ``/healthz`` and
-``/readyz``, and keeps the service's settings, database and clock where routes find them
-(``service_context()``).
+schemas; Swagger UI at ``/docs``, served by the service itself: ``shared.swagger_ui``),
+problem+json errors and request guards, the access audit (``shared.audit``, ``GET /v1/audit``),
+JSON logs with a request id, a span per request when tracing is on (``shared.tracing``),
+Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps the service's
+settings, database and clock where routes find them (``service_context()``).
 """
 from __future__ import annotations
 
@@ -28,10 +28,9 @@ from shared.guards import install_guards
 from shared.health import OPERATIONS_PATHS, mongodb_check, operations_blueprint
 from shared.logs import REQUEST_ID_HEADER, configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
+from shared.swagger_ui import docs_blueprint
 
 log = logging.getLogger(__name__)
-
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
 
 
 @dataclass
@@ -100,8 +99,6 @@ def create_service_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={
             "info": {"description": description},
             "components": {
@@ -119,6 +116,7 @@ def create_service_app(
     checks = {"mongodb": mongodb_check(database)}
     for blueprint in (operations_blueprint(checks, collectors), *blueprints, audit_blueprint):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_blueprint(title))
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app)
     install_guards(app, settings.max_body_bytes)
