@@ -16,6 +16,8 @@ from shared.schemas import ProblemSchema
 READ_PROBLEMS = (401, 403, 422)
 WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422)
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Marks an operation for shared.apidocs, which documents its replay header and removes the mark.
+REPLAYABLE = "x-stepwise-replayable"
 IDEMPOTENCY_KEY = {
     "in": "header",
     "name": IDEMPOTENCY_HEADER,
@@ -36,6 +38,13 @@ def problems(blueprint: Blueprint, *statuses: int) -> Callable:
         return view
 
     return decorate
+
+
+def replayable(blueprint: Blueprint, *, keyed: bool = True) -> Callable:
+    """Document a create that answers a repeat with the first record and ``Idempotent-Replayed:
+    true`` (``replayed``); ``keyed``: a repeat is one with the same ``Idempotency-Key`` and body
+    (``shared.idempotency``), else one with the same body (shared.apidocs documents the header)."""
+    return blueprint.doc(parameters=[IDEMPOTENCY_KEY] if keyed else [], **{REPLAYABLE: True})
 
 
 def replayed(created: bool) -> dict:

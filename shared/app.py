@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from shared import metrics, tracing
+from shared.apidocs import ApiDocs, Examples
 from shared.audit import RouteAudit, blp as audit_blueprint, install_audit
 from shared.auth import install_token_verifier
 from shared.clock import SystemClock
@@ -28,9 +29,17 @@ from shared.guards import install_guards
 from shared.health import OPERATIONS_PATHS, mongodb_check, operations_blueprint
 from shared.logs import REQUEST_ID_HEADER, configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
+from shared.schemas import ProblemSchema
 from shared.swagger_ui import docs_blueprint
 
 log = logging.getLogger(__name__)
+
+
+class _Api(Api):
+    # flask-smorest documents a JSON error of its own on every operation; errors are problem+json
+    # (shared.errors), documented by ApiDocs instead.
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 @dataclass
@@ -89,6 +98,7 @@ def create_service_app(
     audited: RouteAudit,
     clock: Any = None,
     extras: dict[str, Any] | None = None,
+    examples: Examples | None = None,
 ) -> Flask:
     configure_logging(settings.service, settings.log_level)
     tracing.configure(f"stepwise-{settings.service}", settings.traces_exporters)
@@ -110,7 +120,7 @@ def create_service_app(
     context = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
     app.extensions["stepwise"] = context
 
-    api = Api(app)
+    api = _Api(app, spec_kwargs={"extra_plugins": [ApiDocs(examples or Examples())]})
     collectors = [backlog_metrics(database), metrics.BuildInfo(settings.service)]
     # Readiness follows the database only: see shared/health.py for why not the broker.
     checks = {"mongodb": mongodb_check(database)}
