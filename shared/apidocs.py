@@ -129,7 +129,6 @@ class ApiDocs(BasePlugin):
     def init_spec(self, spec: APISpec) -> None:
         for name, header in HEADERS.items():
             spec.components.header(name, header)
-        spec.components.parameter(REQUEST_ID_HEADER, "header", REQUEST_ID_PARAMETER)
         spec.components.response(
             "Problem",
             {
@@ -144,7 +143,8 @@ class ApiDocs(BasePlugin):
         name = rule.endpoint.rsplit(".", 1)[-1]
         for method, operation in (operations or {}).items():
             operation["operationId"] = name if len(operations) == 1 else f"{name}_{method}"
-            operation.setdefault("parameters", []).append(REQUEST_ID_HEADER)  # apispec makes a name a $ref
+            # Inline, not a $ref: readers of the documents find every parameter's name and place.
+            operation.setdefault("parameters", []).append(dict(REQUEST_ID_PARAMETER))
             responses = operation.setdefault("responses", {})
             authenticated = operation.get("security") != [] and any(str(status) == "401" for status in responses)
             if authenticated:

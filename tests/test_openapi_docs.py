@@ -159,8 +159,9 @@ def test_response_headers_the_code_sets_are_documented(service):
     replayable = 0
     for method, path, operation in operations(spec):
         assert "x-stepwise-replayable" not in operation
-        assert {"$ref": "#/components/parameters/X-Request-ID"} in operation["parameters"], (method, path)
-        takes_key = any(p.get("name") == "Idempotency-Key" for p in operation["parameters"] if "name" in p)
+        names = {(parameter["in"], parameter["name"]) for parameter in operation["parameters"]}
+        assert ("header", "X-Request-ID") in names, (method, path)
+        takes_key = ("header", "Idempotency-Key") in names
         for status, response in operation["responses"].items():
             if status == "default":
                 continue
