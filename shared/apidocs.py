@@ -32,9 +32,9 @@ from typing import Any, Mapping
 from apispec import APISpec, BasePlugin
 
 from shared.api import REPLAYABLE, REPLAYED_HEADER
-from shared.config import load_settings
+from shared.config import Settings, load_settings
 from shared.errors import PROBLEM_MIMETYPE, TITLES, problem_body
-from shared.guards import MAX_JSON_DEPTH, MAX_TARGET_BYTES, NO_STORE_PREFIX
+from shared.guards import MAX_JSON_DEPTH, MAX_TARGET_BYTES, NO_STORE_PREFIXES
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.logs import REQUEST_ID_HEADER
 
@@ -158,7 +158,7 @@ class ApiDocs(BasePlugin):
     def _complete(self, operation_id: str, status: int, response: dict, operation: dict, path: str) -> None:
         headers = response.setdefault("headers", {})
         headers[REQUEST_ID_HEADER] = _header(REQUEST_ID_HEADER)
-        if path.startswith(NO_STORE_PREFIX):
+        if path.startswith(NO_STORE_PREFIXES):
             headers["Cache-Control"] = _header("Cache-Control")
         if status == 401:
             headers["WWW-Authenticate"] = _header("WWW-Authenticate")
@@ -194,11 +194,16 @@ def _problem_response(status: int) -> dict:
     return {"description": TITLES[status], "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": _SCHEMAS + "Problem"}}}}
 
 
-def openapi_document(service: str) -> dict:
+def default_settings(service: str) -> Settings:
+    """The service's settings with every default (none read from the environment): the documents
+    describe a deployment that changes nothing."""
     config = importlib.import_module(f"services.{service}.config")
+    return load_settings(service, {"JWT_SECRET": _PLACEHOLDER_SECRET, "LOG_LEVEL": "WARNING"}, config.OPTIONS)
+
+
+def openapi_document(service: str) -> dict:
     app_module = importlib.import_module(f"services.{service}.app")
-    settings = load_settings(service, {"JWT_SECRET": _PLACEHOLDER_SECRET, "LOG_LEVEL": "WARNING"}, config.OPTIONS)
-    return app_module.create_app(settings=settings).test_client().get("/openapi.json").get_json()
+    return app_module.create_app(settings=default_settings(service)).test_client().get("/openapi.json").get_json()
 
 
 def main() -> None:

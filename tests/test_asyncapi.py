@@ -1,12 +1,16 @@
-"""The AsyncAPI document is generated from the event registry, committed, and valid AsyncAPI 3.0."""
+"""The AsyncAPI document is generated from the event registry, committed, and valid AsyncAPI 3.0;
+every event has an example that fits its schema, and every consumer's queues are in it."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
-from shared.asyncapi import build_document
+from shared.asyncapi import build_document, consumers, matches
+from shared.config import DEFAULT_RETRY_DELAYS
+from shared.events.envelope import new_event
 from shared.events.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,3 +54,69 @@ def test_contract_events_are_all_registered():
         "notification.failed",
     }
     assert contract_events <= set(REGISTRY)
+
+
+def payload_errors(document: dict, message: dict, payload) -> list[str]:
+    validator = jsonschema.Draft7Validator({"allOf": [message["payload"]], "components": document["components"]})
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(payload)]
+
+
+@pytest.mark.parametrize("name", REGISTRY)
+def test_every_event_has_an_example_that_fits_its_schema_and_the_registry(name):
+    document = build_document()
+    message = document["components"]["messages"][next(
+        key for key, value in document["components"]["messages"].items() if value["name"] == name
+    )]
+    [example] = message["examples"]
+    event = example["payload"]
+    assert payload_errors(document, message, event) == []
+    # The registry's own check, as when the event is built.
+    rebuilt = new_event(name, tenant=event["tenantid"], subject=event["subject"], data=event["data"], event_id=event["id"])
+    assert {key: rebuilt[key] for key in ("type", "source", "specversion")} == {
+        key: event[key] for key in ("type", "source", "specversion")
+    }
+    assert message["correlationId"] == {"$ref": "#/components/correlationIds/requestId"}
+
+
+def test_an_example_that_does_not_fit_is_caught():
+    document = build_document()
+    message = document["components"]["messages"]["riskFlagged"]
+    event = message["examples"][0]["payload"]
+    assert payload_errors(document, message, {**event, "data": {**event["data"], "flags": []}})
+    assert payload_errors(document, message, {**event, "type": "stepwise.goal.created.v1"})
+    assert payload_errors(document, message, {key: value for key, value in event.items() if key != "tenantid"})
+
+
+def test_the_correlation_id_is_where_events_carry_it():
+    document = build_document()
+    assert document["components"]["correlationIds"]["requestId"]["location"] == "$message.payload#/correlationid"
+    caused_by_requests = [m["examples"][0]["payload"] for m in document["components"]["messages"].values()
+                          if "correlationid" in m["examples"][0]["payload"]]
+    assert caused_by_requests
+
+
+def test_topic_patterns_route_as_rabbitmq_does():
+    assert matches("#", "goal.created") and matches("goal.#", "goal.created") and matches("goal.#", "goal")
+    assert matches("goal.*", "goal.created") and not matches("goal.*", "goal.due.soon")
+    assert not matches("goal.#", "goals.created") and not matches("risk.flagged", "risk.flagged.again")
+
+
+def test_every_consumer_queue_has_its_retry_and_dead_letter_queues_and_a_receive_operation():
+    document = build_document()
+    queues = consumers()
+    assert {"stepwise.goals.scores", "stepwise.notifications.risk", "stepwise.notifications.rules",
+            "stepwise.notifications.webhooks"} <= set(queues)
+    for queue, (_service, patterns) in queues.items():
+        routed = {name for name in REGISTRY if any(matches(pattern, name) for pattern in patterns)}
+        channel = document["channels"][queue]
+        assert channel["bindings"]["amqp"]["is"] == "queue" and channel["bindings"]["amqp"]["queue"]["durable"]
+        assert {document["components"]["messages"][m]["name"] for m in channel["messages"]} == routed
+        [operation] = [op for op in document["operations"].values() if op["channel"]["$ref"] == f"#/channels/{queue}"]
+        assert operation["action"] == "receive" and operation["bindings"]["amqp"]["ack"] is True
+        for delay in DEFAULT_RETRY_DELAYS:
+            arguments = document["channels"][f"{queue}.retry.{round(delay * 1000)}ms"]["bindings"]["amqp"]["x-arguments"]
+            assert arguments == {"x-message-ttl": round(delay * 1000), "x-dead-letter-exchange": "",
+                                 "x-dead-letter-routing-key": queue}
+        assert f"{queue}.dead" in document["channels"]
+    assert {"risk.flagged"} == {document["components"]["messages"][m]["name"]
+                                for m in document["channels"]["stepwise.notifications.risk"]["messages"]}
