@@ -13,7 +13,8 @@ adds:
   shape, is never sent and is left out;
 - the headers the code sets: ``X-Request-ID`` on every answer (and taken from the request),
   ``Cache-Control: no-store`` under ``/v1``, ``Idempotent-Replayed`` on a create that answers a
-  repeat with its first record (``shared.api.replayable``), ``WWW-Authenticate`` on 401, ``Retry-After`` on 503;
+  repeat with its first record (``shared.api.replayable``), ``WWW-Authenticate`` on 401 and
+  ``Retry-After`` on the 503 of a token check;
 - examples of its request and success bodies and of its problems: what the service really
   answered (its ``Examples``), or, for a problem raised by shared code, that code's own words.
 
@@ -86,7 +87,8 @@ PROBLEM_EXAMPLES = {
     403: problem_body(403, "A client may only act on its own records"),
     404: problem_body(404, "The requested URL was not found on the server."),
     409: problem_body(409, f"This {IDEMPOTENCY_HEADER} was already used with a different body"),
-    413: problem_body(413, "The body is larger than 1048576 bytes", errors={"body": ["At most 1048576 bytes."]}),  # the default
+    # With MAX_BODY_BYTES at its default.
+    413: problem_body(413, "The body is larger than 1048576 bytes", errors={"body": ["At most 1048576 bytes."]}),
     415: problem_body(415, "Send the body as application/json, not text/plain"),
     422: problem_body(
         422, "Invalid value for: limit", errors={"limit": ["Must be greater than or equal to 1 and less than or equal to 200."]}
@@ -148,7 +150,7 @@ class ApiDocs(BasePlugin):
             responses = operation.setdefault("responses", {})
             authenticated = operation.get("security") != [] and any(str(status) == "401" for status in responses)
             if authenticated:
-                responses.setdefault("503", _problem_response(503))
+                responses.setdefault("503", _unavailable_keys())
             for status, response in responses.items():
                 self._complete(operation["operationId"], int(status), response, operation, path or "")
             responses["default"] = {"$ref": "#/components/responses/Problem"}
@@ -162,8 +164,6 @@ class ApiDocs(BasePlugin):
             headers["Cache-Control"] = _header("Cache-Control")
         if status == 401:
             headers["WWW-Authenticate"] = _header("WWW-Authenticate")
-        if status == 503:
-            headers["Retry-After"] = _header("Retry-After")
         if operation.get(REPLAYABLE) and 200 <= status < 300:
             headers[REPLAYED_HEADER] = _header(REPLAYED_HEADER)
         for mimetype, media in response.get("content", {}).items():
@@ -190,8 +190,13 @@ def _header(name: str) -> dict:
     return {"$ref": f"#/components/headers/{name}"}
 
 
-def _problem_response(status: int) -> dict:
-    return {"description": TITLES[status], "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": _SCHEMAS + "Problem"}}}}
+def _unavailable_keys() -> dict:
+    """The 503 of a token check when the identity provider's keys cannot be fetched (shared.auth)."""
+    return {
+        "description": TITLES[503],
+        "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": _SCHEMAS + "Problem"}}},
+        "headers": {"Retry-After": _header("Retry-After")},
+    }
 
 
 def default_settings(service: str) -> Settings:
