@@ -1,9 +1,10 @@
 """The app factory helper: every service's ``create_app`` wires the same way through it.
 
 It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
-schemas; Swagger UI at ``/docs``, served by the service itself: ``shared.swagger_ui``),
-problem+json errors and request guards, the access audit (``shared.audit``, ``GET /v1/audit``),
-JSON logs with a request id, a span per request when tracing is on (``shared.tracing``),
+schemas, completed by ``shared.apidocs``; Swagger UI at ``/docs``, served by the service itself:
+``shared.swagger_ui``), problem+json errors and request guards, the access audit
+(``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, a span per request when
+tracing is on (``shared.tracing``),
 Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps the service's
 settings, database and clock where routes find them (``service_context()``).
 """
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 
 
 class _Api(Api):
-    # flask-smorest documents a JSON error of its own on every operation; errors are problem+json
-    # (shared.errors), documented by ApiDocs instead.
+    # flask-smorest documents an error of its own (JSON, never sent) as every operation's default;
+    # errors are problem+json (shared.errors), which ApiDocs documents instead. The error answers
+    # it registers for later use name our schema, so no unused one is left in the documents.
     ERROR_SCHEMA = ProblemSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
 
