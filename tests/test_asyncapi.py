@@ -67,6 +67,7 @@ def test_every_event_has_an_example_that_fits_its_schema_and_the_registry(name):
     message = document["components"]["messages"][next(
         key for key, value in document["components"]["messages"].items() if value["name"] == name
     )]
+    assert message["examples"], f"add a {name} event the service stored to shared/events/examples.json"
     [example] = message["examples"]
     event = example["payload"]
     assert payload_errors(document, message, event) == []
