@@ -61,6 +61,10 @@ CHART_CONTENT = {
 }
 
 
+NOT_ACCEPTABLE = "This resource is served as application/json, image/svg+xml or image/png"
+NOT_ACCEPTABLE_ERRORS = {"Accept": [f"Accept one of {JSON_MEDIA_TYPE}, {SVG_MEDIA_TYPE}, {PNG_MEDIA_TYPE}."]}
+
+
 def chartable(blueprint: Blueprint, schema: type) -> Callable:
     """Document that a route answers its JSON (``schema``), an SVG or a PNG chart by the
     ``Accept`` header, and 406 for anything else (``wanted_media`` decides, ``chart_response``
@@ -81,10 +85,7 @@ def wanted_media() -> str:
         return JSON_MEDIA_TYPE
     chosen = request.accept_mimetypes.best_match((JSON_MEDIA_TYPE, *CHART_MEDIA_TYPES))
     if chosen is None:
-        raise Problem(
-            406, "This resource is served as application/json, image/svg+xml or image/png",
-            errors={"Accept": [f"Accept one of {JSON_MEDIA_TYPE}, {SVG_MEDIA_TYPE}, {PNG_MEDIA_TYPE}."]},
-        )
+        raise Problem(406, NOT_ACCEPTABLE, errors=NOT_ACCEPTABLE_ERRORS)
     return chosen
 
 

@@ -10,13 +10,15 @@ adds:
   (``shared.api.problems``), ``503`` with ``Retry-After`` on every authenticated route (the
   identity provider's keys could not be fetched), and any other as ``default`` (414, 431, 500:
   ``shared.guards``, ``shared.errors``). flask-smorest's own ``default`` error, JSON of another
-  shape, is never sent and is left out;
+  shape, is never sent and is left out. Under ``/fhir/`` the same answers are FHIR
+  OperationOutcomes (``shared.fhir_errors``), documented and exemplified as such;
 - the headers the code sets: ``X-Request-ID`` on every answer (and taken from the request),
   ``Cache-Control: no-store`` under ``/v1``, ``Idempotent-Replayed`` on a create that answers a
   repeat with its first record (``shared.api.replayable``), ``WWW-Authenticate`` on 401 and
   ``Retry-After`` on the 503 of a token check;
 - examples of its request and success bodies and of its problems: what the service really
-  answered (its ``Examples``), or, for a problem raised by shared code, that code's own words.
+  answered (its ``Examples``: ``response`` for a JSON answer, ``media`` by media type for
+  another, such as a chart's SVG), or, for a problem raised by shared code, that code's own words.
 
 The committed documents are compared with the code, validated with openapi-spec-validator, and
 each example is checked against its schema (``tests/test_openapi_docs.py``). Each running
@@ -28,13 +30,14 @@ import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from apispec import APISpec, BasePlugin
 
-from shared.api import REPLAYABLE, REPLAYED_HEADER
+from shared.api import JSON_MEDIA_TYPE, NOT_ACCEPTABLE, NOT_ACCEPTABLE_ERRORS, REPLAYABLE, REPLAYED_HEADER
 from shared.config import Settings, load_settings
 from shared.errors import PROBLEM_MIMETYPE, TITLES, problem_body
+from shared.fhir_errors import FHIR_MIMETYPE, FHIR_PREFIX, operation_outcome
 from shared.guards import MAX_JSON_DEPTH, MAX_TARGET_BYTES, NO_STORE_PREFIXES
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.logs import REQUEST_ID_HEADER
@@ -44,6 +47,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "openapi"
 # Generating a document reads no secret and opens no connection; the settings only need to load.
 _PLACEHOLDER_SECRET = "openapi-generation-needs-no-real-secret"
 _SCHEMAS = "#/components/schemas/"
+# The media types whose success example is an operation's ``response`` in its Examples.
+JSON_MIMETYPES = (JSON_MEDIA_TYPE, FHIR_MIMETYPE)
 
 HEADERS = {
     REQUEST_ID_HEADER: {
@@ -86,6 +91,7 @@ PROBLEM_EXAMPLES = {
     401: problem_body(401, "Not authenticated: the token has expired"),
     403: problem_body(403, "A client may only act on its own records"),
     404: problem_body(404, "The requested URL was not found on the server."),
+    406: problem_body(406, NOT_ACCEPTABLE, errors=NOT_ACCEPTABLE_ERRORS),
     409: problem_body(409, f"This {IDEMPOTENCY_HEADER} was already used with a different body"),
     # With MAX_BODY_BYTES at its default.
     413: problem_body(413, "The body is larger than 1048576 bytes", errors={"body": ["At most 1048576 bytes."]}),
@@ -122,27 +128,51 @@ class Examples:
         return cls(data["operations"], data.get("problems", {}))
 
 
+@dataclass(frozen=True)
+class ErrorFormat:
+    """How a route answers an error: as problem+json, or under ``/fhir/`` as an OperationOutcome
+    saying the same (``shared.fhir``). ``example`` turns a problem example into this format's."""
+
+    mimetype: str
+    schema: str
+    response: str
+    description: str
+    example: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+PROBLEM_FORMAT = ErrorFormat(
+    PROBLEM_MIMETYPE, "Problem", "Problem", "Any other problem (e.g. 414, 431, 500), as application/problem+json",
+    lambda problem: problem,
+)
+FHIR_FORMAT = ErrorFormat(
+    FHIR_MIMETYPE, "OperationOutcome", "OperationOutcome",
+    f"Any other error (e.g. 414, 431, 500), as an OperationOutcome in {FHIR_MIMETYPE}",
+    lambda problem: operation_outcome(problem["status"], problem.get("detail"), problem.get("errors")),
+)
+
+
+def error_format(path: str) -> ErrorFormat:
+    return FHIR_FORMAT if path == FHIR_PREFIX or path.startswith(FHIR_PREFIX + "/") else PROBLEM_FORMAT
+
+
 class ApiDocs(BasePlugin):
     """Completes each operation as the module's docstring says."""
 
     def __init__(self, examples: Examples):
         self.examples = examples
+        self.spec: APISpec | None = None
+        self._default_responses: set[str] = set()
 
     def init_spec(self, spec: APISpec) -> None:
+        self.spec = spec
         for name, header in HEADERS.items():
             spec.components.header(name, header)
-        spec.components.response(
-            "Problem",
-            {
-                "description": "Any other problem (e.g. 414, 431, 500), as application/problem+json",
-                "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": _SCHEMAS + "Problem"}, "example": DEFAULT_PROBLEM_EXAMPLE}},
-                "headers": {REQUEST_ID_HEADER: _header(REQUEST_ID_HEADER)},
-            },
-        )
 
     def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
         rule = kwargs["rule"]
         name = rule.endpoint.rsplit(".", 1)[-1]
+        errors = error_format(path or "")
+        self._default_response(errors)
         for method, operation in (operations or {}).items():
             operation["operationId"] = name if len(operations) == 1 else f"{name}_{method}"
             # Inline, not a $ref: readers of the documents find every parameter's name and place.
@@ -150,14 +180,29 @@ class ApiDocs(BasePlugin):
             responses = operation.setdefault("responses", {})
             authenticated = operation.get("security") != [] and any(str(status) == "401" for status in responses)
             if authenticated:
-                responses.setdefault("503", _unavailable_keys())
+                responses.setdefault("503", _unavailable_keys(errors))
             for status, response in responses.items():
-                self._complete(operation["operationId"], int(status), response, operation, path or "")
-            responses["default"] = {"$ref": "#/components/responses/Problem"}
+                self._complete(operation["operationId"], int(status), response, operation, path or "", errors)
+            responses["default"] = {"$ref": f"#/components/responses/{errors.response}"}
             self._request_example(operation["operationId"], operation)
             operation.pop(REPLAYABLE, None)
 
-    def _complete(self, operation_id: str, status: int, response: dict, operation: dict, path: str) -> None:
+    def _default_response(self, errors: ErrorFormat) -> None:
+        """The ``default`` answer of the format's operations, added with the first of them (a
+        service without FHIR routes has no OperationOutcome schema to refer to)."""
+        if errors.response in self._default_responses:
+            return
+        self._default_responses.add(errors.response)
+        self.spec.components.response(errors.response, {
+            "description": errors.description,
+            "content": {errors.mimetype: {"schema": {"$ref": _SCHEMAS + errors.schema},
+                                          "example": errors.example(DEFAULT_PROBLEM_EXAMPLE)}},
+            "headers": {REQUEST_ID_HEADER: _header(REQUEST_ID_HEADER)},
+        })
+
+    def _complete(
+        self, operation_id: str, status: int, response: dict, operation: dict, path: str, errors: ErrorFormat
+    ) -> None:
         headers = response.setdefault("headers", {})
         headers[REQUEST_ID_HEADER] = _header(REQUEST_ID_HEADER)
         if path.startswith(NO_STORE_PREFIXES):
@@ -166,11 +211,15 @@ class ApiDocs(BasePlugin):
             headers["WWW-Authenticate"] = _header("WWW-Authenticate")
         if operation.get(REPLAYABLE) and 200 <= status < 300:
             headers[REPLAYED_HEADER] = _header(REPLAYED_HEADER)
+        own = self.examples.operations.get(operation_id, {})
         for mimetype, media in response.get("content", {}).items():
-            if mimetype == PROBLEM_MIMETYPE:
-                media.setdefault("example", self._problem_example(operation_id, status, "requestBody" in operation))
-            elif 200 <= status < 300 and "response" in self.examples.operations.get(operation_id, {}):
-                media.setdefault("example", self.examples.operations[operation_id]["response"])
+            if status >= 400 and mimetype == errors.mimetype:
+                problem = self._problem_example(operation_id, status, "requestBody" in operation)
+                media.setdefault("example", errors.example(problem))
+            elif 200 <= status < 300 and mimetype in own.get("media", {}):
+                media.setdefault("example", own["media"][mimetype])
+            elif 200 <= status < 300 and mimetype in JSON_MIMETYPES and "response" in own:
+                media.setdefault("example", own["response"])
 
     def _request_example(self, operation_id: str, operation: dict) -> None:
         if "request" in self.examples.operations.get(operation_id, {}):
@@ -190,11 +239,11 @@ def _header(name: str) -> dict:
     return {"$ref": f"#/components/headers/{name}"}
 
 
-def _unavailable_keys() -> dict:
+def _unavailable_keys(errors: ErrorFormat) -> dict:
     """The 503 of a token check when the identity provider's keys cannot be fetched (shared.auth)."""
     return {
         "description": TITLES[503],
-        "content": {PROBLEM_MIMETYPE: {"schema": {"$ref": _SCHEMAS + "Problem"}}},
+        "content": {errors.mimetype: {"schema": {"$ref": _SCHEMAS + errors.schema}}},
         "headers": {"Retry-After": _header("Retry-After")},
     }
 
