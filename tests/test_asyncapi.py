@@ -8,10 +8,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from shared.asyncapi import build_document, consumers, matches
-from shared.config import DEFAULT_RETRY_DELAYS
-from shared.events.envelope import new_event
-from shared.events.registry import REGISTRY
+from shared.asyncapi import build_document, consumers
+from shared.events.amqp import dead_letter_queue, retry_queue
+from shared.events.envelope import new_event, source_for
+from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
+from shared.events.topics import matches
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "docs" / "asyncapi.json"
@@ -67,12 +68,15 @@ def test_every_event_has_an_example_that_fits_its_schema_and_the_registry(name):
     message = document["components"]["messages"][next(
         key for key, value in document["components"]["messages"].items() if value["name"] == name
     )]
-    assert message["examples"], f"add a {name} event the service stored to shared/events/examples.json"
+    assert message["examples"], f"no example of {name}: add one the service stored to shared/events/examples.json"
     [example] = message["examples"]
     event = example["payload"]
     assert payload_errors(document, message, event) == []
-    # The registry's own check, as when the event is built.
-    rebuilt = new_event(name, tenant=event["tenantid"], subject=event["subject"], data=event["data"], event_id=event["id"])
+    # The registry's own check, as when the event is built (by the service its source names, for an
+    # event every service raises).
+    raiser = next(service for service in SERVICES if source_for(service) == event["source"])
+    rebuilt = new_event(name, tenant=event["tenantid"], subject=event["subject"], data=event["data"], event_id=event["id"],
+                        service=raiser if REGISTRY[name].service == ANY_SERVICE else None)
     assert {key: rebuilt[key] for key in ("type", "source", "specversion")} == {
         key: event[key] for key in ("type", "source", "specversion")
     }
@@ -96,28 +100,33 @@ def test_the_correlation_id_is_where_events_carry_it():
     assert caused_by_requests
 
 
-def test_topic_patterns_route_as_rabbitmq_does():
-    assert matches("#", "goal.created") and matches("goal.#", "goal.created") and matches("goal.#", "goal")
-    assert matches("goal.*", "goal.created") and not matches("goal.*", "goal.due.soon")
-    assert not matches("goal.#", "goals.created") and not matches("risk.flagged", "risk.flagged.again")
+def test_the_consumers_are_those_the_workers_declare():
+    """Read from the workers themselves (``build_worker``), not from a list kept here: a new
+    consumer is documented as soon as a worker has it."""
+    queues = {topology.queue: service for service, topology in consumers()}
+    assert {"stepwise.goals.scores", "stepwise.goals.instruments", "stepwise.notifications.risk",
+            "stepwise.notifications.rules", "stepwise.notifications.webhooks"} <= set(queues)
+    for service in SERVICES:
+        assert queues[f"stepwise.{service}.erasure"] == queues[f"stepwise.{service}.erased"] == service
 
 
 def test_every_consumer_queue_has_its_retry_and_dead_letter_queues_and_a_receive_operation():
     document = build_document()
-    queues = consumers()
-    assert {"stepwise.goals.scores", "stepwise.notifications.risk", "stepwise.notifications.rules",
-            "stepwise.notifications.webhooks"} <= set(queues)
-    for queue, (_service, patterns) in queues.items():
-        routed = {name for name in REGISTRY if any(matches(pattern, name) for pattern in patterns)}
+    for _service, topology in consumers():
+        queue = topology.queue
+        routed = {name for name in REGISTRY if any(matches(pattern, name) for pattern in topology.patterns)}
+        assert routed, f"{queue} is bound to no registered event"
         channel = document["channels"][queue]
         assert channel["bindings"]["amqp"]["is"] == "queue" and channel["bindings"]["amqp"]["queue"]["durable"]
         assert {document["components"]["messages"][m]["name"] for m in channel["messages"]} == routed
         [operation] = [op for op in document["operations"].values() if op["channel"]["$ref"] == f"#/channels/{queue}"]
         assert operation["action"] == "receive" and operation["bindings"]["amqp"]["ack"] is True
-        for delay in DEFAULT_RETRY_DELAYS:
-            arguments = document["channels"][f"{queue}.retry.{round(delay * 1000)}ms"]["bindings"]["amqp"]["x-arguments"]
-            assert arguments == {"x-message-ttl": round(delay * 1000), "x-dead-letter-exchange": "",
-                                 "x-dead-letter-routing-key": queue}
-        assert f"{queue}.dead" in document["channels"]
+        assert topology.retry_delays
+        for delay in topology.retry_delays:
+            arguments = document["channels"][retry_queue(queue, delay)]["bindings"]["amqp"]["x-arguments"]
+            assert arguments["x-message-ttl"] == round(delay * 1000)
+            assert (arguments["x-dead-letter-exchange"], arguments["x-dead-letter-routing-key"]) == ("", queue)
+        assert channel["bindings"]["amqp"]["x-arguments"]["x-dead-letter-routing-key"] == dead_letter_queue(queue)
+        assert dead_letter_queue(queue) in document["channels"]
     assert {"risk.flagged"} == {document["components"]["messages"][m]["name"]
                                 for m in document["channels"]["stepwise.notifications.risk"]["messages"]}
