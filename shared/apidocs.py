@@ -240,9 +240,12 @@ def _header(name: str) -> dict:
 
 
 def _unavailable_keys(errors: ErrorFormat) -> dict:
-    """The 503 of a token check when the identity provider's keys cannot be fetched (shared.auth)."""
+    """The 503 of a token check when the identity provider's keys cannot be fetched (shared.auth),
+    which an audited route also answers when the access cannot be recorded (shared.audit)."""
     return {
-        "description": TITLES[503],
+        "description": f"{TITLES[503]}: the token could not be checked (the identity provider's keys could not "
+        "be fetched) or, on a route that reads or changes a client's records, the access could not be recorded "
+        "in the audit; try again after Retry-After seconds",
         "content": {errors.mimetype: {"schema": {"$ref": _SCHEMAS + errors.schema}}},
         "headers": {"Retry-After": _header("Retry-After")},
     }
