@@ -4,9 +4,9 @@ It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from th
 schemas, completed by ``shared.apidocs``; Swagger UI at ``/docs``, served by the service itself:
 ``shared.swagger_ui``), problem+json errors and request guards, the access audit
 (``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, a span per request when
-tracing is on (``shared.tracing``),
-Prometheus metrics at ``/metrics``, ``/healthz`` and ``/readyz``, and keeps the service's
-settings, database and clock where routes find them (``service_context()``).
+tracing is on (``shared.tracing``), Prometheus metrics at ``/metrics``, ``/healthz`` and
+``/readyz``, and keeps the service's settings, database and clock where routes find them
+(``service_context()``).
 """
 from __future__ import annotations
 
