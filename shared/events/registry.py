@@ -128,12 +128,14 @@ class QuestionnaireNotOnTrack(EventData):
     total = fields.Float(required=True)
     baseline_response_id = fields.String(required=True)
     baseline_total = fields.Float(required=True)
-    weeks_since_baseline = fields.Float(required=True, metadata={"description": "From the baseline's completion to this one's."})
+    weeks_since_baseline = fields.Float(
+        required=True, metadata={"description": "From the baseline's completion to this one's."})
     expected_total = fields.Float(required=True, metadata={"description": "The score the rule expects by now."})
     worse_than_expected_by = fields.Float(
         required=True, metadata={"description": "How far the total is on the worse side of the expected score."})
     reliable_change_threshold = fields.Float(
-        required=True, metadata={"description": "The instrument's reliable change value; worse_than_expected_by is at least this."})
+        required=True,
+        metadata={"description": "The instrument's reliable change value; worse_than_expected_by is at least this."})
 
 
 class RiskFlagged(EventData):
