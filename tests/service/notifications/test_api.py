@@ -175,6 +175,7 @@ def test_creating_a_subscription_is_idempotent_with_a_key(api, database, auth):
 
     assert (first.status_code, again.status_code, changed.status_code) == (201, 201, 409)
     assert first.json == again.json
+    assert "Idempotent-Replayed" not in first.headers and again.headers["Idempotent-Replayed"] == "true"
     assert len(api.call("GET", "/v1/subscriptions", headers=platform).json["items"]) == 1
     assert api.call("GET", "/v1/subscriptions", headers=auth("therapist", "ther-1")).status_code == 403
     assert api.call("GET", f"/v1/subscriptions/{first.json['id']}", headers=auth("admin", "a", "clinic-b")).status_code == 404
