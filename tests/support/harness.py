@@ -25,8 +25,6 @@ from shared.worker import Worker
 
 # How often a served app's loop checks whether it is shut down.
 SERVER_POLL_SECONDS = 0.01
-
-
 # Where a harness without a broker says RabbitMQ is: the discard port, where nothing listens.
 NO_BROKER = "amqp://guest:guest@127.0.0.1:9/%2F"
 
