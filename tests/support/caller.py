@@ -37,11 +37,13 @@ class _OverHttp:
 
 class _InProcess:
     def __init__(self, app):
-        self.client = app.test_client()
+        self.app = app
 
     def send(self, method: str, path: str, headers: dict, data=None, params=None, **kwargs):
-        # ``params``: the query, as requests names it, so that tests read alike in both tiers.
-        return self.client.open(path, method=method, headers=headers, data=data, query_string=params, **kwargs)
+        # A test client per call: one keeps cookies between calls, which threads calling at once
+        # would share. ``params``: the query, as requests names it, so tests read alike in both tiers.
+        client = self.app.test_client()
+        return client.open(path, method=method, headers=headers, data=data, query_string=params, **kwargs)
 
     @staticmethod
     def body(response) -> Any:
