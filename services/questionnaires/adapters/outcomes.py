@@ -99,13 +99,13 @@ class SeriesSummaries(TenantRepository):
 class TherapistLinks(TenantRepository):
     collection_name = CLIENT_THERAPISTS
 
-    def link(self, client_id: str, therapist_id: str, now: datetime) -> None:
-        """Note once that ``therapist_id`` has ``client_id``."""
-        self.records.insert_once({
+    def link(self, client_id: str, therapist_id: str, since: datetime) -> bool:
+        """Note once that ``therapist_id`` has ``client_id``; True when this call noted it."""
+        return self.records.insert_once({
             "_id": derived_id(self.scope.tenant, client_id, therapist_id),
             "client_id": client_id,
             "therapist_id": therapist_id,
-            "since": now,
+            "since": since,
         })
 
     def clients_of(self, therapist_id: str) -> set[str]:
