@@ -1,9 +1,10 @@
 """What the questionnaires service does for its routes: score and store responses, make and
 cancel assignments, and read back trajectories, outcomes and assignment states.
 
-Every write is an insert (see the README, "Storage"), and every read an equality lookup of one
-client's records, one tenant's period of a list, or a record by id. Bad input raises
-``Problem`` before anything is written.
+Every write is an insert (see the README, "Storage") but a series' summary, rewritten whole
+from the series; every read is an equality lookup of one client's records, one tenant's period
+of a list, a tenant's series summaries on one instrument (one per client), or a record by id.
+Bad input raises ``Problem`` before anything is written.
 """
 from __future__ import annotations
 
