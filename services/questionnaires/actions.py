@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from services.questionnaires import events
 from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
 from services.questionnaires.adapters.instruments import Catalogue, Entry
-from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks
+from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks, ends_of
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
@@ -28,7 +28,6 @@ from services.questionnaires.domain import (
     Placement,
     Reference,
     Schedule,
-    SeriesEnds,
     assess_change,
     due_dates,
     has_recovery_rules,
@@ -39,8 +38,8 @@ from services.questionnaires.domain import (
     series_ends,
 )
 from services.questionnaires.domain.assignments import assignment_state
-from services.questionnaires.reminders import plan_reminders
 from services.questionnaires.domain.outcomes import can_tally, tally
+from services.questionnaires.reminders import plan_reminders
 from services.questionnaires.views import (
     assignment_view,
     outcomes_chart,
@@ -344,10 +343,8 @@ class Questionnaires:
             clients = self.therapist_links.clients_of(therapist)
             summaries = self.summaries.of_clients(clients, instrument.code, filters.get("cohort"))
         ends = [
-            SeriesEnds(instrument, Reference(s["baseline_id"], s["baseline_total"]),
-                       Reference(s["latest_id"], s["latest_total"]), s["responses"])
-            for s in summaries
-            if (first is None or s["latest_at"].date() >= first) and (last is None or s["latest_at"].date() <= last)
+            ends_of(instrument, summary) for summary in summaries
+            if (first is None or summary["latest_at"].date() >= first) and (last is None or summary["latest_at"].date() <= last)
         ]
         applied = {
             "instrument": instrument.code, "therapist": therapist, "from": first and first.isoformat(),

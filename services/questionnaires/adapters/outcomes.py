@@ -29,6 +29,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.config import CLIENT_THERAPISTS, SERIES_SUMMARIES
+from services.questionnaires.domain import Instrument, Reference, SeriesEnds
 from shared.mongo import TenantRepository
 
 _NAMESPACE = uuid.UUID("6f0c1a52-33b1-4d0e-9a55-0f3f5b9a7c21")
@@ -44,6 +45,12 @@ def derived_id(*parts: str) -> str:
 def cohort_of(moment: datetime) -> str:
     """The month a baseline falls in (UTC), ``YYYY-MM``."""
     return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def ends_of(instrument: Instrument, summary: dict) -> SeriesEnds:
+    """A stored summary as the domain classifies it."""
+    return SeriesEnds(instrument, Reference(summary["baseline_id"], summary["baseline_total"]),
+                      Reference(summary["latest_id"], summary["latest_total"]), summary["responses"])
 
 
 class SeriesSummaries(TenantRepository):
