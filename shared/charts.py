@@ -6,9 +6,10 @@ and this module draws it: the axes and their scales, shaded bands, horizontal re
 shaded corridor, a guide line, vertical marks and one marker per point, each marked by its
 category. Or to a ``BarChart``: one labelled bar per category, its value written above it. The
 SVG comes from Jinja2 templates (``templates/chart.svg``, ``templates/bar_chart.svg``, both in
-``templates/_frame.svg``) with autoescaping, so names and labels are escaped once, here. It is accessible: ``role="img"``, ``aria-labelledby``
-naming its ``<title>`` and ``<desc>``, and the ``<desc>`` states every point in words (the text
-alternative). A chart without points says so in its picture and its description.
+``templates/_frame.svg``) with autoescaping, so names and labels are escaped once, here. It is
+accessible: ``role="img"``, ``aria-labelledby`` naming its ``<title>`` and ``<desc>``, and the
+``<desc>`` states every point or bar in words (the text alternative). A chart without points (or
+whose bars are all 0) says so in its picture and its description.
 """
 from __future__ import annotations
 
@@ -222,6 +223,7 @@ def _contiguous(bands: Sequence[Band]) -> list[Band]:
         Band(band.label, band.low, following.low if following.low > band.high else band.high)
         for band, following in zip(ordered, ordered[1:])
     ] + ordered[-1:]
+
 
 def _frame(chart: Chart | BarChart) -> dict:
     """What every chart's template needs: its size, plot area, title and text alternative."""

@@ -243,14 +243,17 @@ class RecoverySchema(Schema):
 
 class OutcomeCountSchema(Schema):
     count = fields.Integer()
-    percent = Number(allow_none=True, metadata={"description": "of its denominator, to one decimal; null when that is 0 or unknown"})
+    percent = Number(
+        allow_none=True, metadata={"description": "of its denominator, to one decimal; null when that is 0 or unknown"})
     of = fields.String(validate=validate.OneOf((CLIENTS, JUDGED, CASES_AT_BASELINE)),
                        metadata={"description": "which of the denominators it is a share of"})
 
 
 class OutcomeCountsSchema(Schema):
-    reliable_improvement = fields.Nested(OutcomeCountSchema, metadata={"description": "reliably better (includes reliable recovery)"})
-    reliable_recovery = fields.Nested(OutcomeCountSchema, metadata={"description": "reliably better, from a case at baseline to not a case"})
+    reliable_improvement = fields.Nested(
+        OutcomeCountSchema, metadata={"description": "reliably better (includes reliable recovery)"})
+    reliable_recovery = fields.Nested(
+        OutcomeCountSchema, metadata={"description": "reliably better, from a case at baseline to not a case"})
     no_reliable_change = fields.Nested(OutcomeCountSchema)
     deterioration = fields.Nested(OutcomeCountSchema, metadata={"description": "reliably worse"})
     not_enough_data = fields.Nested(OutcomeCountSchema, metadata={"description": "no score after the baseline"})
