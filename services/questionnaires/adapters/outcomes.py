@@ -4,11 +4,12 @@ instrument, and which therapists each client has.
 A *series summary* (``series_summaries``) holds a client's baseline and latest score on one
 instrument (ids, totals, times), the number of responses, and the baseline's month (``cohort``,
 ``YYYY-MM``). It is rewritten whole from the series after each response is stored: the writer
-reads the series' latest response (and its baseline), replaces the summary, then reads the latest
-again and rewrites until they agree. So when two responses of one series are stored at once, and
-the older summary lands last (FerretDB v1 keeps one of two concurrent writes), the writer that
-wrote it sees the later response and writes again: the summary ends as the series' latest. Its
-``_id`` is derived from tenant, client and instrument, so there is one per series.
+reads the series' latest response (and its baseline by id, when the latest does not carry the
+baseline's time), replaces the summary, then reads the latest again and rewrites until they
+agree. So when two responses of one series are stored at once, and the older summary lands last
+(FerretDB v1 keeps one of two concurrent writes), the writer that wrote it sees the later
+response and writes again: the summary ends as the series' latest. Its ``_id`` is derived from
+tenant, client and instrument, so there is one per series.
 
 A *therapist link* (``client_therapists``) says that a therapist has a client: one submitted a
 response for them, or is responsible for an assignment of theirs (named on it, or the therapist
@@ -49,8 +50,9 @@ def cohort_of(moment: datetime) -> str:
 
 def ends_of(instrument: Instrument, summary: dict) -> SeriesEnds:
     """A stored summary as the domain classifies it."""
-    return SeriesEnds(instrument, Reference(summary["baseline_id"], summary["baseline_total"]),
-                      Reference(summary["latest_id"], summary["latest_total"]), summary["responses"])
+    baseline = Reference(summary["baseline_id"], summary["baseline_total"], summary["baseline_at"])
+    latest = Reference(summary["latest_id"], summary["latest_total"], summary["latest_at"])
+    return SeriesEnds(instrument, baseline, latest, summary["responses"])
 
 
 class SeriesSummaries(TenantRepository):
@@ -68,27 +70,27 @@ class SeriesSummaries(TenantRepository):
             ends = responses.ends(client_id, instrument)
             if ends is None:  # erased meanwhile: the erasure deletes the summary
                 return
-            latest, baseline = ends
-            if written == (latest["_id"], baseline["_id"]):
+            if ends == written:
                 return
+            latest, baseline = ends.latest, ends.baseline
             summary = {
                 "_id": summary_id,
                 "client_id": client_id,
                 "instrument": instrument,
-                "responses": latest["seq"],
-                "cohort": cohort_of(baseline["completed_at"]),
-                "baseline_id": baseline["_id"],
-                "baseline_total": baseline["score"]["total"],
-                "baseline_at": baseline["completed_at"],
-                "latest_id": latest["_id"],
-                "latest_total": latest["score"]["total"],
-                "latest_at": latest["completed_at"],
+                "responses": ends.seq,
+                "cohort": cohort_of(baseline.completed_at),
+                "baseline_id": baseline.response_id,
+                "baseline_total": baseline.total,
+                "baseline_at": baseline.completed_at,
+                "latest_id": latest.response_id,
+                "latest_total": latest.total,
+                "latest_at": latest.completed_at,
             }
             try:
                 self.records.replace_one({"_id": summary_id}, summary, upsert=True)
             except DuplicateKeyError:  # another writer created it first: read and write again
                 continue
-            written = (latest["_id"], baseline["_id"])
+            written = ends
 
     def of_instrument(self, instrument: str, cohort: str | None) -> Iterator[dict]:
         """The clinic's summaries on ``instrument`` (of one cohort when given)."""

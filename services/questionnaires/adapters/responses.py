@@ -17,6 +17,7 @@ client's records (docs/STORAGE.md):
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 from services.questionnaires.config import CLIENT_RESPONSES, RESPONSES, TENANT_RESPONSES
@@ -27,9 +28,7 @@ from shared.mongo import TenantRepository
 # What trajectories read: everything but the events and the raw answers.
 SUMMARY = {"outbox": 0, "answers": 0, "idempotency": 0}
 # What placing the next response needs of the latest one (see ``link_of``).
-LINK_FIELDS = {"seq": 1, "score.total": 1, "baseline": 1, "compared_with.baseline": 1}
-# What a series' summary needs of its latest response (see ``ends``).
-ENDS_FIELDS = {**LINK_FIELDS, "completed_at": 1}
+LINK_FIELDS = {"seq": 1, "score.total": 1, "completed_at": 1, "baseline": 1, "compared_with.baseline": 1}
 
 
 class ResponseStore(TenantRepository):
@@ -40,23 +39,19 @@ class ResponseStore(TenantRepository):
 
     def latest(self, client_id: str, instrument: str) -> Link | None:
         """The latest response of the client's series on ``instrument``, as the next one needs it."""
-        found = self._latest(client_id, instrument, LINK_FIELDS)
-        return link_of(found) if found else None
-
-    def ends(self, client_id: str, instrument: str) -> tuple[dict, dict] | None:
-        """The latest response of the series and its baseline (``_id``, ``seq``, ``score.total``,
-        ``completed_at``), or None for an empty series (or one erased while it was read): two
-        lookups, the latest by ``series_seq`` and its baseline by id."""
-        latest = self._latest(client_id, instrument, ENDS_FIELDS)
-        if latest is None or latest["baseline"]:
-            return latest and (latest, latest)
-        baseline = self.records.find_one({"_id": latest["compared_with"]["baseline"]["response_id"]}, projection=ENDS_FIELDS)
-        return (latest, baseline) if baseline else None
-
-    def _latest(self, client_id: str, instrument: str, projection: Mapping[str, int]) -> dict | None:
         query = {"client_id": client_id, "instrument": instrument}
-        found = list(self.records.find(query, projection=projection).sort("seq", -1).limit(1))
-        return found[0] if found else None
+        found = list(self.records.find(query, projection=LINK_FIELDS).sort("seq", -1).limit(1))
+        return link_of(found[0]) if found else None
+
+    def ends(self, client_id: str, instrument: str) -> Link | None:
+        """The series' latest response and its baseline, both with when they were completed, or
+        None for an empty series (or one erased while it was read). A baseline recorded before
+        references kept that time is read by id."""
+        link = self.latest(client_id, instrument)
+        if link is None or link.baseline.completed_at is not None:
+            return link
+        found = self.records.find_one({"_id": link.baseline.response_id}, projection=LINK_FIELDS)
+        return replace(link, baseline=link_of(found).latest) if found else None
 
     def create(self, route: str, body: Mapping[str, Any], build: Callable[[str], Mapping[str, Any]]) -> tuple[dict, bool]:
         """Insert the response ``build(id)`` once per Idempotency-Key (see ``create_once``).
@@ -102,6 +97,6 @@ class ResponseStore(TenantRepository):
 
 def link_of(response: Mapping[str, Any]) -> Link:
     """The series' link once ``response`` is stored."""
-    me = Reference(response["_id"], response["score"]["total"])
+    me = Reference(response["_id"], response["score"]["total"], response["completed_at"])
     baseline = me if response["baseline"] else Reference.from_dict(response["compared_with"]["baseline"])
     return Link(response["seq"], me, baseline)
