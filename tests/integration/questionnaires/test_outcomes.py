@@ -192,12 +192,20 @@ def test_responses_stored_at_once_leave_the_outcome_of_the_series_latest(service
 def test_the_migration_summarizes_responses_stored_before(seeded):
     before = outcomes(seeded)
     mine = outcomes(seeded, role="therapist", sub="therapist-1")
+    cohort = outcomes(seeded, cohort="2026-01")
     for collection in ("series_summaries", "client_therapists"):
         seeded.database[collection].delete_many({})
+    # Responses recorded before a reference kept the time of the response it names: each
+    # summary then reads its baseline's time from the baseline itself.
+    for response in seeded.database["responses"].find({"baseline": False}):
+        seeded.database["responses"].update_one({"_id": response["_id"]},
+                                                {"$unset": {"compared_with.baseline.completed_at": ""}})
+    assert seeded.database["responses"].count_documents({"compared_with.baseline.completed_at": {"$exists": True}}) == 0
     assert outcomes(seeded)["denominators"]["clients"] == 0
     done = migrate(seeded.reminders.database, seeded.clock.now(), timedelta(hours=48))
     assert done["series_summarized"] == len(CLIENTS) + 2  # clinic-a's PHQ-9 and GAD-7, clinic-b's PHQ-9
     assert outcomes(seeded) == before
+    assert outcomes(seeded, cohort="2026-01") == cohort
     assert outcomes(seeded, role="therapist", sub="therapist-1") == mine
     assert migrate(seeded.reminders.database, seeded.clock.now(), timedelta(hours=48))["therapists_linked"] == 0
 
