@@ -1,13 +1,17 @@
 """Every event type Stepwise raises: who raises it, when, and the shape of its data.
 
-This table is the source of the AsyncAPI document (``shared/asyncapi.py``) and is checked by
-``new_event`` when an event is built, so the published contract and the code cannot drift.
-Data schemas accept extra fields (``INCLUDE``): subscribers may rely on what is listed here,
-and new fields can be added without a new version.
+Each event type is defined here once. The table is the source of the AsyncAPI document
+(``shared/asyncapi.py``); ``new_event`` refuses to build an event whose data it does not
+describe, and ``parse_event`` dead-letters one it does not describe (a consumer reads the fields
+listed here without checking them again); the notification rules copy the fields they show from
+it (``EventSpec.pick``). So the published contract, the raisers and the readers cannot drift.
+Data schemas accept extra fields on reading (``INCLUDE``): subscribers may rely on what is listed
+here, and new fields can be added without a new version.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -16,6 +20,21 @@ class EventData(Schema):
     class Meta:
         unknown = INCLUDE
         ordered = True
+
+
+class Number(fields.Float):
+    """A JSON number; unlike ``fields.Float``, never a numeral in a string ("17")."""
+
+    default_error_messages = {"not_a_number": "Not a JSON number."}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            raise self.make_error("not_a_number")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        # A number is passed on as it came: a whole total stays 17, never becomes 17.0.
+        return value
 
 
 class Flag(EventData):
@@ -57,15 +76,15 @@ class GoalRevised(AboutGoal):
 
 
 class GoalProgressRecorded(AboutGoal):
-    value = fields.Float(required=True)
-    percent = fields.Float(allow_none=True)
+    value = Number(required=True)
+    percent = Number(allow_none=True)
     source = fields.String(required=True, validate=validate.OneOf(["client", "therapist", "score"]))
     recorded_at = fields.String()
 
 
 class GoalMilestoneReached(AboutGoal):
     milestone = fields.Dict(required=True)
-    value = fields.Float(metadata={"description": "The progress value that passed the milestone."})
+    value = Number(metadata={"description": "The progress value that passed the milestone."})
 
 
 class GoalStatusChanged(AboutGoal):
@@ -86,7 +105,7 @@ class QuestionnaireAssigned(EventData):
     id = fields.String(required=True)
     client_id = fields.String(required=True)
     instrument = fields.String(required=True)
-    every_days = fields.Integer(allow_none=True)
+    every_days = fields.Integer(strict=True, allow_none=True)
     starts_at = fields.String(required=True)
     ends_at = fields.String(allow_none=True)
     assigned_by = fields.String(allow_none=True)
@@ -100,17 +119,33 @@ class QuestionnaireDue(EventData):
     due_at = fields.String(required=True)
     therapist_id = fields.String(allow_none=True)
     kind = fields.String(validate=validate.OneOf(["due", "overdue"]))
-    occurrence = fields.Integer(metadata={"description": "Which occurrence of the schedule, from 0."})
+    occurrence = fields.Integer(strict=True, metadata={"description": "Which occurrence of the schedule, from 0."})
     overdue_at = fields.String(allow_none=True)
     closes_at = fields.String(allow_none=True)
+
+
+class Score(EventData):
+    """The scored response, as the response shows it; what subscribers read of it is listed."""
+
+    total = Number(required=True)
+    severity = fields.String(allow_none=True)
+    flags = fields.List(fields.Nested(Flag))
+
+
+class Change(EventData):
+    """The change against the client's baseline and previous score; what subscribers read is listed."""
+
+    baseline_total = Number(allow_none=True)
+    previous_total = Number(allow_none=True)
+    reliable_change = fields.String(allow_none=True, validate=validate.OneOf(["improved", "deteriorated", "none"]))
 
 
 class QuestionnaireScored(EventData):
     response_id = fields.String(required=True)
     client_id = fields.String(required=True)
     instrument = fields.String(required=True)
-    score = fields.Dict(required=True)
-    change = fields.Dict(required=True)
+    score = fields.Nested(Score, required=True)
+    change = fields.Nested(Change, required=True)
     therapist_id = fields.String(allow_none=True)
     completed_at = fields.String()
     assignment_id = fields.String(allow_none=True)
@@ -123,7 +158,7 @@ class RiskFlagged(EventData):
     flags = fields.List(fields.Nested(Flag), required=True, validate=validate.Length(min=1))
     therapist_id = fields.String(allow_none=True)
     completed_at = fields.String()
-    total = fields.Float(allow_none=True)
+    total = Number(allow_none=True)
     severity = fields.String(allow_none=True)
 
 
@@ -133,7 +168,7 @@ class InstrumentDefined(EventData):
     code = fields.String(required=True)
     name = fields.String(required=True)
     version = fields.String(allow_none=True)
-    score_range = fields.List(fields.Float(), required=True, validate=validate.Length(equal=2),
+    score_range = fields.List(Number(), required=True, validate=validate.Length(equal=2),
                               metadata={"description": "The lowest and highest total score: [low, high]."})
 
 
@@ -147,7 +182,7 @@ class ClientErased(EventData):
     erasure_id = fields.String(required=True)
     client_id = fields.String(required=True)
     service = fields.String(required=True, metadata={"description": "the service that erased its part"})
-    records_deleted = fields.Integer(required=True)
+    records_deleted = fields.Integer(strict=True, required=True)
     erased_at = fields.String(required=True)
 
 
@@ -172,6 +207,40 @@ class EventSpec:
     service: str
     summary: str
     data_schema: type[Schema]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields of the event's data, as they are named on the wire."""
+        return tuple(field.data_key or name for name, field in self.data_schema().fields.items())
+
+    def problems(self, data: Any) -> dict[str, Any]:
+        """What is wrong with ``data`` as this event's data (marshmallow's messages by field; they
+        name what was expected, never the value given); ``{}`` when nothing is."""
+        if not isinstance(data, Mapping):
+            return {"data": ["Not an object."]}
+        return self.data_schema().validate(dict(data))
+
+    def build(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The event's data as a raiser gives it: every required field and no field this event does
+        not define (a field the contract omits would reach subscribers undocumented)."""
+        problems = self.problems(data)
+        problems.update({name: ["Not a field of this event."] for name in sorted(set(data) - set(self.fields))})
+        if problems:
+            raise ValueError(f"{self.name} data does not match its definition: {problems}")
+        return dict(data)
+
+    def pick(self, data: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+        """The fields ``names`` of (valid) data, as this event defines them: one that is absent is
+        None, and a nested object keeps only the fields defined for it."""
+        self.require(names)
+        dumped = self.data_schema(only=names).dump(data)
+        return {name: dumped.get(name) for name in names}
+
+    def require(self, names: tuple[str, ...]) -> None:
+        """Raise ``KeyError`` unless this event defines every field of ``names``."""
+        unknown = sorted(set(names) - set(self.data_schema().fields))
+        if unknown:
+            raise KeyError(f"{self.name} defines no field {', '.join(unknown)}; see shared/events/registry.py")
 
 
 def _spec(name: str, service: str, summary: str, schema: type[Schema]) -> tuple[str, EventSpec]:
@@ -205,5 +274,4 @@ REGISTRY: dict[str, EventSpec] = dict(
 
 def undeclared_fields(name: str, data: dict) -> set[str]:
     """Fields of an event's data that its registry schema (and so the AsyncAPI document) omits."""
-    declared = {field.data_key or key for key, field in REGISTRY[name].data_schema().fields.items()}
-    return set(data) - declared
+    return set(data) - set(REGISTRY[name].fields)
