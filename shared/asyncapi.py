@@ -116,8 +116,11 @@ def build_document() -> dict[str, Any]:
                 "Each message is a persistent CloudEvents 1.0 event in structured JSON mode, published with "
                 "publisher confirms. Delivery is at least once: de-duplicate on `id`. Stepwise's own consumers read "
                 "quorum queues (`<prefix>.<consumer>`, replicated across the cluster's nodes), with delay queues "
-                "`<queue>.retry.<ms>ms` and dead letters `<queue>.dead`; a subscriber's own queue should be a "
-                "quorum queue too (`x-queue-type: quorum`), so that losing a node loses none of its events."
+                "`<queue>.retry.<ms>ms` and dead letters `<queue>.dead`: an event whose envelope or data these "
+                "schemas refuse, or of an unregistered type, is malformed and dead-lettered on its first delivery "
+                "(`x-stepwise-reason: malformed`; retrying cannot fix it, and no handler sees it), one whose handler "
+                "keeps failing after the last retry (`x-stepwise-reason: failed`). A subscriber's own queue should be "
+                "a quorum queue too (`x-queue-type: quorum`), so that losing a node loses none of its events."
             ),
         },
         "defaultContentType": CONTENT_TYPE,

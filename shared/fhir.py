@@ -31,6 +31,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal
+from shared.clock import rfc3339
 from shared.errors import PROBLEM_MIMETYPE, TITLES
 from shared.paging import MAX_LIMIT
 from shared.schemas import Id
@@ -59,9 +60,7 @@ ISSUE_TYPES = {
 
 def instant(moment: datetime) -> str:
     """A FHIR ``instant``: UTC, to the millisecond, with a ``Z``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(moment)
 
 
 def reference(resource_type: str, resource_id: str) -> dict:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from shared.events.envelope import isoformat, new_event
+from shared.clock import rfc3339
+from shared.events.envelope import new_event
 
 
 def _about(goal: Mapping[str, Any]) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def revised(tenant: str, goal: Mapping[str, Any], changes: Mapping[str, Any], re
 
 def progress_recorded(tenant: str, goal: Mapping[str, Any], entry: Mapping[str, Any], percent: float | None, now: datetime) -> dict:
     data = {**_about(goal), "value": entry["value"], "percent": percent, "source": entry["source"],
-            "recorded_at": isoformat(entry["recorded_at"])}
+            "recorded_at": rfc3339(entry["recorded_at"])}
     return _event("goal.progress_recorded", tenant, goal, data, now)
 
 

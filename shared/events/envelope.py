@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Mapping
 
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from shared import tracing
+from shared.clock import rfc3339, utcnow
 from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
 from shared.logs import correlation_id
 
@@ -40,13 +41,6 @@ def routing_key(event: Mapping[str, Any]) -> str:
 
 def source_for(service: str) -> str:
     return f"/stepwise/{service}"
-
-
-def isoformat(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, as the contract asks for every time on the wire."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def new_event(
@@ -77,7 +71,7 @@ def new_event(
         "id": event_id or str(uuid.uuid4()),
         "source": source_for(service or spec.service),
         "type": event_type(name),
-        "time": isoformat(time or datetime.now(timezone.utc)),
+        "time": rfc3339(time or utcnow()),
         "subject": subject,
         "tenantid": tenant,
         "datacontenttype": "application/json",

@@ -4,16 +4,16 @@ Each event type is defined here once. The table is the source of the AsyncAPI do
 (``shared/asyncapi.py``); ``new_event`` refuses to build an event whose data it does not
 describe, and ``parse_event`` dead-letters one it does not describe (a consumer reads the fields
 listed here without checking them again); the notification rules copy the fields they show from
-it (``EventSpec.pick``). So the published contract, the raisers and the readers cannot drift.
+it (``EventSpec.pick``, paths checked by ``EventSpec.require``). So the published contract, the raisers and the readers cannot drift.
 Data schemas accept extra fields on reading (``INCLUDE``): subscribers may rely on what is listed
 here, and new fields can be added without a new version.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, missing, validate
 
 
 class EventData(Schema):
@@ -43,6 +43,16 @@ class Flag(EventData):
     value = fields.Raw(required=True)
 
 
+class Milestone(EventData):
+    """A milestone of a goal, as the goal shows it."""
+
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    value = Number(allow_none=True)
+    percent = Number(allow_none=True)
+    due_date = fields.String(allow_none=True)
+
+
 class GoalCreated(EventData):
     """The goal as stored."""
 
@@ -57,7 +67,7 @@ class GoalCreated(EventData):
     start_date = fields.String(allow_none=True)
     target_date = fields.String(allow_none=True)
     parent_goal_id = fields.String(allow_none=True)
-    milestones = fields.List(fields.Dict())
+    milestones = fields.List(fields.Nested(Milestone))
     smart = fields.Dict(metadata={"description": "The SMART assessment, as on the goal."})
 
 
@@ -83,7 +93,7 @@ class GoalProgressRecorded(AboutGoal):
 
 
 class GoalMilestoneReached(AboutGoal):
-    milestone = fields.Dict(required=True)
+    milestone = fields.Nested(Milestone, required=True)
     value = Number(metadata={"description": "The progress value that passed the milestone."})
 
 
@@ -229,18 +239,35 @@ class EventSpec:
             raise ValueError(f"{self.name} data does not match its definition: {problems}")
         return dict(data)
 
-    def pick(self, data: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-        """The fields ``names`` of (valid) data, as this event defines them: one that is absent is
-        None, and a nested object keeps only the fields defined for it."""
-        self.require(names)
-        dumped = self.data_schema(only=names).dump(data)
-        return {name: dumped.get(name) for name in names}
+    def pick(self, data: Mapping[str, Any], paths: Mapping[str, str]) -> dict[str, Any]:
+        """From (valid) data, the value at each dotted path of ``paths`` (``"score.total"``), under
+        its name there, as this event defines it: an absent one is None, and an object keeps only
+        the fields defined for it."""
+        return {name: self._value(data, path) for name, path in paths.items()}
 
-    def require(self, names: tuple[str, ...]) -> None:
-        """Raise ``KeyError`` unless this event defines every field of ``names``."""
-        unknown = sorted(set(names) - set(self.data_schema().fields))
-        if unknown:
-            raise KeyError(f"{self.name} defines no field {', '.join(unknown)}; see shared/events/registry.py")
+    def require(self, paths: Iterable[str]) -> None:
+        """Raise ``KeyError`` unless this event defines every dotted path of ``paths``."""
+        for path in paths:
+            self._field(path)
+
+    def _field(self, path: str) -> fields.Field:
+        schema: Schema = self.data_schema()
+        *parents, leaf = path.split(".")
+        for name in parents:
+            parent = schema.fields.get(name)
+            if not isinstance(parent, fields.Nested):
+                raise KeyError(f"{self.name} defines no object {name!r} (in {path!r}); see shared/events/registry.py")
+            schema = parent.schema
+        if leaf not in schema.fields:
+            raise KeyError(f"{self.name} defines no field {path!r}; see shared/events/registry.py")
+        return schema.fields[leaf]
+
+    def _value(self, data: Mapping[str, Any], path: str) -> Any:
+        *parents, leaf = path.split(".")
+        for name in parents:
+            data = data.get(name) or {}
+        value = self._field(path).serialize(leaf, data)
+        return None if value is missing else value
 
 
 def _spec(name: str, service: str, summary: str, schema: type[Schema]) -> tuple[str, EventSpec]:
