@@ -47,7 +47,7 @@ from shared.charts import Chart
 from shared.clock import is_future
 from shared.errors import Problem, invalid
 from shared.events.outbox import with_events
-from shared.idempotency import fingerprint, record_id, request_key
+from shared.idempotency import keyed_request
 from shared.mongo import CLAIM_ATTEMPTS, Database
 from shared.timetable import Timetable
 
@@ -262,9 +262,7 @@ class Goals:
                       body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Add a milestone (once per Idempotency-Key: the milestone's id is derived from it);
         ``goal.revised``. Returns the goal and whether the milestone is new."""
-        key = request_key()
-        milestone_id = record_id(self.tenant, self.by or "", route, key) if key else str(uuid.uuid4())
-        body_print = fingerprint(body)
+        request = keyed_request(self.tenant, route, body)
         milestone = _milestone(milestone)
         replayed = False
 
@@ -272,10 +270,9 @@ class Goals:
             nonlocal replayed
             goal = history.goal
             earlier = next((r for r in history.revisions if r["kind"] == "milestone_added"
-                            and r["changes"]["milestone"]["to"]["id"] == milestone_id), None)
+                            and r["changes"]["milestone"]["to"]["id"] == request.id), None)
             if earlier is not None:
-                if (earlier.get("idempotency") or {}).get("fingerprint") != body_print:
-                    raise Problem(409, "This Idempotency-Key was already used with a different body")
+                request.replay(earlier)
                 replayed = True
                 return None
             if not goal["measure"]:
@@ -283,9 +280,9 @@ class Goals:
             errors = milestone_errors(milestone, goal["measure"])
             if errors:
                 raise invalid(errors)
-            changes = {"milestone": {"from": None, "to": {"id": milestone_id, **milestone}}}
+            changes = {"milestone": {"from": None, "to": {"id": request.id, **milestone}}}
             return Change("milestone_added", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)],
-                          {"idempotency": {"key": key, "fingerprint": body_print} if key else None})
+                          {"idempotency": request.stamp})
 
         current = self._change(goal_id, plan)
         return current, not replayed

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from shared.clock import rfc3339
 from shared.events.envelope import new_event
+from shared.events.registry import REGISTRY
 
 
 def _about(goal: Mapping[str, Any]) -> dict[str, Any]:
@@ -26,11 +27,8 @@ def _event(name: str, tenant: str, goal: Mapping[str, Any], data: Mapping[str, A
 
 
 def created(tenant: str, goal: Mapping[str, Any], now: datetime) -> dict:
-    """``goal.created`` carries the goal as stored (its public fields)."""
-    data = {"id": goal["id"], "client_id": goal["client_id"], "therapist_id": goal.get("therapist_id"),
-            "title": goal["title"], "status": goal["status"]}
-    for field in ("description", "category", "measure", "start_date", "target_date", "parent_goal_id", "milestones", "smart"):
-        data[field] = goal.get(field)
+    """``goal.created`` carries the goal as stored: the fields the registry defines for it."""
+    data = {field: goal.get(field) for field in REGISTRY["goal.created"].fields}
     return _event("goal.created", tenant, goal, data, now)
 
 
