@@ -18,6 +18,13 @@ def is_future(moment: datetime, now: datetime) -> bool:
     return moment > now + CLOCK_SKEW
 
 
+def parse_rfc3339(value: str) -> datetime:
+    """A time as ``rfc3339`` writes it (any offset, or ``Z``); one without an offset is taken as
+    UTC. ``ValueError`` when ``value`` is not such a time."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC to the millisecond with a ``Z``, as the contract asks for every time on the
     wire (MongoDB keeps milliseconds); a time without an offset is taken as UTC."""

@@ -565,8 +565,3 @@ def refresh_announced(database: Database, now: datetime, days_before: int) -> in
 
     return table.run(now, handle)
 
-
-def event_time(value: str) -> datetime:
-    """An RFC 3339 time from an event; one without an offset is taken as UTC."""
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 
 from services.goals import config
-from services.goals.actions import Goals, event_time, raise_due_soon, refresh_announced
+from services.goals.actions import Goals, raise_due_soon, refresh_announced
 from services.goals.adapters.instruments import remember
 from services.goals.adapters.store import store_for
 from shared import client_data
 from shared.clock import SystemClock
+from shared.clock import parse_rfc3339
 from shared.config import Settings
 from shared.events.consumer import Subscription
 from shared.mongo import Database
@@ -41,7 +42,7 @@ def score_handler(database: Database, clock, due_soon_days: int):
         goals = Goals(store_for(database, event["tenantid"]), now=clock.now(), by=None, due_soon_days=due_soon_days)
         added = goals.record_score(
             data["response_id"], data["client_id"], data["instrument"], data["score"]["total"],
-            event_time(data.get("completed_at") or event["time"]),
+            parse_rfc3339(data.get("completed_at") or event["time"]),
         )
         log.info("score fed to goals", extra={"event_id": event["id"], "entries_added": added})
 

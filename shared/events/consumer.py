@@ -49,6 +49,7 @@ from opentelemetry.trace import SpanKind
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from shared import retention, tracing
+from shared.clock import parse_rfc3339
 from shared.events import amqp
 from shared.events.envelope import MalformedEvent, parse_event, routing_key
 from shared.events.publisher import PublishError, Publisher, with_headers
@@ -416,11 +417,9 @@ def _insert_marks(collection, marks: list[dict]) -> set[int]:
 def event_age(event: dict, now: datetime | None = None) -> float | None:
     """Seconds since the event's ``time`` (None when it cannot be read)."""
     try:
-        moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-    except (KeyError, AttributeError, ValueError):
+        moment = parse_rfc3339(event["time"])
+    except (KeyError, TypeError, ValueError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
 
 

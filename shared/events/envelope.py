@@ -18,7 +18,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate
 
 from shared import tracing
 from shared.clock import rfc3339, utcnow
-from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
+from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES, Time
 from shared.logs import correlation_id
 
 SPECVERSION = "1.0"
@@ -99,7 +99,7 @@ class CloudEventSchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     source = fields.String(required=True, validate=validate.Length(min=1))
     type = fields.String(required=True, validate=validate.Regexp(r"^stepwise\.[a-z_]+\.[a-z_]+\.v1$"))
-    time = fields.String(required=True)
+    time = Time(required=True)
     subject = fields.String(required=True)
     tenantid = fields.String(required=True, validate=validate.Length(min=1))
     datacontenttype = fields.String(load_default="application/json")

@@ -15,11 +15,32 @@ from typing import Any, Iterable, Mapping
 
 from marshmallow import INCLUDE, Schema, fields, missing, validate
 
+from shared.clock import parse_rfc3339
+
 
 class EventData(Schema):
     class Meta:
         unknown = INCLUDE
         ordered = True
+
+
+class Time(fields.String):
+    """An RFC 3339 time, as ``shared.clock.rfc3339`` writes it; a reader parses it with
+    ``shared.clock.parse_rfc3339``."""
+
+    default_error_messages = {"not_a_time": "Not an RFC 3339 time."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.metadata = {"format": "date-time", **self.metadata}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_rfc3339(text)
+        except ValueError:
+            raise self.make_error("not_a_time") from None
+        return text
 
 
 class Number(fields.Float):
@@ -89,7 +110,7 @@ class GoalProgressRecorded(AboutGoal):
     value = Number(required=True)
     percent = Number(allow_none=True)
     source = fields.String(required=True, validate=validate.OneOf(["client", "therapist", "score"]))
-    recorded_at = fields.String()
+    recorded_at = Time()
 
 
 class GoalMilestoneReached(AboutGoal):
@@ -116,8 +137,8 @@ class QuestionnaireAssigned(EventData):
     client_id = fields.String(required=True)
     instrument = fields.String(required=True)
     every_days = fields.Integer(strict=True, allow_none=True)
-    starts_at = fields.String(required=True)
-    ends_at = fields.String(allow_none=True)
+    starts_at = Time(required=True)
+    ends_at = Time(allow_none=True)
     assigned_by = fields.String(allow_none=True)
     therapist_id = fields.String(allow_none=True)
 
@@ -126,12 +147,12 @@ class QuestionnaireDue(EventData):
     assignment_id = fields.String(required=True)
     client_id = fields.String(required=True)
     instrument = fields.String(required=True)
-    due_at = fields.String(required=True)
+    due_at = Time(required=True)
     therapist_id = fields.String(allow_none=True)
     kind = fields.String(validate=validate.OneOf(["due", "overdue"]))
     occurrence = fields.Integer(strict=True, metadata={"description": "Which occurrence of the schedule, from 0."})
-    overdue_at = fields.String(allow_none=True)
-    closes_at = fields.String(allow_none=True)
+    overdue_at = Time(allow_none=True)
+    closes_at = Time(allow_none=True)
 
 
 class Score(EventData):
@@ -157,7 +178,7 @@ class QuestionnaireScored(EventData):
     score = fields.Nested(Score, required=True)
     change = fields.Nested(Change, required=True)
     therapist_id = fields.String(allow_none=True)
-    completed_at = fields.String()
+    completed_at = Time()
     assignment_id = fields.String(allow_none=True)
 
 
@@ -167,7 +188,7 @@ class RiskFlagged(EventData):
     instrument = fields.String(required=True)
     flags = fields.List(fields.Nested(Flag), required=True, validate=validate.Length(min=1))
     therapist_id = fields.String(allow_none=True)
-    completed_at = fields.String()
+    completed_at = Time()
     total = Number(allow_none=True)
     severity = fields.String(allow_none=True)
 
@@ -193,7 +214,7 @@ class ClientErased(EventData):
     client_id = fields.String(required=True)
     service = fields.String(required=True, metadata={"description": "the service that erased its part"})
     records_deleted = fields.Integer(strict=True, required=True)
-    erased_at = fields.String(required=True)
+    erased_at = Time(required=True)
 
 
 class NotificationDelivery(EventData):

@@ -24,6 +24,7 @@ from services.notifications.domain.rules import (
     RULES, URGENT, Intent, care_team_additions, context_for, intents_for, route, routing_for,
 )
 from services.notifications.work.notifier import Notifier
+from shared.clock import parse_rfc3339
 from shared.events.consumer import event_age
 from shared.events.envelope import routing_key
 from shared.mongo import Database, Scope
@@ -33,13 +34,6 @@ log = logging.getLogger(__name__)
 URGENT_PATTERNS = tuple(key for key, rule in RULES.items() if rule.priority == URGENT)
 # Every other event a rule or a care team needs (every goal event names the goal's therapist).
 ROUTINE_PATTERNS = ("goal.#", "questionnaire.assigned", "questionnaire.due", "questionnaire.scored")
-
-
-def _event_time(event: dict) -> datetime | None:
-    try:
-        return datetime.fromisoformat(event["time"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class RulesConsumer:
@@ -90,7 +84,7 @@ class RulesConsumer:
                 "client_id": data["client_id"],
                 "event_id": event["id"],
                 "raised_at": now,
-                "flagged_at": _event_time(event),
+                "flagged_at": parse_rfc3339(event["time"]),
                 "recipients": recipients,
                 "routing_reason": reason,
                 "context": context_for(routing_key(event), data),

@@ -59,11 +59,22 @@ def _achieved(**changes) -> dict:
         (_achieved(data={"goal_id": "g"}), "client_id"),
         (_achieved(data={"goal_id": "g", "client_id": 7}), "client_id"),
         (_achieved(data=["g"]), "data"),
+        (_achieved(time="last Tuesday"), "time"),
     ],
 )
 def test_an_event_whose_data_its_definition_refuses_is_malformed(event, named):
     with pytest.raises(MalformedEvent, match=named):
         parse_event(json.dumps(event))
+
+
+def test_a_time_in_the_data_must_be_an_rfc3339_time():
+    due = new_event("questionnaire.due", tenant="t", subject="a", data={
+        "assignment_id": "a", "client_id": "c", "instrument": "gad7", "due_at": "2025-03-04T09:00:00.000Z",
+    })
+    parse_event(json.dumps(due))
+    due["data"]["due_at"] = "Tuesday"
+    with pytest.raises(MalformedEvent, match="due_at"):
+        parse_event(json.dumps(due))
 
 
 def test_a_number_in_a_string_is_not_a_number():
