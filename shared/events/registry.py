@@ -2,9 +2,10 @@
 
 Each event type is defined here once. The table is the source of the AsyncAPI document
 (``shared/asyncapi.py``); ``new_event`` refuses to build an event whose data it does not
-describe, and ``parse_event`` dead-letters one it does not describe (a consumer reads the fields
-listed here without checking them again); the notification rules copy the fields they show from
-it (``EventSpec.pick``, paths checked by ``EventSpec.require``). So the published contract, the raisers and the readers cannot drift.
+describe, and the consumer dead-letters one whose data it does not accept (``parse_event``), so a
+handler reads the fields listed here without checking them again; the notification rules take
+what they show from it (``EventSpec.pick``, paths checked by ``EventSpec.require``). So the
+published contract, the raisers and the readers cannot drift.
 Data schemas accept extra fields on reading (``INCLUDE``): subscribers may rely on what is listed
 here, and new fields can be added without a new version.
 """
@@ -261,9 +262,9 @@ class EventSpec:
         return dict(data)
 
     def pick(self, data: Mapping[str, Any], paths: Mapping[str, str]) -> dict[str, Any]:
-        """From (valid) data, the value at each dotted path of ``paths`` (``"score.total"``), under
-        its name there, as this event defines it: an absent one is None, and an object keeps only
-        the fields defined for it."""
+        """``paths`` maps names to dotted paths of the event's data (``"score.total"``): each name
+        with the value at its path in (valid) ``data``, as this event defines it. An absent value
+        is None; an object keeps only the fields defined for it."""
         return {name: self._value(data, path) for name, path in paths.items()}
 
     def require(self, paths: Iterable[str]) -> None:
