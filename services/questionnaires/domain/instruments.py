@@ -295,7 +295,9 @@ class ScoringSchema(Schema):
         keys=Text(validate=Matches(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
         values=fields.Nested(SubscaleSchema),
     )
-    missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))
+    # The documented default is the rule as a caller writes it: dumping MissingRule("refuse") would
+    # show null for the fields a refuse rule leaves out, which the Missing schema does not allow.
+    missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"), metadata={"default": {"rule": "refuse"}})
     derived = fields.List(fields.Nested(DerivedSchema), load_default=())
     indicators = fields.List(fields.Nested(IndicatorSchema), load_default=())
     source = Text(required=True, validate=TEXT)
