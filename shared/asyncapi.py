@@ -89,8 +89,10 @@ def _consumer_topology(channels: dict[str, Any], operations: dict[str, Any]) -> 
             queue: f"Bound to `{DEFAULT_EXCHANGE}` with {', '.join(f'`{p}`' for p in topology.patterns)}. The "
             f"{service} worker acknowledges an event once its handler's writes are stored, and skips an `id` it "
             f"has handled. A handler that fails sends the event to the next delay queue ({delays}: "
-            f"`RETRY_DELAYS`), which returns it here when the delay is over; after the last, it goes to `{dead}`.",
-            dead: f"Events that failed every retry of `{queue}`, kept for ops: "
+            f"`RETRY_DELAYS`), which returns it here when the delay is over; after the last, it goes to `{dead}`. "
+            f"A malformed event (its envelope or data not as these schemas define them) goes to `{dead}` at once.",
+            dead: f"Events of `{queue}` that were malformed (header `x-stepwise-reason: malformed`, on their first "
+            f"delivery) or failed every retry (`failed`), kept for ops: "
             f"`python -m shared.events.deadletters list|show|replay --queue {queue}`.",
             **{
                 retry_queue(queue, delay): f"Holds a failed event for {delay:g} s (message TTL), then dead-letters "
