@@ -10,8 +10,8 @@ The events reaching the rules were checked against the registry by the consumer
 (``shared.events.consumer``): every field the registry requires is there, with its type.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared.events.envelope import routing_key
@@ -71,7 +71,8 @@ def _shows(*paths: str, **renamed: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Rule:
-    """A row of the routing table; ``applies`` filters events of the right type by their data.
+    """A row of the routing table; ``applies`` filters events of the right type by their data,
+    and ``only_when`` names the audiences told only when their own test of the data holds.
 
     ``shows`` maps each name of the context an intent carries to a dotted path of the event's
     data, read as the registry defines it (``EventSpec.pick``).
@@ -84,6 +85,14 @@ class Rule:
     shows: dict[str, str]
     applies: Callable[[dict[str, Any]], bool] = _always
     creates_alert: bool = False
+    only_when: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
+
+    def reaches(self, audience: str, data: dict[str, Any]) -> bool:
+        return self.only_when.get(audience, _always)(data)
+
+
+def _overdue(data: dict[str, Any]) -> bool:
+    return data.get("kind") == "overdue"
 
 
 def _deteriorated(data: dict[str, Any]) -> bool:
@@ -95,8 +104,10 @@ RULES: dict[str, Rule] = {
         "risk_alert", URGENT, "risk_alert", (TO_CLINICIANS,), _shows("instrument", "response_id", "flags"),
         creates_alert=True,
     ),
+    # An overdue check-in is also the care team's to follow up; one merely due is the client's.
     "questionnaire.due": Rule(
-        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT,), _shows("instrument", "assignment_id", "due_at")
+        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT, TO_CARE_TEAM),
+        _shows("instrument", "assignment_id", "due_at", "kind"), only_when={TO_CARE_TEAM: _overdue},
     ),
     "goal.due_soon": Rule(
         "reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _shows("goal_id", "target_date", goal_title="title")
@@ -118,6 +129,12 @@ RULES: dict[str, Rule] = {
                baseline_total="change.baseline_total", previous_total="change.previous_total"),
         applies=_deteriorated,
     ),
+    # For the care team to review the plan, never for the client: a rule's verdict on someone's
+    # progress is a clinician's to interpret and to talk through.
+    "questionnaire.not_on_track": Rule(
+        "not_on_track", NORMAL, "not_on_track", (TO_CARE_TEAM,),
+        _shows("instrument", "response_id", "total", "expected_total", "baseline_total", "weeks_since_baseline"),
+    ),
 }
 
 # Where each kind of event names the clinician responsible for the client: every goal event its
@@ -127,6 +144,7 @@ _THERAPIST_FIELDS: dict[str, tuple[str, ...]] = {
     "questionnaire.assigned": ("assigned_by", "therapist_id"),
     "risk.flagged": ("therapist_id",),
     "questionnaire.scored": ("therapist_id",),
+    "questionnaire.not_on_track": ("therapist_id",),
 }
 
 # A row that reads a field the registry does not define would read None for ever: fail at import.
@@ -175,11 +193,11 @@ def route(care_team: list[str], roster: set[str] | frozenset[str]) -> Routing:
 
 def care_team_additions(event: dict[str, Any]) -> list[str]:
     """The ids an event names as its client's clinician: ``questionnaire.assigned`` its author
-    (``assigned_by``) and ``therapist_id``; goal events, ``risk.flagged`` and
-    ``questionnaire.scored`` their ``therapist_id`` when they know it. The client's own id is
-    never one. Whoever is named joins the care team only if on the clinician roster (``route``):
-    the author of an assignment may be an admin or a service account, and ``therapist_id`` is
-    whatever id the writer gave.
+    (``assigned_by``) and ``therapist_id``; goal events, ``risk.flagged``,
+    ``questionnaire.scored`` and ``questionnaire.not_on_track`` their ``therapist_id`` when they
+    know it. The client's own id is never one. Whoever is named joins the care team only if on the
+    clinician roster (``route``): the author of an assignment may be an admin or a service
+    account, and ``therapist_id`` is whatever id the writer gave.
     """
     data = event["data"]
     named = [data.get(name) for name in _THERAPIST_FIELDS.get(routing_key(event), ())]
@@ -226,6 +244,8 @@ def intents_for(
     intents: list[Intent] = []
     told: set[str] = set()
     for audience in rule.audiences:
+        if not rule.reaches(audience, data):
+            continue
         for recipient_id, role in _recipients(audience, client_id, routing, _unique(list(admins))):
             if recipient_id in told:
                 continue
