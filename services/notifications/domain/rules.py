@@ -63,6 +63,10 @@ def _always(data: dict[str, Any]) -> bool:
     return True
 
 
+def _nothing(data: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
 def _shows(*paths: str, **renamed: str) -> dict[str, str]:
     """What a template shows: context names and the dotted paths of the event's data they take,
     each path under its own name unless renamed (``goal_title="title"``)."""
@@ -75,7 +79,8 @@ class Rule:
     and ``only_when`` names the audiences told only when their own test of the data holds.
 
     ``shows`` maps each name of the context an intent carries to a dotted path of the event's
-    data, read as the registry defines it (``EventSpec.pick``).
+    data, read as the registry defines it (``EventSpec.pick``); ``derives`` adds what a template
+    needs computed from the data rather than copied (never a field of its own).
     """
 
     type: str
@@ -83,6 +88,7 @@ class Rule:
     template: str
     audiences: tuple[str, ...]
     shows: dict[str, str]
+    derives: Callable[[dict[str, Any]], dict[str, Any]] = _nothing
     applies: Callable[[dict[str, Any]], bool] = _always
     creates_alert: bool = False
     only_when: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
@@ -107,7 +113,8 @@ RULES: dict[str, Rule] = {
     # An overdue check-in is also the care team's to follow up; one merely due is the client's.
     "questionnaire.due": Rule(
         "reminder", NORMAL, "questionnaire_due", (TO_CLIENT, TO_CARE_TEAM),
-        _shows("instrument", "assignment_id", "due_at", "kind"), only_when={TO_CARE_TEAM: _overdue},
+        _shows("instrument", "assignment_id", "due_at"), derives=lambda data: {"overdue": _overdue(data)},
+        only_when={TO_CARE_TEAM: _overdue},
     ),
     "goal.due_soon": Rule(
         "reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _shows("goal_id", "target_date", goal_title="title")
@@ -156,7 +163,8 @@ for _name, _fields in _THERAPIST_FIELDS.items():
 
 def context_for(name: str, data: dict[str, Any]) -> dict[str, Any]:
     """What the templates of event ``name``'s rule show of its data (JSON-serialisable)."""
-    return REGISTRY[name].pick(data, RULES[name].shows)
+    rule = RULES[name]
+    return {**REGISTRY[name].pick(data, rule.shows), **rule.derives(data)}
 
 
 

@@ -75,7 +75,7 @@ def test_questionnaire_due_reminds_the_client(make_event):
     assert (intent.recipient_id, intent.recipient_role) == ("client-1", "client")
     assert intent.creates_alert is False
     assert intent.context == {"instrument": "gad7", "assignment_id": "asg-1",
-                              "due_at": "2025-03-03T09:00:00Z", "kind": None}
+                              "due_at": "2025-03-03T09:00:00Z", "overdue": False}
 
 
 def test_an_overdue_questionnaire_reaches_the_client_and_the_care_team(make_event):
@@ -85,7 +85,7 @@ def test_an_overdue_questionnaire_reaches_the_client_and_the_care_team(make_even
     intents = intents_for(make_event("questionnaire.due", data), ["ther-1", "ther-2"], ["admin-1"], CLINICIANS)
 
     assert recipients(intents) == [("client-1", "client"), ("ther-1", "therapist"), ("ther-2", "therapist")]
-    assert {(i.type, i.template, i.context["kind"]) for i in intents} == {("reminder", "questionnaire_due", "overdue")}
+    assert {(i.type, i.template, i.context["overdue"]) for i in intents} == {("reminder", "questionnaire_due", True)}
 
 
 def test_an_overdue_questionnaire_without_a_care_team_reaches_the_client_only(make_event):
