@@ -1,9 +1,10 @@
 """What the questionnaires service does for its routes: score and store responses, make and
 cancel assignments, and read back trajectories, outcomes and assignment states.
 
-Every write is an insert (see the README, "Storage"), and every read an equality lookup of one
-client's records, one tenant's period of a list, or a record by id. Bad input raises
-``Problem`` before anything is written.
+Every write is an insert (see the README, "Storage") but a series' summary, rewritten whole
+from the series; every read is an equality lookup of one client's records, one tenant's period
+of a list, a tenant's series summaries on one instrument (one per client), or a record by id.
+Bad input raises ``Problem`` before anything is written.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from services.questionnaires import events
 from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
 from services.questionnaires.adapters.instruments import Catalogue, Entry
+from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks, ends_of
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
@@ -37,10 +39,18 @@ from services.questionnaires.domain import (
 )
 from services.questionnaires.domain.assignments import assignment_state
 from services.questionnaires.domain.expected import track
+from services.questionnaires.domain.outcomes import can_tally, tally
 from services.questionnaires.reminders import plan_reminders
-from services.questionnaires.views import assignment_view, recovery_view, series_view, trajectory_chart
+from services.questionnaires.views import (
+    assignment_view,
+    outcomes_chart,
+    outcomes_view,
+    recovery_view,
+    series_view,
+    trajectory_chart,
+)
 from shared.auth import Principal
-from shared.charts import Chart
+from shared.charts import BarChart, Chart
 from shared.clock import is_future
 from shared.errors import Problem, invalid
 from shared.events.outbox import with_events
@@ -105,6 +115,14 @@ class Questionnaires:
     def reminders(self) -> ReminderLedger:
         return ReminderLedger(self.database)
 
+    @cached_property
+    def summaries(self) -> SeriesSummaries:
+        return SeriesSummaries(self.database, self.principal.scope)
+
+    @cached_property
+    def therapist_links(self) -> TherapistLinks:
+        return TherapistLinks(self.database, self.principal.scope)
+
     def instrument(self, code: str, field: str = "instrument") -> Entry:
         entry = self.catalogue.get(code)
         if entry is None:
@@ -124,9 +142,12 @@ class Questionnaires:
         instrument = self.instrument(data["instrument"]).instrument
         record, assignment = self.new_response(instrument, data)
         response, created = self._store_in_series(instrument, record, data["baseline"], route, data)
+        # Also on a retried request: the first attempt may have stopped before these.
         if assignment is not None and response.get("occurrence") is not None:
-            # Also on a retried request: the first attempt may have stopped before this.
             self.assignments.fulfil(assignment, response["occurrence"], response)
+        if response["therapist_id"] is not None:
+            self.therapist_links.link(response["client_id"], response["therapist_id"], self.now)
+        self.summaries.refresh(self.responses, response["client_id"], instrument.code)
         return response, created
 
     def new_response(self, instrument: Instrument, data: Mapping[str, Any]) -> tuple[dict, dict | None]:
@@ -307,6 +328,39 @@ class Questionnaires:
         outcome, reason = recovery_so_far(ends["depression"], ends["anxiety"])
         return recovery_view(client_id, ends["depression"], ends["anxiety"], outcome, reason)
 
+    def outcomes(self, filters: Mapping[str, Any]) -> tuple[dict, BarChart]:
+        """The clinic's outcomes on one instrument, baseline to latest score of each client's
+        series, over the series ``filters`` select, as JSON and drawn. A therapist sees only their
+        own clients (those they submitted a response for or are responsible for an assignment
+        of); naming another therapist is 403."""
+        therapist = filters.get("therapist")
+        if self.principal.role == "therapist":
+            if therapist not in (None, self.principal.sub):
+                raise Problem(403, "A therapist sees the outcomes of their own clients only",
+                              errors={"therapist": ["Name yourself, or leave it out."]})
+            therapist = self.principal.sub
+        instrument = self.instrument(filters["instrument"]).instrument
+        if not can_tally(instrument):
+            raise invalid({"instrument": [f"{instrument.code} publishes no reliable change rule, so no outcome can be judged"]})
+        first, last = filters.get("from"), filters.get("to")
+        if first and last and first > last:
+            raise invalid({"to": ["must not be before from"]})
+        if therapist is None:
+            summaries = self.summaries.of_instrument(instrument.code, filters.get("cohort"))
+        else:
+            clients = self.therapist_links.clients_of(therapist)
+            summaries = self.summaries.of_clients(clients, instrument.code, filters.get("cohort"))
+        ends = [
+            ends_of(instrument, summary) for summary in summaries
+            if (first is None or summary["latest_at"].date() >= first) and (last is None or summary["latest_at"].date() <= last)
+        ]
+        applied = {
+            "instrument": instrument.code, "therapist": therapist, "from": first and first.isoformat(),
+            "to": last and last.isoformat(), "cohort": filters.get("cohort"),
+        }
+        view = outcomes_view(instrument, tally(instrument, ends), applied)
+        return view, outcomes_chart(instrument, view)
+
     # Assignments
 
     def assign(self, data: Mapping[str, Any], route: str) -> tuple[dict, bool]:
@@ -338,7 +392,12 @@ class Questionnaires:
             return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now,
                                ordering_key=assignment["client_id"])
 
-        return self.assignments.create(route, data, build)
+        assignment, created = self.assignments.create(route, data, build)
+        # The therapist responsible, and a therapist who assigned it for someone else: both have the client.
+        assigner = assignment["assigned_by"] if assignment.get("assigned_by_role") == "therapist" else None
+        for therapist_id in sorted({assignment.get("therapist_id"), assigner} - {None}):
+            self.therapist_links.link(assignment["client_id"], therapist_id, self.now)
+        return assignment, created
 
     def assignment(self, assignment_id: str) -> dict:
         found = self.assignments.get(assignment_id)
