@@ -51,24 +51,16 @@ from services.questionnaires.views import (
 )
 from shared.auth import Principal
 from shared.charts import BarChart, Chart
-from shared.errors import Problem
+from shared.clock import is_future
+from shared.errors import Problem, invalid
 from shared.events.outbox import with_events
-from shared.mongo import Database
+from shared.mongo import CLAIM_ATTEMPTS, Database
 
-# Two submissions for the same client and instrument at the same moment are rare; one that
-# loses the race for its place this many times in a row gets a 409 and can be retried.
-MAX_ATTEMPTS = 10
-# A time a little ahead of ours is a caller's clock running fast, not a time in the future.
-CLOCK_SKEW = timedelta(minutes=5)
 # Times further from now than this are mistakes, and near year 1 or 9999 schedule arithmetic
 # would overflow.
 REACH = timedelta(days=100 * 366)
 # A chart marks at most this many due dates of one assignment (the latest): a year of weekly ones.
 DUE_DATES_SHOWN = 53
-
-
-def invalid(field: str, message: str) -> Problem:
-    return Problem(422, f"Invalid value for: {field}", errors={field: [message]})
 
 
 def to_millis(moment: datetime) -> datetime:
@@ -79,7 +71,7 @@ def to_millis(moment: datetime) -> datetime:
 def a_time(field: str, moment: datetime, now: datetime) -> datetime:
     """``moment`` to the millisecond, or 422 when it is not within a century of ``now``."""
     if abs(moment - now) > REACH:
-        raise invalid(field, "must be within a hundred years of now")
+        raise invalid({field: ["must be within a hundred years of now"]})
     return to_millis(moment)
 
 
@@ -134,7 +126,7 @@ class Questionnaires:
     def instrument(self, code: str, field: str = "instrument") -> Entry:
         entry = self.catalogue.get(code)
         if entry is None:
-            raise invalid(field, f"no instrument {code!r} here; GET /v1/instruments lists them")
+            raise invalid({field: [f"no instrument {code!r} here; GET /v1/instruments lists them"]})
         return entry
 
     def therapist_for(self, assignment: Mapping[str, Any] | None) -> str | None:
@@ -164,10 +156,10 @@ class Questionnaires:
         try:
             scored = score(instrument, data["answers"]).to_dict()
         except AnswerError as exc:
-            raise Problem(422, f"Invalid value for: {', '.join(sorted(exc.errors))}", errors=exc.errors) from None
+            raise invalid(exc.errors) from None
         completed_at = a_time("completed_at", data.get("completed_at") or self.now, self.now)
-        if completed_at > self.now + CLOCK_SKEW:
-            raise invalid("completed_at", "must not be in the future")
+        if is_future(completed_at, self.now):
+            raise invalid({"completed_at": ["must not be in the future"]})
         client_id = data["client_id"]
         assignment, index = self._answered_occurrence(data.get("assignment_id"), client_id, instrument.code, completed_at)
         record = {
@@ -193,7 +185,8 @@ class Questionnaires:
         latest again and place this one after it."""
         client_id = record["client_id"]
         latest = self.responses.latest(client_id, instrument.code)
-        for _ in range(MAX_ATTEMPTS):
+        # Two submissions for the same client and instrument at the same moment are rare.
+        for _ in range(CLAIM_ATTEMPTS):
 
             def build(response_id: str, latest: Link | None = latest) -> dict:
                 return self.placed_response(instrument, record, latest, mark_baseline, response_id)
@@ -262,11 +255,11 @@ class Questionnaires:
             return self._open_occurrence(client_id, code, completed_at)
         assignment = self.assignments.get(assignment_id)
         if assignment is None:
-            raise invalid("assignment_id", "no such assignment")
+            raise invalid({"assignment_id": ["no such assignment"]})
         if assignment["client_id"] != client_id:
-            raise invalid("assignment_id", "this assignment is for another client")
+            raise invalid({"assignment_id": ["this assignment is for another client"]})
         if assignment["instrument"] != code:
-            raise invalid("assignment_id", f"this assignment is for {assignment['instrument']}, not {code}")
+            raise invalid({"assignment_id": [f"this assignment is for {assignment['instrument']}, not {code}"]})
         cancellation = self.assignments.cancellation(assignment_id)
         if cancellation is not None and cancellation["cancelled_at"] <= completed_at:
             return assignment, None
@@ -326,7 +319,7 @@ class Questionnaires:
         for field, code in (("depression", depression), ("anxiety", anxiety)):
             entry = self.instrument(code, field)
             if not has_recovery_rules(entry.instrument):
-                raise invalid(field, f"{code} publishes no caseness and reliable change rules")
+                raise invalid({field: [f"{code} publishes no caseness and reliable change rules"]})
             measures[field] = entry.instrument
         ends = {
             field: series_ends(instrument, [_series_entry(r) for r in self.responses.series(client_id, instrument.code)])
@@ -348,10 +341,10 @@ class Questionnaires:
             therapist = self.principal.sub
         instrument = self.instrument(filters["instrument"]).instrument
         if not can_tally(instrument):
-            raise invalid("instrument", f"{instrument.code} publishes no reliable change rule, so no outcome can be judged")
+            raise invalid({"instrument": [f"{instrument.code} publishes no reliable change rule, so no outcome can be judged"]})
         first, last = filters.get("from"), filters.get("to")
         if first and last and first > last:
-            raise invalid("to", "must not be before from")
+            raise invalid({"to": ["must not be before from"]})
         if therapist is None:
             summaries = self.summaries.of_instrument(instrument.code, filters.get("cohort"))
         else:
@@ -377,7 +370,7 @@ class Questionnaires:
         try:
             Schedule(starts_at, data["every_days"], ends_at, self.grace)
         except ValueError as exc:
-            raise invalid("ends_at" if "ends_at" in str(exc) else "every_days", str(exc)) from None
+            raise invalid({"ends_at" if "ends_at" in str(exc) else "every_days": [str(exc)]}) from None
 
         def build(assignment_id: str) -> dict:
             assignment = {
