@@ -7,7 +7,8 @@ Where the servers come from, in order:
 3. otherwise the test fails with a message saying how to provide them. Nothing is mocked, and
    no integration test is ever skipped (under ``CI=true`` or not).
 
-Every test gets its own database, exchange and queue prefix, so tests run in any order.
+Every test gets its own database, exchange and queue prefix, so tests run in any order (the
+service tier, tests/service/conftest.py, gives each service one database emptied after each test).
 """
 from __future__ import annotations
 

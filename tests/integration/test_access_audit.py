@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, timezone
 
 import pymongo
 import pytest
-import requests
 
 from services.goals import config as goals_config
 from services.goals.api import AUDITED as GOALS_AUDITED
@@ -27,13 +26,13 @@ from services.questionnaires.app import create_app as questionnaires_app
 from shared import audit
 from shared.clock import FixedClock
 from shared.mongo import Database
-from tests.integration.notifications.builders import risk_flagged
+from tests.support.caller import THERAPIST, Caller
+from tests.support.notifications import risk_flagged
 
 pytestmark = pytest.mark.integration
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 CLIENT = "client-1"
-THERAPIST = ("therapist", "therapist-1", "clinic-a")
 ADMIN = ("admin", "admin-1", "clinic-a")
 # Free text a caller sends with a change: it must never reach an audit record.
 NOTE = "Slept badly after the funeral"
@@ -58,15 +57,13 @@ class Session:
         self.settings = harness.settings(service, config.OPTIONS)
         self.clock = FixedClock(START)
         self.database = Database(self.settings.mongo_url, self.settings.database, config.INDEXES)
-        self.base = harness.serve(create_app(settings=self.settings, clock=self.clock))
-        self.auth = auth
+        self.api = Caller.over_http(harness.serve(create_app(settings=self.settings, clock=self.clock)), auth)
         self.calls: list[dict] = []
 
     def call(self, route: str, path: str, body=None, who=THERAPIST, **params) -> dict | list:
         method = route.split(" ", 1)[0]
         request_id = uuid.uuid4().hex
-        answer = requests.request(method, self.base + path, json=body, params=params, timeout=30,
-                                  headers={**self.auth(*who), "X-Request-ID": request_id})
+        answer = self.api.call(method, path, body, who=who, headers={"X-Request-ID": request_id}, params=params)
         assert answer.status_code < 400, f"{route}: {answer.status_code} {answer.text}"
         # A client's records are health data: never kept by a browser or a proxy (issue 10).
         assert answer.headers["Cache-Control"] == "no-store", route
@@ -121,8 +118,8 @@ def questionnaires_steps(session: Session) -> None:
 
 
 def notifications_steps(session: Session) -> None:
-    roster = requests.put(session.base + "/v1/tenant/clinicians", json={"clinician_ids": ["therapist-1"]},
-                          headers=session.auth(*ADMIN), timeout=30)  # not a client's records: not audited
+    # Not a client's records: not audited.
+    roster = session.api.put("/v1/tenant/clinicians", {"clinician_ids": ["therapist-1"]}, who=ADMIN)
     assert roster.status_code == 200, roster.text
     session.call("PUT /v1/care-teams/<client_id>", f"/v1/care-teams/{CLIENT}", {"therapist_ids": ["therapist-1"]},
                  who=ADMIN)
@@ -173,8 +170,7 @@ def test_other_routes_and_refused_requests_leave_no_record(harness, auth):
     session = Session(harness, auth, "questionnaires", questionnaires_config, questionnaires_app)
     session.call("GET /v1/instruments", "/v1/instruments")
     session.call("GET /v1/instruments/<code>", "/v1/instruments/phq9")
-    refused = requests.get(f"{session.base}/v1/clients/client-2/scores", headers=auth("client", CLIENT, "clinic-a"),
-                           timeout=30)
+    refused = session.api.get("/v1/clients/client-2/scores", who=("client", CLIENT, "clinic-a"))
     assert refused.status_code == 403
     assert session.audit_records() == []
 
@@ -183,22 +179,21 @@ def test_only_a_tenants_admins_read_its_audit(harness, auth):
     session = Session(harness, auth, "goals", goals_config, goals_app)
     goals_steps(session)
     for who in (("client", CLIENT, "clinic-a"), THERAPIST, ("service", "svc-1", "clinic-a")):
-        answer = requests.get(f"{session.base}/v1/audit", headers=auth(*who), timeout=30)
+        answer = session.api.get("/v1/audit", who=who)
         assert answer.status_code == 403 and answer.headers["Content-Type"] == "application/problem+json", who
     for query in ({}, {"client_id": CLIENT}, {"actor": "therapist-1"}):
-        elsewhere = requests.get(f"{session.base}/v1/audit", params=query, headers=auth("admin", "admin-9", "clinic-b"),
-                                 timeout=30)
+        elsewhere = session.api.get("/v1/audit", params=query, who=("admin", "admin-9", "clinic-b"))
         assert elsewhere.status_code == 200 and elsewhere.json() == {"items": [], "next_cursor": None}
-    seen = requests.get(f"{session.base}/v1/audit", params={"limit": 200}, headers=auth(*ADMIN), timeout=30)
+    seen = session.api.get("/v1/audit", params={"limit": 200}, who=ADMIN)
     assert seen.status_code == 200 and seen.headers["Cache-Control"] == "no-store"
     assert {item["request_id"] for item in seen.json()["items"]} == {call["request_id"] for call in session.calls}
 
 
-def every_page(session: Session, auth, **query) -> list[dict]:
+def every_page(session: Session, **query) -> list[dict]:
     items, cursor = [], None
     while True:
-        page = requests.get(f"{session.base}/v1/audit", headers=auth(*ADMIN), timeout=30,
-                            params={**query, "limit": 3, **({"cursor": cursor} if cursor else {})})
+        page = session.api.get("/v1/audit", who=ADMIN,
+                               params={**query, "limit": 3, **({"cursor": cursor} if cursor else {})})
         assert page.status_code == 200, page.text
         items += page.json()["items"]
         cursor = page.json()["next_cursor"]
@@ -234,10 +229,9 @@ def test_the_audit_filters_by_client_actor_and_time_and_pages_newest_first(harne
     for query, keep in cases:
         expected = [record["_id"] for record in stored if keep(record)]
         assert expected, query
-        assert [item["id"] for item in every_page(session, auth, **query)] == expected, query
+        assert [item["id"] for item in every_page(session, **query)] == expected, query
 
-    bad = requests.get(f"{session.base}/v1/audit", params={"since": until.isoformat(), "until": since.isoformat()},
-                       headers=auth(*ADMIN), timeout=30)
+    bad = session.api.get("/v1/audit", params={"since": until.isoformat(), "until": since.isoformat()}, who=ADMIN)
     assert bad.status_code == 422 and "until" in bad.json()["errors"]
 
 
@@ -250,15 +244,13 @@ def test_an_answer_is_withheld_when_its_audit_record_cannot_be_written(harness, 
     records.create_index([("request_id", pymongo.ASCENDING)], unique=True)
     records.insert_one({"_id": "blocker", "request_id": blocked})
 
-    answer = requests.get(f"{session.base}/v1/goals/{goal['id']}", timeout=30,
-                          headers={**auth(*THERAPIST), "X-Request-ID": blocked})
+    answer = session.api.get(f"/v1/goals/{goal['id']}", headers={"X-Request-ID": blocked})
     assert answer.status_code == 503 and answer.headers["Content-Type"] == "application/problem+json"
     assert answer.headers["Retry-After"] and answer.headers["X-Request-ID"] == blocked
     assert NOTE not in answer.text and goal["id"] not in answer.text
     assert records.count_documents({"request_id": blocked}) == 1, "only the blocker"
 
     records.delete_one({"_id": "blocker"})
-    again = requests.get(f"{session.base}/v1/goals/{goal['id']}", timeout=30,
-                         headers={**auth(*THERAPIST), "X-Request-ID": blocked})
+    again = session.api.get(f"/v1/goals/{goal['id']}", headers={"X-Request-ID": blocked})
     assert again.status_code == 200 and again.json()["title"] == NOTE
     assert records.count_documents({"request_id": blocked}) == 1

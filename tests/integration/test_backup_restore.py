@@ -12,7 +12,7 @@ import requests
 
 from services.goals import config
 from services.goals.app import create_app
-from tests.integration.goals.conftest import phq9_goal, walking_goal
+from tests.support.goals import phq9_goal, walking_goal
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from services.questionnaires.app import create_app as questionnaires_app
 from services.questionnaires.migrate import migrate
 from services.questionnaires.worker import build_worker as questionnaires_worker
 from shared.mongo import Database
-from tests.integration.questionnaires.test_instruments_api import ALLIANCE
+from tests.support.instruments import ALLIANCE
 from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ sent the exact input the issue reported.
     - a 401-digit number in goal progress ``value``, smart-check ``measure.baseline``, scale
       ``weight``; an integer over 4,300 digits: below, and test_bad_input_everywhere
       ("401-digit integer", "4,301-digit integer" on every route), unit test_guards
-(4) a client resetting its own baseline: questionnaires/test_access_and_bad_input
+(4) a client resetting its own baseline: tests/service/questionnaires/test_access_and_bad_input
     (test_only_clinical_staff_may_mark_a_baseline)
 (5) secrets in logs: a rejected setting echoed, a malformed ``MONGO_URL``/``AMQP_URL`` printing
     its password: test_secrets_stay_out_of_logs, unit test_config

@@ -156,8 +156,7 @@ def _answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
     except requests.RequestException:
-        time.sleep(0.1)
-        return False
+        return False  # not listening yet: wait_for polls again
 
 
 def test_a_worker_serves_its_metrics_when_asked(harness, tmp_path):

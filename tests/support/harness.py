@@ -1,4 +1,8 @@
-"""One test's slice of the real servers: its own databases, exchange and queues, cleaned up after."""
+"""One test's slice of the real servers: its own databases, exchange and queues, cleaned up after.
+
+Without a broker (``amqp_url=None``, the service tier) it is the databases alone, and the
+services' settings point at a port where nothing listens, so that anything that reached for
+RabbitMQ would fail rather than quietly use the machine's."""
 from __future__ import annotations
 
 import threading
@@ -11,14 +15,22 @@ import pymongo
 
 from werkzeug.serving import make_server
 
+from shared import paging
 from shared.config import Settings, load_settings
 from shared.events import amqp
+from shared.events.outbox import pending_count
 from scripts.demo import wait_for  # noqa: F401  (one polling helper, for the demo and the tests)
 from shared.worker import Worker
 
 
+# How often a served app's loop checks whether it is shut down.
+SERVER_POLL_SECONDS = 0.01
+# Where a harness without a broker says RabbitMQ is: the discard port, where nothing listens.
+NO_BROKER = "amqp://guest:guest@127.0.0.1:9/%2F"
+
+
 class Harness:
-    def __init__(self, mongo_url: str, amqp_url: str, jwt_secret: str):
+    def __init__(self, mongo_url: str, amqp_url: str | None, jwt_secret: str):
         self.mongo_url = mongo_url
         self.amqp_url = amqp_url
         self.jwt_secret = jwt_secret
@@ -33,7 +45,7 @@ class Harness:
     def env(self, service: str, **overrides: str) -> dict[str, str]:
         environ = {
             "MONGO_URL": self.mongo_url,
-            "AMQP_URL": self.amqp_url,
+            "AMQP_URL": self.amqp_url or NO_BROKER,
             "JWT_SECRET": self.jwt_secret,
             "MONGO_DATABASE": self.database_name(service),
             "EVENTS_EXCHANGE": self.exchange,
@@ -73,7 +85,9 @@ class Harness:
     def serve(self, app) -> str:
         """Serve a Flask app over real HTTP on a free loopback port; returns its base URL."""
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # shutdown() waits for the serving loop to look at its flag, which it does once per poll
+        # interval (0.5 s by default: half a second of teardown for every test that serves).
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": SERVER_POLL_SECONDS}, daemon=True).start()
         self.servers.append(server)
         return f"http://127.0.0.1:{server.server_port}"
 
@@ -102,12 +116,38 @@ class Harness:
         connection.close()
         return messages
 
+    def relayed(self, service: str) -> bool:
+        """Whether ``service``'s relay has published every event stored so far and the broker has
+        confirmed them (its outbox holds nothing pending): from then on they are in every bound
+        queue, so a queue holding nothing more means nothing more was raised."""
+        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        try:
+            return pending_count(client[self.database_name(service)]) == 0
+        finally:
+            client.close()
+
+    def wait_relayed(self, service: str, timeout: float = 15.0) -> None:
+        wait_for(lambda: self.relayed(service), timeout=timeout, what=f"{service}'s outbox relayed")
+
     def message_count(self, queue: str) -> int:
         connection = amqp.connect(self.amqp_url)
         try:
             return connection.channel().queue_declare(queue, passive=True).method.message_count
         finally:
             connection.close()
+
+    def empty(self, service: str) -> None:
+        """Delete every document in ``service``'s database, keeping its collections and indexes:
+        the next test starts from nothing without paying for creating them again."""
+        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        try:
+            database = client[self.database_name(service)]
+            for collection in database.list_collection_names():
+                database[collection].delete_many({})
+        finally:
+            client.close()
+        # A list's periods are noted once per process (shared.paging): they were just deleted.
+        paging._noted.clear()
 
     def __enter__(self) -> "Harness":
         return self
@@ -120,7 +160,8 @@ class Harness:
             stopper.start()
         for stopper in stoppers:
             stopper.join(15)
-        self._delete_queues()
+        if self.amqp_url is not None:
+            self._delete_queues()
         client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
         # Drop by name: listing databases can wait on other clients' writes in FerretDB.
         for name in self.databases:

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from shared.charts import HEIGHT, WIDTH
-from tests.integration.goals.conftest import CLIENT, counts, phq9_goal
-from tests.integration.goals.test_goals_worker import publish, scored
+from tests.support.caller import CLIENT
+from tests.integration.goals.test_goals_worker import publish
+from tests.support.goals import counts, phq9_goal, scored
 from tests.support.charts import SVG, assert_drawn_by_chromium, assert_not_blank, of_class, parsed_chart, text_of
 from tests.support.harness import wait_for
 

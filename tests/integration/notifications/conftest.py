@@ -8,7 +8,7 @@ worker's jobs would read every timetable window in between)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -25,13 +25,11 @@ from shared.clock import FixedClock
 from shared.events.publisher import Publisher
 from shared.mongo import Database, Scope
 from shared.worker import Worker
-from tests.integration.notifications.builders import TENANT, risk_flagged
+from tests.support.caller import Caller
+from tests.support.notifications import APP_BASE_URL, START, TENANT, notification_settings, risk_flagged
 from tests.support.harness import Harness, wait_for
 from tests.support.peers import Mailbox
 
-# A Monday, 10:00 in London (GMT in March before the clocks change).
-START = datetime(2025, 3, 3, 10, 0, tzinfo=timezone.utc)
-APP_BASE_URL = "https://app.clinic.example"
 
 
 @dataclass
@@ -42,7 +40,8 @@ class Service:
     clock: FixedClock
     settings: object
     worker: Worker
-    client: object
+    client: object  # Flask's test client of the API
+    api: Caller  # the same API as one caller or another
     database: Database
 
     def publish(self, event: dict, times: int = 1) -> None:
@@ -65,34 +64,14 @@ class Service:
         return self.worker
 
     def call(self, method: str, path: str, headers: dict, **kwargs):
-        return self.client.open(path, method=method, headers=headers, **kwargs)
+        """A call with these headers (a token among them: ``auth(...)``), through Flask's test client."""
+        return self.api.call(method, path, who=None, headers=headers, **kwargs)
 
     def notifications(self, **query) -> list[dict]:
         return list(self.database[config.NOTIFICATIONS].find(query))
 
     def wait(self, condition, what: str, timeout: float = 15.0):
         return wait_for(condition, timeout=timeout, what=what)
-
-
-def notification_settings(harness: Harness, smtp_url: str, **overrides: str):
-    values = {
-        "SMTP_URL": smtp_url,
-        "APP_BASE_URL": APP_BASE_URL,
-        "DELIVERY_POLL_SECONDS": "0.1",
-        "ESCALATION_POLL_SECONDS": "0.1",
-        "ALERT_ESCALATE_AFTER_MINUTES": "30",
-        "DELIVERY_RETRY_BASE_SECONDS": "10",
-        "DELIVERY_RETRY_FACTOR": "3",
-        "DELIVERY_MAX_ATTEMPTS": "3",
-        "WEBHOOK_DISABLE_AFTER": "2",
-        "WEBHOOK_TIMEOUT_SECONDS": "5",
-        "MAX_BODY_BYTES": "8192",
-        # The test receiver (tests.support.peers) is on 127.0.0.1 over http; hooks.clinic.example
-        # is where the tests that list subscriptions register theirs (it resolves nowhere).
-        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,hooks.clinic.example",
-        **overrides,
-    }
-    return harness.settings(config.SERVICE, config.OPTIONS, **values)
 
 
 class Store:
@@ -158,7 +137,7 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def start_service(harness, clock, smtp_server):
+def start_service(harness, clock, smtp_server, auth):
     """Start the worker and the API with these settings overrides (``SMTP_URL`` included);
     ``resolver`` replaces the machine's for webhook hosts, in the API and the worker alike."""
 
@@ -167,7 +146,7 @@ def start_service(harness, clock, smtp_server):
         http = WebhookClient(settings["WEBHOOK_TIMEOUT_SECONDS"], Targets(settings["WEBHOOK_ALLOWED_HOSTS"], resolver))
         worker = harness.start(build_worker(settings, clock=clock, http=http))
         app = create_app(settings, clock=clock, resolver=resolver)
-        return Service(harness, clock, settings, worker, app.test_client(), Database(settings.mongo_url, settings.database))
+        return Service(harness, clock, settings, worker, app.test_client(), Caller.in_process(app, auth, who=None), Database(settings.mongo_url, settings.database))
 
     return start
 

@@ -13,7 +13,7 @@ import pytest
 from services.notifications import config
 from shared.events.consumer import was_handled
 from shared.events.envelope import new_event
-from tests.integration.notifications.builders import TENANT, questionnaire_assigned, risk_flagged
+from tests.support.notifications import TENANT, questionnaire_assigned, risk_flagged
 
 pytestmark = pytest.mark.integration
 

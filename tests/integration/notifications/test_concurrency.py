@@ -24,7 +24,7 @@ from services.notifications.domain.rules import NORMAL, Intent
 from services.notifications.work.escalation_job import EscalationJob
 from services.notifications.work.notifier import Notifier
 from shared.mongo import Scope, ScopedCollection
-from tests.integration.notifications.builders import TENANT, questionnaire_assigned
+from tests.support.notifications import TENANT, questionnaire_assigned
 
 pytestmark = pytest.mark.integration
 

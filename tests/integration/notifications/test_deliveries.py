@@ -9,7 +9,7 @@ import pytest
 from services.notifications import config
 from services.notifications.domain import ids
 from services.notifications.worker import build_worker
-from tests.integration.notifications.builders import TENANT, questionnaire_due
+from tests.support.notifications import TENANT, questionnaire_due
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from services.notifications.domain.preferences import Preferences
 from services.notifications.work.channels import EmailChannel
 from services.notifications.work.escalation_job import EscalationJob
 from shared.mongo import Scope
-from tests.integration.notifications.builders import TENANT
+from tests.support.notifications import TENANT
 
 pytestmark = pytest.mark.integration
 

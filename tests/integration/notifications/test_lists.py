@@ -16,8 +16,8 @@ from services.notifications.domain.rules import NORMAL, Intent
 from services.notifications.work.notifier import Notifier
 from services.notifications.work.webhook_fanout import WebhookFanout
 from shared.mongo import Scope
-from tests.integration.notifications.builders import TENANT, goal_achieved
-from tests.integration.notifications.conftest import START
+from tests.support.notifications import TENANT, goal_achieved
+from tests.support.notifications import START
 
 pytestmark = pytest.mark.integration
 

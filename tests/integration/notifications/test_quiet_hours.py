@@ -7,7 +7,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from services.notifications import config
-from tests.integration.notifications.builders import questionnaire_due, risk_flagged
+from tests.support.notifications import questionnaire_due, risk_flagged
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,8 @@ worker is down, escalation to admins once, acknowledgement, history."""
 from __future__ import annotations
 
 from services.notifications import config
-from tests.integration.notifications.builders import questionnaire_assigned, risk_flagged
-from tests.integration.notifications.conftest import APP_BASE_URL
+from tests.support.notifications import questionnaire_assigned, risk_flagged
+from tests.support.notifications import APP_BASE_URL
 
 import pytest
 

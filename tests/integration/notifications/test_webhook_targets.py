@@ -10,7 +10,7 @@ import pytest
 
 from services.notifications import config
 from services.notifications.domain.signing import SIGNATURE_HEADER, verify
-from tests.integration.notifications.builders import goal_achieved
+from tests.support.notifications import goal_achieved
 
 pytestmark = pytest.mark.integration
 

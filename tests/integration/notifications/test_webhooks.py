@@ -9,7 +9,7 @@ import pytest
 
 from services.notifications import config
 from services.notifications.domain.signing import SIGNATURE_HEADER, verify
-from tests.integration.notifications.builders import goal_achieved, questionnaire_due, risk_flagged
+from tests.support.notifications import goal_achieved, questionnaire_due, risk_flagged
 from tests.support.peers import free_port
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.questionnaires import gad7, phq9
 
 pytestmark = pytest.mark.integration
 

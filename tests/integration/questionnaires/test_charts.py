@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from shared.charts import HEIGHT, WIDTH
-from tests.integration.questionnaires.conftest import phq9
+from tests.support.questionnaires import phq9
 from tests.support.charts import assert_drawn_by_chromium, assert_not_blank, of_class, parsed_chart, text_of
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from PIL import Image
 from services.questionnaires.domain.outcomes import CATEGORIES, DENOMINATORS
 from services.questionnaires.migrate import migrate
 from shared.charts import HEIGHT, WIDTH
-from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.questionnaires import gad7, phq9
 from tests.support.charts import assert_drawn_by_chromium, assert_not_blank, of_class, parsed_chart, text_of
 
 pytestmark = pytest.mark.integration

@@ -2,13 +2,13 @@
 trajectories, recovery, idempotent retries and paging."""
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.integration.questionnaires.conftest import gad7, phq9
+from services.questionnaires import config
+from tests.support.questionnaires import gad7, phq9
 from tests.support.harness import wait_for
 
 pytestmark = pytest.mark.integration
@@ -116,7 +116,8 @@ def test_a_retry_with_the_same_key_returns_the_first_response_and_stores_nothing
 
     assert service.database["responses"].count_documents({"client_id": "client-9"}) == 1
     wait_for(lambda: service.harness.message_count(queue) >= 1, what="the scored event")
-    time.sleep(0.5)  # time for a second event to show up, were there one
+    # Once the relay has published all that was stored, a second event would be in the queue.
+    service.harness.wait_relayed(config.SERVICE)
     assert len(service.harness.drain(queue)) == 1
     # The next response follows the first, not a phantom second.
     following = service.submit("client-9", "phq9", phq9(5))

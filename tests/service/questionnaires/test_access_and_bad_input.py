@@ -3,11 +3,10 @@ nothing stored."""
 from __future__ import annotations
 
 import pytest
-import requests
 
-from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.questionnaires import gad7, phq9
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.service
 
 PROBLEM = "application/problem+json"
 
@@ -18,7 +17,7 @@ def stored(service):
     response = service.submit("client-1", "phq9", phq9(12))
     assignment = service.post("/v1/assignments", {"client_id": "client-1", "instrument": "gad7", "every_days": 7})
     assert assignment.status_code == 201
-    return {"response": response, "assignment": assignment.json()}
+    return {"response": response, "assignment": assignment.json}
 
 
 def refused(service, status: int, method: str, path: str, **kwargs) -> dict:
@@ -28,14 +27,14 @@ def refused(service, status: int, method: str, path: str, **kwargs) -> dict:
     assert answer.status_code == status, answer.text
     assert answer.headers["Content-Type"] == PROBLEM
     assert service.snapshot() == before
-    return answer.json()
+    return answer.json
 
 
 def test_a_client_reads_its_own_records(service, stored):
     as_client = {"role": "client", "sub": "client-1"}
     assert service.get(f"/v1/responses/{stored['response']['id']}", **as_client).status_code == 200
     assert service.get(f"/v1/assignments/{stored['assignment']['id']}", **as_client).status_code == 200
-    own = service.get("/v1/responses", **as_client).json()["items"]
+    own = service.get("/v1/responses", **as_client).json["items"]
     assert [item["id"] for item in own] == [stored["response"]["id"]]
     assert service.get("/v1/clients/client-1/scores", **as_client).status_code == 200
 
@@ -44,8 +43,8 @@ def test_another_clients_records_are_not_found(service, stored):
     other = {"role": "client", "sub": "client-2"}
     refused(service, 404, "GET", f"/v1/responses/{stored['response']['id']}", **other)
     refused(service, 404, "GET", f"/v1/assignments/{stored['assignment']['id']}", **other)
-    assert service.get("/v1/responses", **other).json() == {"items": [], "next_cursor": None}
-    assert service.get("/v1/assignments", **other).json() == {"items": [], "next_cursor": None}
+    assert service.get("/v1/responses", **other).json == {"items": [], "next_cursor": None}
+    assert service.get("/v1/assignments", **other).json == {"items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("role", ["client", "service"])
@@ -93,8 +92,8 @@ def test_another_tenant_sees_nothing(service, stored):
     refused(service, 404, "GET", f"/v1/responses/{stored['response']['id']}", **elsewhere)
     refused(service, 404, "GET", f"/v1/assignments/{stored['assignment']['id']}", **elsewhere)
     refused(service, 404, "POST", f"/v1/assignments/{stored['assignment']['id']}/cancel", json={}, **elsewhere)
-    assert service.get("/v1/responses", params={"client_id": "client-1"}, **elsewhere).json()["items"] == []
-    assert service.get("/v1/clients/client-1/scores", **elsewhere).json()["series"] == []
+    assert service.get("/v1/responses", params={"client_id": "client-1"}, **elsewhere).json["items"] == []
+    assert service.get("/v1/clients/client-1/scores", **elsewhere).json["series"] == []
     # Its own first response for the same client id starts its own series.
     fresh = service.submit("client-1", "phq9", phq9(5), **elsewhere)
     assert fresh["seq"] == 1 and fresh["change"]["previous_total"] is None
@@ -107,7 +106,7 @@ def test_no_token_or_a_bad_one_is_401(service, token, stored):
         for method, path, body in (("GET", f"/v1/responses/{stored['response']['id']}", None),
                                    ("POST", "/v1/responses", {"client_id": "client-1", "instrument": "gad7", "answers": gad7(3)}),
                                    ("GET", "/v1/instruments", None)):
-            answer = requests.request(method, service.url + path, json=body, headers=headers, timeout=30)
+            answer = service.api.call(method, path, body, who=None, headers=headers)
             assert answer.status_code == 401, (headers, path, answer.text)
             assert answer.headers["Content-Type"] == PROBLEM
             assert "WWW-Authenticate" in answer.headers
@@ -115,7 +114,7 @@ def test_no_token_or_a_bad_one_is_401(service, token, stored):
 
 
 def test_only_an_admin_adds_an_instrument(service, stored):
-    definition = service.get("/v1/instruments/gad2").json()
+    definition = service.get("/v1/instruments/gad2").json
     definition = {key: value for key, value in definition.items() if key not in ("builtin", "created_at", "created_by")}
     definition["code"] = "clinic-gad2"
     for role in ("client", "therapist", "service"):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.goals.conftest import counts, phq9_goal
+from tests.support.goals import counts, phq9_goal
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.service
 
 
 @pytest.fixture
@@ -30,11 +30,11 @@ def routes(goal_id: str):
 
 def unchanged(api, db, goal, before_counts, before_goal):
     assert counts(db) == before_counts
-    assert api.get(f"/v1/goals/{goal['id']}").json() == before_goal
+    assert api.get(f"/v1/goals/{goal['id']}").json == before_goal
 
 
 def test_malformed_json_is_400_everywhere(api, db, goal):
-    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json()
+    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json
     for method, path in routes(goal["id"]):
         response = api.call(method, path, b'{"title": "unterminated')
         assert response.status_code == 400, (method, path, response.text)
@@ -43,7 +43,7 @@ def test_malformed_json_is_400_everywhere(api, db, goal):
 
 
 def test_a_body_that_is_not_json_is_415(api, db, goal):
-    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json()
+    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json
     for method, path in routes(goal["id"]):
         response = api.call(method, path, "value=3", headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert response.status_code == 415, (method, path)
@@ -53,7 +53,7 @@ def test_a_body_that_is_not_json_is_415(api, db, goal):
 
 
 def test_a_body_over_the_limit_is_413(api, db, goal):
-    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json()
+    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json
     huge = phq9_goal(description="x" * (2 * 1024 * 1024))
     for method, path in routes(goal["id"]):
         assert api.call(method, path, huge).status_code == 413, (method, path)
@@ -84,7 +84,7 @@ def test_invalid_goals_are_422_naming_the_field(api, db, goal, body, field):
     before = counts(db)
     response = api.post("/v1/goals", body)
     assert response.status_code == 422, response.text
-    problem = response.json()
+    problem = response.json
     assert problem["status"] == 422 and field in problem["errors"], problem
     assert field in problem["detail"]
     assert counts(db) == before
@@ -120,10 +120,10 @@ def test_invalid_goals_are_422_naming_the_field(api, db, goal, body, field):
     ("/attainment", "POST", {"level": 1.5}, "level"),
 ])
 def test_invalid_changes_are_422_naming_the_field_and_change_nothing(api, db, goal, path_tail, method, body, field):
-    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json()
+    before, shown = counts(db), api.get(f"/v1/goals/{goal['id']}").json
     response = api.call(method, f"/v1/goals/{goal['id']}{path_tail}", body)
     assert response.status_code == 422, response.text
-    assert field in response.json()["errors"], response.json()
+    assert field in response.json["errors"], response.json
     unchanged(api, db, goal, before, shown)
 
 
@@ -132,7 +132,7 @@ def test_invalid_changes_are_422_naming_the_field_and_change_nothing(api, db, go
 ])
 def test_bad_list_queries_are_422(api, goal, query, field):
     response = api.get("/v1/goals", params=query)
-    assert response.status_code == 422 and field in response.json()["errors"]
+    assert response.status_code == 422 and field in response.json["errors"]
 
 
 def test_unknown_goals_and_routes_are_404(api):

@@ -17,10 +17,10 @@ from services.goals.domain.lifecycle import ALLOWED, INITIAL_STATUS
 from services.goals.worker import score_handler
 from shared.mongo import Database, Scope
 from shared.paging import period_field
-from tests.integration.goals.conftest import START, counts, phq9_goal, stored_events, walking_goal
-from tests.integration.goals.test_goals_worker import scored
+from tests.service.goals.conftest import START
+from tests.support.goals import counts, phq9_goal, scored, stored_events, walking_goal
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.service
 
 THREADS, OPERATIONS = 6, 20
 
@@ -80,7 +80,7 @@ def test_concurrent_progress_and_status_changes_keep_every_entry_and_a_legal_his
     assert counts(db)["progress"] == progress_threads * OPERATIONS, "every entry stored once"
     assert len(stored_events(db, "goal.progress_recorded")) == progress_threads * OPERATIONS
 
-    shown = api.get(path).json()
+    shown = api.get(path).json
     revisions = shown["revisions"]
     assert [r["seq"] for r in revisions] == list(range(1, len(revisions) + 1))
     status = INITIAL_STATUS
@@ -99,7 +99,7 @@ def test_concurrent_progress_and_status_changes_keep_every_entry_and_a_legal_his
 
     cached, folded = cached_and_folded(database, goal["id"])
     assert cached == folded
-    [listed] = api.get("/v1/goals", params={"client_id": "client-1"}).json()["items"]
+    [listed] = api.get("/v1/goals", params={"client_id": "client-1"}).json["items"]
     assert listed == shown, "the list (from the current-goal document) shows what the history says"
 
 
@@ -108,7 +108,7 @@ def test_concurrent_retries_of_one_request_store_it_once(api, db, database):
         def send(_thread: int) -> list:
             response = api.call(method, path, body, headers={"Idempotency-Key": key})
             assert response.status_code == 201, response.text
-            return [response.json()]
+            return [response.json]
         return in_parallel(send)
 
     [goal_id] = {goal["id"] for goal in burst("/v1/goals", phq9_goal(), "create-1")}
@@ -119,7 +119,7 @@ def test_concurrent_retries_of_one_request_store_it_once(api, db, database):
     burst(f"/v1/goals/{goal_id}/attainment", {"level": 1}, "rating-1")
 
     assert counts(db) == {"created": 1, "revision": 2, "progress": 1, "claim": 0, "rating": 1, config.CURRENT: 1}
-    shown = api.get(f"/v1/goals/{goal_id}").json()
+    shown = api.get(f"/v1/goals/{goal_id}").json
     assert len(shown["milestones"]) == 1 and shown["attainment"]["latest"]["level"] == 1
     cached, folded = cached_and_folded(database, goal_id)
     assert cached == folded
@@ -138,10 +138,10 @@ def test_concurrent_scores_for_one_response_add_one_entry(api, db, database, clo
 
     in_parallel(deliver)
 
-    [entry] = api.get(f"/v1/goals/{goal['id']}/progress").json()["items"]
+    [entry] = api.get(f"/v1/goals/{goal['id']}/progress").json["items"]
     assert entry["value"] == 12 and entry["source"] == "score"
     assert len(stored_events(db, "goal.progress_recorded")) == 1
-    assert api.get(f"/v1/goals/{anxiety['id']}/progress").json()["items"] == []
+    assert api.get(f"/v1/goals/{anxiety['id']}/progress").json["items"] == []
     cached, folded = cached_and_folded(database, goal["id"])
     assert cached == folded and cached["entries"][0]["_id"] == entry["id"]
 
@@ -166,10 +166,10 @@ def test_a_change_whose_writer_stopped_half_way_is_completed_by_the_worker(api, 
         stopping().record_score("response-1", "client-1", "phq9", 12, clock.now())
 
     def listed() -> dict:
-        [item] = api.get("/v1/goals", params={"client_id": "client-1"}).json()["items"]
+        [item] = api.get("/v1/goals", params={"client_id": "client-1"}).json["items"]
         return item
 
-    shown = api.get(f"/v1/goals/{goal['id']}").json()
+    shown = api.get(f"/v1/goals/{goal['id']}").json
     assert shown["target_date"] == "2026-01-10" and shown["progress"]["current"] == 12, "a goal is read from its history"
     assert listed()["target_date"] == "2026-03-30" and listed()["progress"]["current"] is None, "the list lags behind"
     assert db[config.REFRESHES].count_documents({"goal_id": goal["id"]}) == 2
@@ -177,7 +177,7 @@ def test_a_change_whose_writer_stopped_half_way_is_completed_by_the_worker(api, 
     assert refresh_announced(database, clock.now(), 7) == 0, "writers get time to finish"
     clock.advance(seconds=REFRESH_GRACE.total_seconds() + 1)
     assert refresh_announced(database, clock.now(), 7) == 2
-    assert listed() == api.get(f"/v1/goals/{goal['id']}").json()
+    assert listed() == api.get(f"/v1/goals/{goal['id']}").json
     cached, folded = cached_and_folded(database, goal["id"])
     assert cached == folded
     assert db[config.REFRESHES].count_documents({}) == 0
@@ -202,7 +202,7 @@ def test_long_lists_page_by_creation_time_across_months_with_current_filters(api
     def every_page(**query) -> list[str]:
         seen, cursor = [], None
         while True:
-            page = api.get("/v1/goals", params={**query, "limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+            page = api.get("/v1/goals", params={**query, "limit": 2, **({"cursor": cursor} if cursor else {})}).json
             seen += [item["id"] for item in page["items"]]
             cursor = page["next_cursor"]
             if cursor is None:

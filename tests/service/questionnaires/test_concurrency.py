@@ -15,9 +15,9 @@ from services.questionnaires.adapters.assignments import ReminderLedger
 from services.questionnaires.reminders import raise_reminders
 from shared.journal import JOURNAL
 from shared.mongo import Database
-from tests.integration.questionnaires.conftest import gad7, phq9
+from tests.support.questionnaires import gad7, phq9
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.service
 
 THREADS = 6
 GRACE = timedelta(hours=48)  # OVERDUE_AFTER_HOURS' default, which the service runs with here
@@ -47,10 +47,10 @@ def test_concurrent_submissions_for_one_series_take_every_place_once(service):
             # Six writers on one series without a pause lose the race for a place often enough
             # to run out of tries (a 409 that stored nothing): the caller tries again, as told.
             while answer.status_code == 409:
-                assert answer.json()["detail"].startswith("Other responses for this client"), answer.text
+                assert answer.json["detail"].startswith("Other responses for this client"), answer.text
                 answer = service.post("/v1/responses", body, headers=key)
             assert answer.status_code == 201, answer.text
-            made.append(answer.json())
+            made.append(answer.json)
         return made
 
     answers = [response for made in together(THREADS, submit_all) for response in made]
@@ -77,8 +77,8 @@ def test_one_idempotency_key_submitted_at_once_stores_one_response_and_one_event
         body = {"client_id": "client-2", "instrument": "phq9", "answers": phq9(10 + round_, item9=1)}
         answers = together(THREADS, lambda _: service.post("/v1/responses", body, headers=key))
         assert [answer.status_code for answer in answers] == [201] * THREADS, [a.text for a in answers]
-        assert len({answer.json()["id"] for answer in answers}) == 1
-        assert len({str(answer.json()) for answer in answers}) == 1
+        assert len({answer.json["id"] for answer in answers}) == 1
+        assert len({str(answer.json) for answer in answers}) == 1
         assert [answer.headers.get("Idempotent-Replayed") for answer in answers].count("true") == THREADS - 1
 
     stored = list(service.database["responses"].find({"client_id": "client-2"}))
@@ -95,33 +95,33 @@ def test_one_idempotency_key_assigning_at_once_makes_one_assignment(service):
     body = {"client_id": "client-3", "instrument": "gad7", "every_days": 7}
     answers = together(THREADS, lambda _: service.post("/v1/assignments", body, headers=key))
     assert [answer.status_code for answer in answers] == [201] * THREADS
-    assert len({answer.json()["id"] for answer in answers}) == 1
+    assert len({answer.json["id"] for answer in answers}) == 1
     assert service.database["assignments"].count_documents({}) == 1
-    assignment_id = answers[0].json()["id"]
+    assignment_id = answers[0].json["id"]
     assert sorted(doc["_id"] for doc in service.database[config.REMINDER_TIMETABLE].find()) == [
         f"{assignment_id}:0:due", f"{assignment_id}:0:overdue"]
 
 
 def test_responses_to_one_occurrence_at_once_fulfil_it_once(service):
-    assignment = service.post("/v1/assignments", {"client_id": "client-4", "instrument": "gad7"}).json()
+    assignment = service.post("/v1/assignments", {"client_id": "client-4", "instrument": "gad7"}).json
     answers = together(THREADS, lambda i: service.post(
         "/v1/responses", {"client_id": "client-4", "instrument": "gad7", "answers": gad7(i),
                           "assignment_id": assignment["id"]}))
     assert [answer.status_code for answer in answers] == [201] * THREADS
-    assert {answer.json()["occurrence"] for answer in answers} == {0}  # every one is kept and scored
+    assert {answer.json["occurrence"] for answer in answers} == {0}  # every one is kept and scored
     [fulfilment] = service.database["fulfilments"].find()
-    assert fulfilment["response_id"] in {answer.json()["id"] for answer in answers}
-    state = service.get(f"/v1/assignments/{assignment['id']}").json()
+    assert fulfilment["response_id"] in {answer.json["id"] for answer in answers}
+    state = service.get(f"/v1/assignments/{assignment['id']}").json
     assert state["status"] == "completed" and state["current"]["response_id"] == fulfilment["response_id"]
 
 
 def test_cancelling_at_once_keeps_one_cancellation(service):
-    assignment = service.post("/v1/assignments", {"client_id": "client-5", "instrument": "gad7", "every_days": 7}).json()
+    assignment = service.post("/v1/assignments", {"client_id": "client-5", "instrument": "gad7", "every_days": 7}).json
     answers = together(THREADS, lambda i: service.post(f"/v1/assignments/{assignment['id']}/cancel",
                                                        {"reason": f"reason {i}"}))
     assert [answer.status_code for answer in answers] == [200] * THREADS
     [stored] = service.database["assignment_cancellations"].find()
-    assert {answer.json()["cancellation"]["reason"] for answer in answers} == {stored["reason"]}
+    assert {answer.json["cancellation"]["reason"] for answer in answers} == {stored["reason"]}
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_two_reminder_jobs_at_once_raise_each_reminder_once(service, two_jobs):
     for every_days in (1, 2, 7, None):
         for n in range(2):
             body = {"client_id": f"client-{every_days}-{n}", "instrument": "gad7", "every_days": every_days}
-            made[(every_days, n)] = service.post("/v1/assignments", body).json()["id"]
+            made[(every_days, n)] = service.post("/v1/assignments", body).json["id"]
     count = 0
     for _ in range(21):  # every twelve hours for ten days: each due and overdue moment is met
         count += two_jobs()
@@ -177,7 +177,7 @@ def test_two_reminder_jobs_at_once_raise_each_reminder_once(service, two_jobs):
 
 def test_a_cancellation_racing_the_reminder_job_stops_every_later_reminder(service, two_jobs):
     assignments = [
-        service.post("/v1/assignments", {"client_id": f"client-{n}", "instrument": "phq9", "every_days": 7}).json()["id"]
+        service.post("/v1/assignments", {"client_id": f"client-{n}", "instrument": "phq9", "every_days": 7}).json["id"]
         for n in range(THREADS * 2)
     ]
     service.clock.advance(hours=1)
@@ -200,5 +200,5 @@ def test_a_cancellation_racing_the_reminder_job_stops_every_later_reminder(servi
         two_jobs()
     assert raised(service) == first
     assert list(service.database[config.REMINDER_TIMETABLE].find()) == []
-    views = service.get("/v1/assignments", params={"limit": 50}).json()["items"]
+    views = service.get("/v1/assignments", params={"limit": 50}).json["items"]
     assert sorted(view["id"] for view in views if view["status"] == "cancelled") == sorted(assignments)
