@@ -37,6 +37,7 @@ document of another shape fails the run. The databases are dropped unless ``--ke
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import queue
@@ -55,32 +56,32 @@ from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pymongo  # noqa: E402
-import requests  # noqa: E402
+import pymongo
+import requests
 
-from bench.support import percentile, start_api, stop  # noqa: E402
-from services.goals import config as goals_config  # noqa: E402
-from services.goals.actions import Goals  # noqa: E402
-from services.goals.adapters.store import CREATED, ENTRY, GoalHistory, GoalStore  # noqa: E402
-from services.goals.api.schemas import GoalCreateSchema  # noqa: E402
-from services.notifications import config as notifications_config  # noqa: E402
-from services.notifications.adapters.notifications import Notifications  # noqa: E402
-from services.notifications.domain.preferences import Preferences, channels_for  # noqa: E402
-from services.notifications.domain.rules import intents_for  # noqa: E402
-from services.notifications.work.notifier import notification_of  # noqa: E402
-from services.questionnaires import config as questionnaires_config  # noqa: E402
-from services.questionnaires.actions import Questionnaires  # noqa: E402
-from services.questionnaires.adapters.responses import ResponseStore, link_of  # noqa: E402
-from services.questionnaires.domain import Link, load_builtin_instruments  # noqa: E402
-from shared.auth import Principal  # noqa: E402
-from shared.auth.devtoken import mint  # noqa: E402
-from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL  # noqa: E402
-from shared.events.outbox import outbox_indexes  # noqa: E402
-from shared.idempotency import as_created  # noqa: E402
-from shared.instrument_ranges import score_ranges  # noqa: E402
-from shared.journal import journalled  # noqa: E402
-from shared.logs import correlation_id, new_correlation_id  # noqa: E402
-from shared.mongo import Database, Scope  # noqa: E402
+from bench.support import percentile, start_api, stop
+from services.goals import config as goals_config
+from services.goals.actions import Goals
+from services.goals.adapters.store import CREATED, ENTRY, GoalHistory, GoalStore
+from services.goals.api.schemas import GoalCreateSchema
+from services.notifications import config as notifications_config
+from services.notifications.adapters.notifications import Notifications
+from services.notifications.domain.preferences import Preferences, channels_for
+from services.notifications.domain.rules import intents_for
+from services.notifications.work.notifier import notification_of
+from services.questionnaires import config as questionnaires_config
+from services.questionnaires.actions import Questionnaires
+from services.questionnaires.adapters.responses import link_of
+from services.questionnaires.domain import Link, load_builtin_instruments
+from shared.auth import Principal
+from shared.auth.devtoken import mint
+from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL
+from shared.events.outbox import outbox_indexes
+from shared.idempotency import as_created
+from shared.instrument_ranges import score_ranges
+from shared.journal import journalled
+from shared.logs import correlation_id, new_correlation_id
+from shared.mongo import Database, Scope
 
 SERVICES = {"questionnaires": questionnaires_config, "goals": goals_config, "notifications": notifications_config}
 INSTRUMENTS = ("phq9", "gad7")
@@ -340,7 +341,7 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
 def tenth_rates(marks: list[tuple[int, float]], total: int) -> tuple[float, float]:
     """Responses/s over the first tenth and the last tenth, from (responses done, time) marks."""
     def at(done: float) -> float:  # the time ``done`` responses were stored, interpolated
-        for (n0, t0), (n1, t1) in zip(marks, marks[1:]):
+        for (n0, t0), (n1, t1) in itertools.pairwise(marks):
             if n0 <= done <= n1:
                 return t0 + (t1 - t0) * (done - n0) / max(1, n1 - n0)
         return marks[-1][1]

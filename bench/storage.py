@@ -33,10 +33,10 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pymongo  # noqa: E402
+import pymongo
 
-from shared.config import DEFAULT_MONGO_URL  # noqa: E402
-from shared.mongo import Database, Index  # noqa: E402
+from shared.config import DEFAULT_MONGO_URL
+from shared.mongo import Database, Index
 
 COLLECTION = "responses"
 # As the questionnaires service declares them for its responses.

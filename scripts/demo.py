@@ -28,7 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.auth.devtoken import mint  # noqa: E402
+from shared.auth.devtoken import mint
 
 # Synthetic answers, not anyone's: PHQ-9 items in order, each 0-3.
 FIRST_PHQ9 = [2, 2, 2, 2, 2, 2, 2, 1, 1]  # 16, item 9 = 1 (self-harm risk)
@@ -178,7 +178,7 @@ def main() -> int:
                       timeout=30, what="the goal to be achieved")
     story.say(f"goal is {achieved['status']}: progress {achieved['progress']}")
     for role, user in (("client", story.client), ("therapist", story.therapist)):
-        note = wait_for(lambda: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
+        note = wait_for(lambda role=role, user=user: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
                         timeout=30, what=f"the {role}'s note")[0]
         story.say(f"{role} inbox: {note['title']}")
     story.say("emails went to the stack's SMTP server: see .local/logs/smtp.log (or Mailpit, with Docker)")

@@ -10,6 +10,7 @@ alternative). A chart without points says so in its picture and its description.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -193,7 +194,7 @@ def _contiguous(bands: Sequence[Band]) -> list[Band]:
     ordered = sorted(bands, key=lambda band: band.low)
     return [
         Band(band.label, band.low, following.low if following.low > band.high else band.high)
-        for band, following in zip(ordered, ordered[1:])
+        for band, following in itertools.pairwise(ordered)
     ] + ordered[-1:]
 
 def render_svg(chart: Chart) -> str:

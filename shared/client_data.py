@@ -38,7 +38,7 @@ from shared.events.consumer import Subscription
 from shared.events.envelope import isoformat, new_event
 from shared.events.registry import SERVICES
 from shared.events.outbox import with_events
-from shared.mongo import Database, Index, Scope, ScopedCollection, insert_once
+from shared.mongo import Database, Index, ScopedCollection, insert_once
 from shared.schemas import UtcDateTime
 
 log = logging.getLogger(__name__)

@@ -161,7 +161,7 @@ def _handle_http(exc: HTTPException) -> Response:
 
 
 def _handle_unexpected(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url_rule or "unknown route")
+    log.error("unhandled error on %s %s", request.method, request.url_rule or "unknown route", exc_info=exc)
     return problem_response(500, "An unexpected error occurred; it has been logged")
 
 

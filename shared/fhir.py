@@ -98,7 +98,7 @@ class Bounds:
     lower: datetime | None = None
     upper: datetime | None = None
 
-    def narrowed(self, other: "Bounds") -> "Bounds":
+    def narrowed(self, other: Bounds) -> Bounds:
         lowers = [b for b in (self.lower, other.lower) if b is not None]
         uppers = [b for b in (self.upper, other.upper) if b is not None]
         return Bounds(max(lowers) if lowers else None, min(uppers) if uppers else None)

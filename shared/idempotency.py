@@ -43,7 +43,7 @@ def record_id(tenant: str, caller: str, route: str, key: str | None) -> str:
     """
     if key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join((tenant, caller, route, key))))
+    return str(uuid.uuid5(_NAMESPACE, f"{tenant}\x1f{caller}\x1f{route}\x1f{key}"))
 
 
 def create_once(

@@ -159,11 +159,11 @@ class NotedCursor:
     def __init__(self, cursor: Cursor):
         self.cursor = cursor
 
-    def sort(self, *args: Any, **kwargs: Any) -> "NotedCursor":
+    def sort(self, *args: Any, **kwargs: Any) -> NotedCursor:
         self.cursor.sort(*args, **kwargs)
         return self
 
-    def limit(self, count: int) -> "NotedCursor":
+    def limit(self, count: int) -> NotedCursor:
         self.cursor.limit(count)
         return self
 
@@ -194,9 +194,12 @@ class ScopedCollection:
         stamped = dict(document)
         if stamped.setdefault("tenant", self.scope.tenant) != self.scope.tenant:
             raise ScopeViolation("document belongs to another tenant")
-        if self.scope.client_id is not None and self.client_field is not None:
-            if stamped.get(self.client_field) != self.scope.client_id:
-                raise ScopeViolation("a client may only write its own records")
+        if (
+            self.scope.client_id is not None
+            and self.client_field is not None
+            and stamped.get(self.client_field) != self.scope.client_id
+        ):
+            raise ScopeViolation("a client may only write its own records")
         return stamped
 
     def find_one(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> dict | None:
@@ -211,9 +214,12 @@ class ScopedCollection:
         document = self.collection.find_one({"_id": record_id})
         if document is None or document.get("tenant") != self.scope.tenant:
             return None
-        if self.scope.client_id is not None and self.client_field is not None:
-            if document.get(self.client_field) != self.scope.client_id:
-                return None
+        if (
+            self.scope.client_id is not None
+            and self.client_field is not None
+            and document.get(self.client_field) != self.scope.client_id
+        ):
+            return None
         return _noted(document)
 
     def find(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> NotedCursor:

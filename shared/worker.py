@@ -139,7 +139,7 @@ class Worker:
                 log.exception("job %s failed; it will run again", job.name)
             self.stopping.wait(job.every_seconds)
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self.database.ensure_indexes()
         if self.consumers:
             self.database.ensure(processed_indexes())

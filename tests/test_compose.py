@@ -474,7 +474,7 @@ def test_runtime_requirements_carry_no_test_or_tooling_package():
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert "-r requirements.txt" in dev
     for package in DEV_PACKAGES:
-        assert any(line.startswith(f"{package}==") or line.startswith(f"{package}[") for line in dev), package
+        assert any(line.startswith((f"{package}==", f"{package}[")) for line in dev), package
 
 
 def test_dockerignore_keeps_local_state_and_history_out_of_images():

@@ -77,7 +77,7 @@ def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, A
     scoring, which has checked them. Not an object keyed by item id: an id may hold a ``.``,
     which a stored key may not."""
     if isinstance(answers, list):
-        values = dict(zip((item.id for item in instrument.items), answers))
+        values = dict(zip((item.id for item in instrument.items), answers, strict=True))
     else:
         values = {item.id: answers.get(item.id) for item in instrument.items}
     return [{"item": item.id, "value": values[item.id]} for item in instrument.items]

@@ -23,8 +23,8 @@ from shared.config import TokenSettings
 from shared.errors import Problem
 
 __all__ = [
-    "ROLES", "STAFF", "AuthError", "Principal", "TokenVerifier", "install_token_verifier", "authenticate",
-    "requires", "current_principal", "check_client_access",
+    "ROLES", "STAFF", "AuthError", "Principal", "TokenVerifier", "authenticate", "check_client_access",
+    "current_principal", "install_token_verifier", "requires",
 ]
 
 log = logging.getLogger(__name__)

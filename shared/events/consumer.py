@@ -185,7 +185,7 @@ class Consumer:
                 except (pika.exceptions.AMQPError, OSError):
                     log.debug("closing a broken connection failed", exc_info=True)
 
-    def handle_batch(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
+    def handle_batch(self, batch: Sequence[_Delivery], publisher: Publisher) -> None:
         """Handle deliveries in order, then acknowledge them together: none is acked before its
         handler's work and its handled mark are stored."""
         try:
@@ -193,7 +193,7 @@ class Consumer:
         finally:
             _settle(batch)
 
-    def _handle(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
+    def _handle(self, batch: Sequence[_Delivery], publisher: Publisher) -> None:
         parsed: list[_Delivery] = []
         for delivery in batch:
             try:
@@ -240,7 +240,7 @@ class Consumer:
         self._finish(handled, batch_id)
 
     @contextmanager
-    def _handling(self, delivery: "_Delivery") -> Iterator[None]:
+    def _handling(self, delivery: _Delivery) -> Iterator[None]:
         """The event's correlation id and trace (a span, a child of the event's context) while it
         is handled: what the handler logs, stores and raises carries them."""
         event = delivery.event
@@ -252,7 +252,7 @@ class Consumer:
         ):
             yield
 
-    def _run_handler(self, delivery: "_Delivery", publisher: Publisher) -> bool:
+    def _run_handler(self, delivery: _Delivery, publisher: Publisher) -> bool:
         """Whether the handler ran through; when it failed (not for a database outage, which is
         raised), the event is on its way to a retry or to dead letters."""
         try:
@@ -275,7 +275,7 @@ class Consumer:
             delivery.outcome = ACK
             return False
 
-    def _finish(self, handled: Sequence["_Delivery"], batch_id: str) -> None:
+    def _finish(self, handled: Sequence[_Delivery], batch_id: str) -> None:
         """Record the batch's handled events in one mark (and, for an event first received in an
         earlier batch that never finished, a mark of its own), then let them be acknowledged."""
         if not handled:
@@ -292,7 +292,7 @@ class Consumer:
             EVENTS_CONSUMED.labels(self.subscription.consumer, "handled").inc()
             delivery.outcome = ACK
 
-    def _put_back(self, deliveries: Sequence["_Delivery"]) -> None:
+    def _put_back(self, deliveries: Sequence[_Delivery]) -> None:
         """The database is unreachable: return the messages without counting a try."""
         log.warning("database unreachable; events put back", extra={"count": len(deliveries)})
         time.sleep(DATABASE_OUTAGE_PAUSE_SECONDS)
@@ -303,22 +303,22 @@ class Consumer:
         now = datetime.now(timezone.utc)
         return {"consumer": self.subscription.consumer, "at": now, **retention.expiry(now, self.marks_kept_for)}
 
-    def _received_mark(self, delivery: "_Delivery", batch_id: str) -> dict:
+    def _received_mark(self, delivery: _Delivery, batch_id: str) -> dict:
         """That this consumer received an event (the unique ``_id`` is the claim), in which batch."""
         event = delivery.event
         return {"_id": delivery.marker, "state": RECEIVED, "batch": batch_id, "event_id": event["id"],
                 "type": event["type"], "tenant": event["tenantid"], **self._stamp()}
 
-    def _handled_mark(self, batch_id: str, handled: Sequence["_Delivery"]) -> dict:
+    def _handled_mark(self, batch_id: str, handled: Sequence[_Delivery]) -> dict:
         """That a batch's events were handled: one insert for the batch. The list is read, never
         queried (an index on a list is refused by FerretDB once it is long: docs/STORAGE.md)."""
         return {"_id": _batch_mark_id(self.subscription.consumer, batch_id), "state": HANDLED,
                 "handled": [delivery.marker for delivery in handled], **self._stamp()}
 
-    def _handled_again_mark(self, delivery: "_Delivery") -> dict:
+    def _handled_again_mark(self, delivery: _Delivery) -> dict:
         return {"_id": f"{delivery.marker}:done", "state": HANDLED, "event_id": delivery.event["id"], **self._stamp()}
 
-    def _retry_or_dead_letter(self, delivery: "_Delivery", publisher: Publisher, exc: BaseException) -> None:
+    def _retry_or_dead_letter(self, delivery: _Delivery, publisher: Publisher, exc: BaseException) -> None:
         if delivery.attempt < len(self.retry_delays):
             headers = dict(delivery.properties.headers or {}, **{ATTEMPT_HEADER: delivery.attempt + 1})
             delay = self.retry_delays[delivery.attempt]
@@ -328,7 +328,7 @@ class Consumer:
         else:
             self._dead_letter(delivery, publisher, error_summary(exc))
 
-    def _dead_letter(self, delivery: "_Delivery", publisher: Publisher, why: str) -> None:
+    def _dead_letter(self, delivery: _Delivery, publisher: Publisher, why: str) -> None:
         headers = dict(
             delivery.properties.headers or {},
             **{

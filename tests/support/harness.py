@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Callable
 
 import pika
 import pika.exceptions
@@ -109,7 +108,7 @@ class Harness:
         finally:
             connection.close()
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Harness:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -37,7 +37,7 @@ class IdentityProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 provider.fetches += 1
                 body = json.dumps({"keys": [key.jwk for key in provider.keys]}).encode()
                 self.send_response(200)

@@ -138,7 +138,7 @@ def rollup_percent(children_percents, weights=None):
         raise ValueError("give one weight per sub-goal")
     if any(weight <= 0 for weight in weights):
         raise ValueError("weights must be positive")
-    total = sum(weight * (child or 0.0) for child, weight in zip(children_percents, weights))
+    total = sum(weight * (child or 0.0) for child, weight in zip(children_percents, weights, strict=True))
     return total / sum(weights)
 
 

@@ -42,7 +42,6 @@ from services.notifications.adapters import timetables
 from services.notifications.domain import ids
 from services.notifications.domain.alert_log import replay
 from services.notifications.domain.escalation import (
-    ACKNOWLEDGED,
     AWAITING_ACKNOWLEDGEMENT,
     DELIVERED,
     RAISED,

@@ -106,8 +106,9 @@ class WebhookChannel:
         if state.status == DISABLED:
             return
         outcomes = WebhookAttempts(self.database, scope).final_outcomes(subscription_id, state.since, self.disable_after)
-        if should_disable(consecutive_failures(outcomes), self.disable_after):
-            if subscriptions.disable(subscription_id, state, now, by="delivery-job"):
-                metrics.WEBHOOKS_DISABLED.inc()
-                log.warning("webhook subscription disabled after failed deliveries",
-                            extra={"subscription_id": subscription_id, "tenant": delivery["tenant"]})
+        if should_disable(consecutive_failures(outcomes), self.disable_after) and subscriptions.disable(
+            subscription_id, state, now, by="delivery-job"
+        ):
+            metrics.WEBHOOKS_DISABLED.inc()
+            log.warning("webhook subscription disabled after failed deliveries",
+                        extra={"subscription_id": subscription_id, "tenant": delivery["tenant"]})

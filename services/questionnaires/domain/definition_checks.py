@@ -7,6 +7,7 @@ of the field to fix, so the author of the definition is pointed at the right lin
 """
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -42,7 +43,7 @@ class Errors:
 
 
 def computed_range(scoring: Scoring, items) -> tuple[float, float]:
-    lows, highs = zip(*(item.score_bounds() for item in items))
+    lows, highs = zip(*(item.score_bounds() for item in items), strict=True)
     if scoring.method == "sum":
         low, high = sum(lows), sum(highs)
     else:
@@ -121,7 +122,7 @@ def check_bands(bands, scoring: Scoring, errors: Errors) -> None:
     if not close(max(band.max for band in bands), high):
         end = max(band.max for band in bands)
         errors.add(("bands",), f"bands end at {fmt(end)} but the range ends at {fmt(high)}")
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in itertools.pairwise(ordered):
         if after.min <= before.max:
             errors.add(("bands",), f"bands overlap at {fmt(after.min)}")
         elif after.min - before.max > step and not close(after.min - before.max, step):

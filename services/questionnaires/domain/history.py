@@ -32,7 +32,7 @@ class Reference:
         return {"response_id": self.response_id, "total": self.total}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "Reference | None":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Reference | None:
         return cls(data["response_id"], data["total"]) if data else None
 
 

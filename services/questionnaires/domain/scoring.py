@@ -108,7 +108,7 @@ def _read_answers(instrument: Instrument, answers: Any) -> dict[str, int | None]
     elif isinstance(answers, (list, tuple)):
         if len(answers) != len(items):
             raise AnswerError({"answers": [f"expected {len(items)} answers, got {len(answers)}"]})
-        given = {item.id: value for item, value in zip(items, answers)}
+        given = {item.id: value for item, value in zip(items, answers, strict=True)}
     else:
         raise AnswerError({"answers": ["must be a list in item order or an object keyed by item id"]})
     for item in items:
