@@ -2,7 +2,7 @@
 charts served by content negotiation."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Response, request
 from flask_smorest import Blueprint
@@ -25,10 +25,10 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def problems(blueprint: Blueprint, *statuses: int) -> Callable:
+def problems(blueprint: Blueprint, *statuses: int) -> Callable[..., Any]:
     """Document problem+json answers for ``statuses`` in the OpenAPI document (shared.errors makes them)."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         for status in sorted(set(statuses)):
             view = blueprint.alt_response(
                 status, schema=ProblemSchema, content_type=PROBLEM_MIMETYPE, description=TITLES[status]
@@ -38,7 +38,7 @@ def problems(blueprint: Blueprint, *statuses: int) -> Callable:
     return decorate
 
 
-def replayed(created: bool) -> dict:
+def replayed(created: bool) -> dict[str, Any]:
     """Tell a caller whose Idempotency-Key matched an earlier request that nothing new was made."""
     return {} if created else {REPLAYED_HEADER: "true"}
 
@@ -52,15 +52,16 @@ CHART_CONTENT = {
 }
 
 
-def chartable(blueprint: Blueprint, schema: type) -> Callable:
+def chartable(blueprint: Blueprint, schema: type) -> Callable[..., Any]:
     """Document that a route answers its JSON (``schema``), an SVG or a PNG chart by the
     ``Accept`` header, and 406 for anything else (``wanted_media`` decides, ``chart_response``
     answers)."""
     content = {JSON_MEDIA_TYPE: {"schema": schema}, **CHART_CONTENT}
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view = blueprint.doc(responses={"200": {"description": "OK: JSON, or the chart by Accept", "content": content}})(view)
-        return problems(blueprint, 406)(view)
+        documented: Callable[..., Any] = problems(blueprint, 406)(view)
+        return documented
 
     return decorate
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 from pathlib import Path
+from typing import Any
 
 from shared.config import load_settings
 
@@ -20,11 +21,12 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "openapi"
 _PLACEHOLDER_SECRET = "openapi-generation-needs-no-real-secret"
 
 
-def openapi_document(service: str) -> dict:
+def openapi_document(service: str) -> dict[str, Any]:
     config = importlib.import_module(f"services.{service}.config")
     app_module = importlib.import_module(f"services.{service}.app")
     settings = load_settings(service, {"JWT_SECRET": _PLACEHOLDER_SECRET, "LOG_LEVEL": "WARNING"}, config.OPTIONS)
-    return app_module.create_app(settings=settings).test_client().get("/openapi.json").get_json()
+    document: dict[str, Any] = app_module.create_app(settings=settings).test_client().get("/openapi.json").get_json()
+    return document
 
 
 def main() -> None:

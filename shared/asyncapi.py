@@ -44,7 +44,8 @@ def _data_schemas() -> dict[str, Any]:
         name = spec_entry.data_schema.__name__
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=spec_entry.data_schema)
-    return _json_schema(spec.to_dict()["components"]["schemas"])
+    schemas: dict[str, Any] = _json_schema(spec.to_dict()["components"]["schemas"])
+    return schemas
 
 
 def _envelope(name: str, data_ref: str) -> dict[str, Any]:

@@ -261,4 +261,5 @@ def render_png(svg: str) -> bytes:
     # Imported here: loading cairo costs start-up time that only a PNG request needs to pay.
     import cairosvg
 
-    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=2, background_color="white")
+    png: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=2, background_color="white")
+    return png

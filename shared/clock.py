@@ -3,10 +3,17 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Clock(Protocol):
+    """What the services ask of time: SystemClock in production, FixedClock in tests."""
+
+    def now(self) -> datetime: ...
 
 
 class SystemClock:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from flask import Flask, Response, json, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def _handle_http(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
     headers = dict(data.get("headers") or {})
-    if getattr(exc, "valid_methods", None):
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
     if messages:
         errors = flatten_errors(messages)

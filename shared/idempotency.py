@@ -51,7 +51,7 @@ def create_once(
     route: str,
     body: Mapping[str, Any],
     build: Callable[[str], Mapping[str, Any]],
-) -> tuple[dict, bool]:
+) -> tuple[dict[str, Any], bool]:
     """Insert the record ``build(id)`` unless this request's key already created one.
 
     Returns ``(record, created)``. ``build`` receives the id to use and returns the document to
@@ -74,13 +74,13 @@ def create_once(
         return _replay(existing, body_print), False
 
 
-def as_created(document: Mapping[str, Any], new_id: str, key: str | None = None, body_print: str | None = None) -> dict:
+def as_created(document: Mapping[str, Any], new_id: str, key: str | None = None, body_print: str | None = None) -> dict[str, Any]:
     """``document`` as ``create_once`` stores it: under ``new_id``, with its key and the body's
     fingerprint when the request had a key."""
     return {**document, "_id": new_id, "idempotency": {"key": key, "fingerprint": body_print} if key else None}
 
 
-def _replay(existing: Mapping[str, Any], body_print: str) -> dict:
+def _replay(existing: Mapping[str, Any], body_print: str) -> dict[str, Any]:
     stored = (existing.get("idempotency") or {}).get("fingerprint")
     if stored != body_print:
         raise Problem(409, f"This {HEADER} was already used with a different body")

@@ -8,6 +8,7 @@ and new fields can be added without a new version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -203,7 +204,7 @@ REGISTRY: dict[str, EventSpec] = dict(
 )
 
 
-def undeclared_fields(name: str, data: dict) -> set[str]:
+def undeclared_fields(name: str, data: dict[str, Any]) -> set[str]:
     """Fields of an event's data that its registry schema (and so the AsyncAPI document) omits."""
     declared = {field.data_key or key for key, field in REGISTRY[name].data_schema().fields.items()}
     return set(data) - declared
