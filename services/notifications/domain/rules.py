@@ -8,7 +8,7 @@ Only version 1 payloads are read: a ``.v2`` event has a different shape and need
 rather than being half-understood by this one.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +173,7 @@ _THERAPIST_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _unique(ids: list[str]) -> list[str]:
+def _unique(ids: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
 
 
