@@ -63,5 +63,6 @@ def recovery_so_far(depression: SeriesEnds | None, anxiety: SeriesEnds | None) -
             return None, f"no {name} measure has been recorded yet"
         if not ends.has_change:
             return None, f"the {name} measure ({ends.instrument.code}) has only its baseline so far"
-    measures = [Measure(e.instrument, e.baseline.total, e.final.total) for e in (depression, anxiety)]
+    # Both are there (the loop returned otherwise); the filter says so to the type checker.
+    measures = [Measure(e.instrument, e.baseline.total, e.final.total) for e in (depression, anxiety) if e is not None]
     return recovery(*measures), None
