@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Mapping
 
 from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires import events
-from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
+from services.questionnaires.adapters.assignments import (
+    AssignmentStore, Facts, ReminderLedger, occurrence_key, schedule_of,
+)
 from services.questionnaires.adapters.instruments import Catalogue, Entry
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
@@ -82,6 +84,11 @@ def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, A
         values = {item.id: answers.get(item.id) for item in instrument.items}
     return [{"item": item.id, "value": values[item.id]} for item in instrument.items]
 
+
+
+def _answered(facts: Facts, assignment_id: str, index: int) -> bool:
+    """Whether occurrence ``index`` of the assignment was answered."""
+    return occurrence_key(assignment_id, index) in facts.fulfilments
 
 @dataclass
 class Questionnaires:
@@ -266,9 +273,9 @@ class Questionnaires:
             by_code.setdefault(response["instrument"], []).append(response)
         views = []
         for instrument_code in sorted(by_code):
-            entry = self.catalogue.get(instrument_code)
-            if entry is not None:
-                views.append(series_view(entry.instrument, by_code[instrument_code]))
+            found = self.catalogue.get(instrument_code)
+            if found is not None:
+                views.append(series_view(found.instrument, by_code[instrument_code]))
         return views
 
     def trajectory_chart(self, client_id: str, code: str) -> Chart:
@@ -352,7 +359,7 @@ class Questionnaires:
             state = assignment_state(
                 schedule_of(assignment, self.grace),
                 self.now,
-                lambda index, a=assignment_id, f=facts: occurrence_key(a, index) in f.fulfilments,
+                partial(_answered, facts, assignment_id),
                 cancelled=assignment_id in facts.cancellations,
             )
             current = facts.fulfilments.get(occurrence_key(assignment_id, state.current.index)) if state.current else None

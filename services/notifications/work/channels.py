@@ -63,6 +63,8 @@ class EmailChannel:
         if prefs is None or EMAIL not in channels_for(prefs, delivery["priority"]):
             return Result(CANCELLED, error="email switched off or no address")
         notification = Notifications(self.database, Scope(delivery["tenant"])).get(delivery["notification_id"])
+        if notification is None:  # erased with its recipient's client since the delivery was planned
+            return Result(CANCELLED, error="the notification was erased")
         link = f"{self.app_base_url}/notifications/{notification['_id']}"
         rendered = render(intent_of(notification), EMAIL, link=link)
         sent = self.sender.send(Email(to=prefs.email, subject=rendered.title, text=rendered.text, html=rendered.html))

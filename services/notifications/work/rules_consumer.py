@@ -84,7 +84,10 @@ class RulesConsumer:
         """Store the alert, even when nobody can be told: then it is due for escalation at once,
         and goes to the tenant's admins as soon as there are any. ``reason`` says why no
         clinician of the care team was told (then the admins were, at once)."""
-        rule = RULES[parse_type(event["type"])[0]]
+        parsed = parse_type(event["type"])
+        if parsed is None:  # only events of a rule that creates alerts come here
+            raise ValueError(f"not an event type: {event['type']!r}")
+        rule = RULES[parsed[0]]
         tenant, data = event["tenantid"], event["data"]
         recipients = [intent.recipient_id for intent in intents if intent.creates_alert]
         alert_id = ids.alert(tenant, event["id"])
