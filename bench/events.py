@@ -73,6 +73,7 @@ def raw_consumer(amqp_url: str, queue: str, count: int, ready, done) -> None:
     channel.basic_qos(prefetch_count=32)
     ready.set()
     for seen, (method, _props, _body) in enumerate(channel.consume(queue), start=1):
+        assert method.delivery_tag is not None  # a delivery always carries its tag
         channel.basic_ack(method.delivery_tag)
         if seen == count:
             break
@@ -211,7 +212,7 @@ def cleanup(mongo_url: str, amqp_url: str, run_id: str) -> None:
         channel.queue_delete(name)
     channel.exchange_delete(consumer.exchange)
     connection.close()
-    client = pymongo.MongoClient(mongo_url)
+    client: pymongo.MongoClient[dict] = pymongo.MongoClient(mongo_url)
     for service in ("producer", "consumer"):
         client.drop_database(f"bench_{run_id}_{service}")
 

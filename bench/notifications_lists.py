@@ -163,7 +163,7 @@ def main() -> int:
             (p50e, p95e), (p50s, p95s) = small[name], large[name]
             print(f"{name:40} {p50e:8.1f} /{p95e:7.1f} {p50s:8.1f} /{p95s:7.1f} {p95s / p95e:10.2f}")
     finally:
-        client = pymongo.MongoClient(url)
+        client: pymongo.MongoClient[dict] = pymongo.MongoClient(url)
         for database in (empty, scale):
             client.drop_database(database.name)
         client.close()

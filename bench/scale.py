@@ -219,7 +219,7 @@ def seed_responses(databases: Databases, clients: list[Client], start: datetime,
                     stored_count.value += BATCH
             inbox = Notifications(notifications, client.scope)
             for event in response["outbox"]["events"]:
-                for intent in intents_for(event, [], []):
+                for intent in intents_for(event, [], [], frozenset()):
                     notification = notification_of(intent, channels_for(Preferences(), intent.priority), at, None)
                     batches.add(notifications, notifications_config.NOTIFICATIONS, inbox.listed(notification))
                     counts["notifications"] += 1
@@ -266,11 +266,15 @@ def seed_goals(databases: Databases, clients: list[Client], start: datetime, bat
                 at = created + timedelta(days=7 * (i + 1))
                 correlation_id.set(new_correlation_id())
                 by_client = Goals(store, now=at, by=client.id, due_soon_days=7, ranges=ranges)
-                entry = by_client.progress_entry(GoalHistory.of(records), value, at, None, "client")
+                history = GoalHistory.of(records)
+                assert history is not None  # the creation record at least
+                entry = by_client.progress_entry(history, value, at, None, "client")
                 records.append(stored(client.scope, as_created({**entry, "record": ENTRY}, str(uuid.uuid4()))))
             for record in records:
                 batches.add(database, goals_config.HISTORY, record)
-            batches.add(database, goals_config.CURRENT, store.current_document(GoalHistory.of(records).current()))
+            history = GoalHistory.of(records)
+            assert history is not None  # the creation record at least
+            batches.add(database, goals_config.CURRENT, store.current_document(history.current()))
             ids.setdefault(client.id, []).append(goal_id)
     batches.flush_all()
     return ids
@@ -304,7 +308,8 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
     tenants = sorted({client.tenant for client in clients})
     shares = [[c for c in clients if tenants.index(c.tenant) % processes == p] for p in range(processes)]
     shares = [share for share in shares if share]
-    stored_count, results = multiprocessing.Value("q", 0), multiprocessing.Queue()
+    stored_count = multiprocessing.Value("q", 0)
+    results: multiprocessing.Queue[tuple[Any, ...]] = multiprocessing.Queue()
     ready, responses_done = multiprocessing.Barrier(len(shares) + 1), multiprocessing.Barrier(len(shares))
     total = sum(client.responses for client in clients)
     workers = [multiprocessing.Process(target=seed_share, args=(url, prefix, share, start, stored_count, ready,
@@ -323,7 +328,7 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
             done, now = marks[-1]
             log(f"  {done:>9,} responses in {now - began:6.0f} s, {done / (now - began):6.0f}/s")
     log(f"  responses stored in {marks[-1][1] - began:.0f} s; goals next")
-    found = []
+    found: list[Any] = []
     while len(found) < len(workers):
         try:
             found.append(results.get(timeout=5))
@@ -589,7 +594,7 @@ def main() -> int:
         if args.keep:
             print(f"kept: {', '.join(names)}")
         else:
-            client = pymongo.MongoClient(url)
+            client: pymongo.MongoClient[dict] = pymongo.MongoClient(url)
             for name in names:
                 client.drop_database(name)
             client.close()

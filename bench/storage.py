@@ -173,7 +173,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     mongo_url = os.environ.get("MONGO_URL", DEFAULT_MONGO_URL)
-    client = pymongo.MongoClient(mongo_url, tz_aware=True)
+    client: pymongo.MongoClient[dict] = pymongo.MongoClient(mongo_url, tz_aware=True)
     run_id = uuid.uuid4().hex[:8]
     names = {"as-run": f"bench_storage_{run_id}_run"}
     if args.compare_btree_only:

@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -177,9 +178,12 @@ def main() -> int:
     achieved = wait_for(lambda: story.goal(goal["id"])["status"] == "achieved" and story.goal(goal["id"]),
                       timeout=30, what="the goal to be achieved")
     story.say(f"goal is {achieved['status']}: progress {achieved['progress']}")
+
+    def achieved_notes(role: str, user: str) -> list[dict]:
+        return [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"]
+
     for role, user in (("client", story.client), ("therapist", story.therapist)):
-        note = wait_for(lambda role=role, user=user: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
-                        timeout=30, what=f"the {role}'s note")[0]
+        note = wait_for(partial(achieved_notes, role, user), timeout=30, what=f"the {role}'s note")[0]
         story.say(f"{role} inbox: {note['title']}")
     story.say("emails went to the stack's SMTP server: see .local/logs/smtp.log (or Mailpit, with Docker)")
     return 0

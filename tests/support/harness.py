@@ -92,10 +92,10 @@ class Harness:
         """Every message now in ``queue``, acknowledged."""
         connection = amqp.connect(self.amqp_url)
         channel = connection.channel()
-        messages = []
+        messages: list[tuple[pika.BasicProperties, bytes]] = []
         while True:
             method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
+            if method is None or properties is None or body is None:  # all three, or none: empty
                 break
             messages.append((properties, body))
         connection.close()
@@ -120,7 +120,7 @@ class Harness:
         for stopper in stoppers:
             stopper.join(15)
         self._delete_queues()
-        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        client: pymongo.MongoClient[dict] = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
         # Drop by name: listing databases can wait on other clients' writes in FerretDB.
         for name in self.databases:
             client.drop_database(name)

@@ -121,7 +121,7 @@ def events_in(harness, queue: str) -> list[dict]:
 def stored_events(db, name: str | None = None) -> list[dict]:
     """Events stored with goal records, by event time and then record id (a revision's id ends
     in its zero-padded seq), whatever the relay has done with them."""
-    found = []
+    found: list[tuple] = []  # (event time, record id, event)
     for collection in config.OUTBOX_COLLECTIONS:
         for document in db[collection].find({"outbox.events": {"$exists": True}}):
             found.extend((event["time"], str(document["_id"]), event) for event in document["outbox"]["events"])

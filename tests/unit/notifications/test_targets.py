@@ -15,7 +15,7 @@ from services.notifications.domain.targets import (
     parse_target,
 )
 
-NOTHING_ALLOWED = frozenset()
+NOTHING_ALLOWED: frozenset[str] = frozenset()
 
 
 @pytest.mark.parametrize("url", [
