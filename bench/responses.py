@@ -56,7 +56,7 @@ def bare_app():
     def collection():
         # Opened in each gunicorn worker after the fork, like the Stepwise app's client.
         if "collection" not in state:
-            client = pymongo.MongoClient(os.environ["MONGO_URL"], tz_aware=True)
+            client: pymongo.MongoClient[dict] = pymongo.MongoClient(os.environ["MONGO_URL"], tz_aware=True)
             state["collection"] = client[os.environ["MONGO_DATABASE"]]["responses"]
         return state["collection"]
 

@@ -45,7 +45,7 @@ INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}
 # Images pulled from a registry: repository -> how their tag must look (a full version).
 PINNED_TAG = re.compile(r"^v?\d+\.\d+\.\d+([.-][\w.-]+)?$")
 # What the images must not carry (requirements-dev.txt only).
-DEV_PACKAGES = ("pytest", "pytest-timeout", "hypothesis", "testcontainers", "aiosmtpd", "jsonschema", "PyYAML")
+DEV_PACKAGES = ("pytest", "pytest-timeout", "hypothesis", "testcontainers", "aiosmtpd", "jsonschema", "PyYAML", "ruff", "mypy")
 
 
 def load_compose():
