@@ -17,7 +17,8 @@ blp = Blueprint("notifications", __name__, url_prefix="/v1/notifications", descr
 
 class NotificationSchema(Schema):
     id = fields.String(attribute="_id")
-    type = fields.String(metadata={"description": "risk_alert, risk_alert_escalated, reminder, milestone, goal_achieved, deterioration"})
+    type = fields.String(metadata={
+        "description": "risk_alert, risk_alert_escalated, reminder, milestone, goal_achieved, deterioration, not_on_track"})
     priority = fields.String(metadata={"description": "urgent or normal"})
     recipient_id = fields.String()
     client_id = fields.String(allow_none=True)

@@ -15,7 +15,7 @@ from services.notifications.api.common import ADMINISTRATORS, database, not_foun
 from services.notifications.domain.attempts import attempt_reason
 from services.notifications.domain.secret_rotation import DEFAULT_OVERLAP, MAX_OVERLAP, previous_valid_until
 from services.notifications.domain.targets import TargetRefused
-from shared.api import problems
+from shared.api import problems, replayable, replayed
 from shared.logs import redact
 from services.notifications.domain.signing import SIGNATURE_HEADER, is_valid_pattern
 from services.notifications.domain.subscription_state import DISABLED
@@ -119,12 +119,13 @@ def _found(subscriptions: Subscriptions, subscription_id: str) -> dict:
 
 
 @blp.route("", methods=["POST"])
+@replayable(blp)
 @requires(*ADMINISTRATORS)
 @blp.arguments(SubscriptionBodySchema)
 @blp.response(201, SubscriptionSchema)
 @problems(blp, 400, 401, 403, 409, 413, 415, 422)
 def create_subscription(body):
-    """Subscribe a URL to the tenant's events matching ``event_types``. Accepts ``Idempotency-Key``."""
+    """Subscribe a URL to the tenant's events matching ``event_types``; once per Idempotency-Key."""
     principal = current_principal()
     subscriptions = Subscriptions(database(), principal.scope)
     try:
@@ -135,8 +136,8 @@ def create_subscription(body):
     def build(new_id: str) -> dict:
         return {**body, "_id": new_id, "created_at": now(), "created_by": principal.sub}
 
-    created, _ = create_once(subscriptions.records, ROUTE, body, build)
-    return _view(subscriptions, created)
+    subscription, created = create_once(subscriptions.records, ROUTE, body, build)
+    return _view(subscriptions, subscription), 201, replayed(created)
 
 
 @blp.route("")
