@@ -77,7 +77,6 @@ from shared.auth import Principal
 from shared.auth.devtoken import mint
 from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL
 from shared.events.outbox import outbox_indexes
-from shared.idempotency import as_created
 from shared.instrument_ranges import score_ranges
 from shared.journal import journalled
 from shared.logs import correlation_id, new_correlation_id
@@ -173,6 +172,12 @@ def stored(scope: Scope, document: dict) -> dict:
     """``document`` as ``ScopedCollection.insert_one`` stores it, stamped with its tenant (its
     events count as published: nothing is journalled)."""
     return journalled({**document, "tenant": scope.tenant})
+
+
+def as_created(document: dict, new_id: str) -> dict:
+    """``document`` as ``shared.idempotency.create_once`` stores a record created without an
+    Idempotency-Key."""
+    return {**document, "_id": new_id, "idempotency": None}
 
 
 def answers(rng: random.Random, client: Client, instrument: str, k: int, count: int) -> list[int]:

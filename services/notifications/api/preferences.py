@@ -15,7 +15,7 @@ from services.notifications.api.common import database, now, require_self_or_adm
 from shared.api import problems
 from services.notifications.domain.preferences import InvalidPreferences, Preferences, as_dict, parse_preferences
 from shared.auth import current_principal, requires
-from shared.errors import Problem
+from shared.errors import invalid
 from shared.schemas import UtcDateTime
 
 blp = Blueprint("preferences", __name__, url_prefix="/v1/preferences", description="How and when each person is told.")
@@ -60,7 +60,7 @@ def put_preferences(body, user_id: str):
     try:
         prefs = parse_preferences(body)
     except InvalidPreferences as exc:
-        raise Problem(422, "Invalid value for: " + ", ".join(sorted(exc.errors)), errors=exc.errors) from None
+        raise invalid(exc.errors) from None
     stored = PreferencesRepository(database(), principal.scope).put(user_id, prefs, now(), principal.sub)
     HeldEmails(database(), principal.scope).release(user_id, now())
     return stored

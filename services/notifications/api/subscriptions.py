@@ -20,7 +20,7 @@ from shared.logs import redact
 from services.notifications.domain.signing import SIGNATURE_HEADER, is_valid_pattern
 from services.notifications.domain.subscription_state import DISABLED
 from shared.auth import Principal, current_principal, requires
-from shared.errors import Problem
+from shared.errors import Problem, invalid
 from shared.idempotency import create_once
 from shared.paging import PageQuery
 from shared.schemas import UtcDateTime, page_of
@@ -131,7 +131,7 @@ def create_subscription(body):
     try:
         webhook_targets().check(body["url"])
     except TargetRefused as refused:
-        raise Problem(422, "Invalid value for: url", errors={"url": [f"not a webhook target: it {refused}"]}) from None
+        raise invalid({"url": [f"not a webhook target: it {refused}"]}) from None
 
     def build(new_id: str) -> dict:
         return {**body, "_id": new_id, "created_at": now(), "created_by": principal.sub}

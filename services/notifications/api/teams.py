@@ -16,7 +16,7 @@ from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINI
 from services.notifications.api.common import ADMINISTRATORS, database, now
 from shared.api import problems
 from shared.auth import STAFF, check_client_access, current_principal, requires
-from shared.errors import Problem
+from shared.errors import invalid
 from shared.schemas import Id
 
 MAX_MEMBERS = 50
@@ -75,7 +75,7 @@ def _refuse(field_name: str, ids: list[str], refused: dict[str, str]) -> None:
     """A 422 naming each refused id's place in the list (``therapist_ids.2``)."""
     errors = {f"{field_name}.{n}": [refused[i]] for n, i in enumerate(ids) if i in refused}
     if errors:
-        raise Problem(422, f"Invalid value for: {', '.join(errors)}", errors=errors)
+        raise invalid(errors)
 
 
 @care_teams.route("/<client_id>", methods=["PUT"])

@@ -20,12 +20,13 @@ from services.notifications import metrics
 from services.notifications.adapters.alerts import Alerts
 from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
 from services.notifications.domain import ids
-from services.notifications.domain.events import parse_type
 from services.notifications.domain.rules import (
-    RULES, URGENT, Intent, care_team_additions, intents_for, route, routing_for,
+    RULES, URGENT, Intent, care_team_additions, context_for, intents_for, route, routing_for,
 )
 from services.notifications.work.notifier import Notifier
+from shared.clock import parse_rfc3339
 from shared.events.consumer import event_age
+from shared.events.envelope import routing_key
 from shared.mongo import Database, Scope
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,6 @@ URGENT_PATTERNS = tuple(key for key, rule in RULES.items() if rule.priority == U
 ROUTINE_PATTERNS = (
     "goal.#", "questionnaire.assigned", "questionnaire.due", "questionnaire.scored", "questionnaire.not_on_track",
 )
-
-
-def _event_time(event: dict) -> datetime | None:
-    try:
-        return datetime.fromisoformat(event["time"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 class RulesConsumer:
@@ -54,19 +48,17 @@ class RulesConsumer:
     def __call__(self, event: dict) -> None:
         now = self.clock.now()
         scope = Scope(event["tenantid"])
-        data = event.get("data") or {}
-        client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
+        # Every event these consumers take names its client (the registry requires it).
+        client_id = event["data"]["client_id"]
         teams = Memberships(self.database, scope)
         roster = teams.roster()
-        if client_id:
-            named = route(care_team_additions(event), roster)
-            for therapist_id in named.clinicians:
-                teams.add(CARE_TEAM, client_id, therapist_id, now, by=f"event:{event['id']}")
-            if named.not_clinicians:
-                log.warning("event names as the client's clinician an id not on the clinician roster; not added",
-                            extra={"event_id": event.get("id"), "tenant": scope.tenant,
-                                   "ignored": len(named.not_clinicians)})
-        care_team = teams.members(CARE_TEAM, client_id) if client_id else []
+        named = route(care_team_additions(event), roster)
+        for therapist_id in named.clinicians:
+            teams.add(CARE_TEAM, client_id, therapist_id, now, by=f"event:{event['id']}")
+        if named.not_clinicians:
+            log.warning("event names as the client's clinician an id not on the clinician roster; not added",
+                        extra={"event_id": event["id"], "tenant": scope.tenant, "ignored": len(named.not_clinicians)})
+        care_team = teams.members(CARE_TEAM, client_id)
         intents = intents_for(event, care_team, teams.members(ADMINS), roster)
         reason = routing_for(event, care_team, roster).reason
         alert_id = self._raise_alert(event, intents, reason, now) if self._raises_alert(event) else None
@@ -78,18 +70,13 @@ class RulesConsumer:
 
     @staticmethod
     def _raises_alert(event: dict) -> bool:
-        parsed = parse_type(event.get("type", ""))
-        rule = RULES.get(parsed[0]) if parsed and parsed[1] == 1 else None
-        return rule is not None and rule.creates_alert and rule.applies(event.get("data") or {})
+        rule = RULES.get(routing_key(event))
+        return rule is not None and rule.creates_alert and rule.applies(event["data"])
 
     def _raise_alert(self, event: dict, intents: list[Intent], reason: str | None, now: datetime) -> str:
         """Store the alert, even when nobody can be told: then it is due for escalation at once,
         and goes to the tenant's admins as soon as there are any. ``reason`` says why no
         clinician of the care team was told (then the admins were, at once)."""
-        parsed = parse_type(event["type"])
-        if parsed is None:  # only events of a rule that creates alerts come here
-            raise ValueError(f"not an event type: {event['type']!r}")
-        rule = RULES[parsed[0]]
         tenant, data = event["tenantid"], event["data"]
         recipients = [intent.recipient_id for intent in intents if intent.creates_alert]
         alert_id = ids.alert(tenant, event["id"])
@@ -99,10 +86,10 @@ class RulesConsumer:
                 "client_id": data["client_id"],
                 "event_id": event["id"],
                 "raised_at": now,
-                "flagged_at": _event_time(event),
+                "flagged_at": parse_rfc3339(event["time"]),
                 "recipients": recipients,
                 "routing_reason": reason,
-                "context": rule.context(data),
+                "context": context_for(routing_key(event), data),
                 "escalate_at": now + self.escalate_after if recipients else now,
             },
             now,

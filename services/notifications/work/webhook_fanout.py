@@ -32,7 +32,7 @@ class WebhookFanout:
 
     def __call__(self, event: dict) -> None:
         key = routing_key(event)
-        if key in _OUTCOME_EVENTS and (event.get("data") or {}).get("channel") == WEBHOOK:
+        if key in _OUTCOME_EVENTS and event["data"]["channel"] == WEBHOOK:
             return
         tenant = event["tenantid"]
         subscriptions = Subscriptions(self.database, Scope(tenant)).matching(key)
@@ -40,7 +40,6 @@ class WebhookFanout:
             return
         now = self.clock.now()
         body = json.dumps(event, separators=(",", ":"))
-        client_id = (event.get("data") or {}).get("client_id")
         for subscription in subscriptions:
             self.deliveries.create(
                 {
@@ -48,7 +47,8 @@ class WebhookFanout:
                     "tenant": tenant,
                     "kind": WEBHOOK,
                     "subscription_id": subscription["_id"],
-                    "client_id": client_id if isinstance(client_id, str) else None,
+                    # The registry types client_id as a string wherever an event has one.
+                    "client_id": event["data"].get("client_id"),
                     "event_id": event["id"],
                     "event_type": key,
                     "body": body,
