@@ -234,16 +234,6 @@ def test_a_milestone_added_twice_with_one_key_is_added_once(api):
     assert beyond.status_code == 422 and "value" in beyond.json()["errors"]
 
 
-def test_a_value_milestone_of_a_measure_without_a_target_is_refused_naming_both(api):
-    # It used to fail with a 500: the value was compared with the missing target.
-    measure = {"kind": "instrument", "instrument": "phq9", "baseline": 16}
-    response = api.post("/v1/goals", phq9_goal(measure=measure, milestones=[{"title": "Below 13", "value": 12}]))
-    assert response.status_code == 422, response.text
-    assert response.headers["Content-Type"] == "application/problem+json"
-    errors = response.json()["errors"]
-    assert {"measure.target", "milestones.0.value"} <= set(errors)
-
-
 def test_a_parent_with_its_own_measure_shows_only_its_own_progress(api, clock):
     parent = api.create()  # PHQ-9 from 16 to 9: a measure of its own
     child = api.create(walking_goal(title="Walk three times a week", parent_goal_id=parent["id"]))
