@@ -29,19 +29,19 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pika  # noqa: E402
-import requests  # noqa: E402
+import pika
+import requests
 
-from shared.auth.devtoken import mint  # noqa: E402
-from shared.config import DEFAULT_AMQP_URL, DEFAULT_EXCHANGE  # noqa: E402
-from shared.events import amqp  # noqa: E402
-from shared.events.envelope import new_event  # noqa: E402
-from shared.events.publisher import message_properties  # noqa: E402
+from shared.auth.devtoken import mint
+from shared.config import DEFAULT_AMQP_URL, DEFAULT_EXCHANGE
+from shared.events import amqp
+from shared.events.envelope import new_event
+from shared.events.publisher import message_properties
 
 DEV_JWT_SECRET = "change-me-dev-only-not-a-real-secret"
 SAFE = [1, 1, 0, 1, 0, 1, 0, 1, 0]
@@ -69,7 +69,7 @@ class Stack:
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def care_teams(stack: Stack, therapist: str, clients: list[str]) -> None:

@@ -33,16 +33,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pika  # noqa: E402
-import pymongo  # noqa: E402
+import pika
+import pymongo
 
-from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL, load_settings  # noqa: E402
-from shared.events import amqp  # noqa: E402
-from shared.events.consumer import Subscription  # noqa: E402
-from shared.events.envelope import new_event  # noqa: E402
-from shared.events.outbox import with_events  # noqa: E402
-from shared.mongo import Database, insert_once  # noqa: E402
-from shared.worker import Worker  # noqa: E402
+from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL, load_settings
+from shared.events import amqp
+from shared.events.consumer import Subscription
+from shared.events.envelope import new_event
+from shared.events.outbox import with_events
+from shared.mongo import Database, insert_once
+from shared.worker import Worker
 
 
 def sample_event(n: int) -> dict:
@@ -72,10 +72,9 @@ def raw_consumer(amqp_url: str, queue: str, count: int, ready, done) -> None:
     channel = connection.channel()
     channel.basic_qos(prefetch_count=32)
     ready.set()
-    seen = 0
-    for method, _props, _body in channel.consume(queue):
+    for seen, (method, _props, _body) in enumerate(channel.consume(queue), start=1):
+        assert method.delivery_tag is not None  # a delivery always carries its tag
         channel.basic_ack(method.delivery_tag)
-        seen += 1
         if seen == count:
             break
     done.set()
@@ -213,7 +212,7 @@ def cleanup(mongo_url: str, amqp_url: str, run_id: str) -> None:
         channel.queue_delete(name)
     channel.exchange_delete(consumer.exchange)
     connection.close()
-    client = pymongo.MongoClient(mongo_url)
+    client: pymongo.MongoClient[dict] = pymongo.MongoClient(mongo_url)
     for service in ("producer", "consumer"):
         client.drop_database(f"bench_{run_id}_{service}")
 

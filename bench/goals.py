@@ -67,7 +67,7 @@ def goal_records(tenant: str, client: str, entries: int, n: int) -> list[dict]:
     """A PHQ-9 goal's creation record and ``entries`` progress entries, as the service stores them."""
     goal_id = str(uuid.uuid4())
     created_at = NOW - timedelta(days=60, minutes=n)
-    records = [{
+    records: list[dict] = [{
         "_id": goal_id, "goal_id": goal_id, "record": CREATED, "tenant": tenant, "client_id": client,
         "therapist_id": "therapist-1", "title": "Bring my PHQ-9 score below 10 by walking daily", "description": None,
         "category": "emotional_wellbeing", "start_date": "2025-11-06", "target_date": "2026-03-30",
@@ -153,7 +153,7 @@ def main() -> int:
         results[label] = measure(create_app(settings=settings, clock=FixedClock(NOW)), counter,
                                  [goal[0]["_id"] for goal in measured], args.rounds)
         database.close()
-    client = pymongo.MongoClient(mongo_url)
+    client: pymongo.MongoClient[dict] = pymongo.MongoClient(mongo_url)
     for name in names:
         client.drop_database(name)
 

@@ -27,15 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pymongo  # noqa: E402
+import pymongo
 
-from services.notifications import config  # noqa: E402
-from services.notifications.adapters.alerts import Alerts  # noqa: E402
-from services.notifications.adapters.deliveries import WebhookAttempts  # noqa: E402
-from services.notifications.adapters.notifications import Notifications  # noqa: E402
-from services.notifications.adapters.timetables import deliveries as delivery_timetable  # noqa: E402
-from shared.config import DEFAULT_MONGO_URL  # noqa: E402
-from shared.mongo import Database, Scope  # noqa: E402
+from services.notifications import config
+from services.notifications.adapters.alerts import Alerts
+from services.notifications.adapters.deliveries import WebhookAttempts
+from services.notifications.adapters.notifications import Notifications
+from services.notifications.adapters.timetables import deliveries as delivery_timetable
+from shared.config import DEFAULT_MONGO_URL
+from shared.mongo import Database, Scope
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 TENANT = "tenant-0"
@@ -131,11 +131,11 @@ def timings(databases: list[Database], count: int) -> list[dict[str, tuple[float
         for call in calls:
             call()  # warm
         for _ in range(count):
-            for call, times in zip(calls, taken):
+            for call, times in zip(calls, taken, strict=True):
                 start = time.perf_counter()
                 call()
                 times.append((time.perf_counter() - start) * 1000)
-        for result, times in zip(found, taken):
+        for result, times in zip(found, taken, strict=True):
             result[name] = (statistics.median(times), statistics.quantiles(times, n=20)[18])
     return found
 
@@ -163,7 +163,7 @@ def main() -> int:
             (p50e, p95e), (p50s, p95s) = small[name], large[name]
             print(f"{name:40} {p50e:8.1f} /{p95e:7.1f} {p50s:8.1f} /{p95s:7.1f} {p95s / p95e:10.2f}")
     finally:
-        client = pymongo.MongoClient(url)
+        client: pymongo.MongoClient[dict] = pymongo.MongoClient(url)
         for database in (empty, scale):
             client.drop_database(database.name)
         client.close()

@@ -23,17 +23,18 @@ import sys
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import percentile  # noqa: E402
-from services.questionnaires import config  # noqa: E402
-from services.questionnaires.actions import Questionnaires  # noqa: E402
-from services.questionnaires.adapters.outcomes import cohort_of, derived_id  # noqa: E402
-from shared.auth import Principal  # noqa: E402
-from shared.config import DEFAULT_MONGO_URL  # noqa: E402
-from shared.mongo import Database  # noqa: E402
+from bench.support import percentile
+from services.questionnaires import config
+from services.questionnaires.actions import Questionnaires
+from services.questionnaires.adapters.outcomes import cohort_of, derived_id
+from shared.auth import Principal
+from shared.config import DEFAULT_MONGO_URL
+from shared.mongo import Database
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
 TOTALS = {"phq9": 27, "gad7": 21}
@@ -96,7 +97,7 @@ def main() -> int:
             ("admin period", "admin", "admin-1", {"from": date(2026, 3, 1), "to": date(2026, 5, 31)}),
         ):
             counted = outcomes(role, sub, **filters)["denominators"]["clients"]
-            p50, p95 = timed(lambda: outcomes(role, sub, **filters), options.samples)
+            p50, p95 = timed(partial(outcomes, role, sub, **filters), options.samples)
             print(f"{label:14} {counted:6} series  p50 {p50:8.1f} ms  p95 {p95:8.1f} ms")
     finally:
         database.client.drop_database(name)

@@ -56,7 +56,7 @@ def bare_app():
     def collection():
         # Opened in each gunicorn worker after the fork, like the Stepwise app's client.
         if "collection" not in state:
-            client = pymongo.MongoClient(os.environ["MONGO_URL"], tz_aware=True)
+            client: pymongo.MongoClient[dict] = pymongo.MongoClient(os.environ["MONGO_URL"], tz_aware=True)
             state["collection"] = client[os.environ["MONGO_DATABASE"]]["responses"]
         return state["collection"]
 
@@ -125,7 +125,7 @@ def main() -> int:
     bare_env = {**base_env, "MONGO_DATABASE": bare_db, "BARE_TEMPLATE": str(scratch / "template.json")}
     headers = {"Authorization": f"Bearer {mint(secret, sub='bench-therapist', tenant='bench', role='therapist')}"}
     bare_url = f"http://127.0.0.1:{bare_port}/v1/responses"
-    mongo = pymongo.MongoClient(mongo_url, tz_aware=True)
+    mongo: pymongo.MongoClient[dict] = pymongo.MongoClient(mongo_url, tz_aware=True)
     processes: list[subprocess.Popen] = []
     try:
         ours, ours_base = start_api("questionnaires", base_env, ours_db, args.workers, scratch)
@@ -135,6 +135,7 @@ def main() -> int:
         if first.status_code != 201:
             raise SystemExit(f"the questionnaires app answered {first.status_code}: {first.text[:300]}")
         template = mongo[ours_db]["responses"].find_one({"_id": first.json()["id"]})
+        assert template is not None, "the first response was stored"
         template.pop("_id")
         (scratch / "template.json").write_text(json_util.dumps(template))
         bare = gunicorn(["-w", str(args.workers), "-b", f"127.0.0.1:{bare_port}", "--chdir", str(ROOT / "bench"),

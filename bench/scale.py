@@ -37,6 +37,7 @@ document of another shape fails the run. The databases are dropped unless ``--ke
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
 import queue
@@ -55,32 +56,31 @@ from typing import Any, Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pymongo  # noqa: E402
-import requests  # noqa: E402
+import pymongo
+import requests
 
-from bench.support import percentile, start_api, stop  # noqa: E402
-from services.goals import config as goals_config  # noqa: E402
-from services.goals.actions import Goals  # noqa: E402
-from services.goals.adapters.store import CREATED, ENTRY, GoalHistory, GoalStore  # noqa: E402
-from services.goals.api.schemas import GoalCreateSchema  # noqa: E402
-from services.notifications import config as notifications_config  # noqa: E402
-from services.notifications.adapters.notifications import Notifications  # noqa: E402
-from services.notifications.domain.preferences import Preferences, channels_for  # noqa: E402
-from services.notifications.domain.rules import intents_for  # noqa: E402
-from services.notifications.work.notifier import notification_of  # noqa: E402
-from services.questionnaires import config as questionnaires_config  # noqa: E402
-from services.questionnaires.actions import Questionnaires  # noqa: E402
-from services.questionnaires.adapters.responses import ResponseStore, link_of  # noqa: E402
-from services.questionnaires.domain import Link, load_builtin_instruments  # noqa: E402
-from shared.auth import Principal  # noqa: E402
-from shared.auth.devtoken import mint  # noqa: E402
-from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL  # noqa: E402
-from shared.events.outbox import outbox_indexes  # noqa: E402
-from shared.idempotency import as_created  # noqa: E402
-from shared.instrument_ranges import score_ranges  # noqa: E402
-from shared.journal import journalled  # noqa: E402
-from shared.logs import correlation_id, new_correlation_id  # noqa: E402
-from shared.mongo import Database, Scope  # noqa: E402
+from bench.support import percentile, start_api, stop
+from services.goals import config as goals_config
+from services.goals.actions import Goals
+from services.goals.adapters.store import CREATED, ENTRY, GoalHistory, GoalStore
+from services.goals.api.schemas import GoalCreateSchema
+from services.notifications import config as notifications_config
+from services.notifications.adapters.notifications import Notifications
+from services.notifications.domain.preferences import Preferences, channels_for
+from services.notifications.domain.rules import intents_for
+from services.notifications.work.notifier import notification_of
+from services.questionnaires import config as questionnaires_config
+from services.questionnaires.actions import Questionnaires
+from services.questionnaires.adapters.responses import link_of
+from services.questionnaires.domain import Link, load_builtin_instruments
+from shared.auth import Principal
+from shared.auth.devtoken import mint
+from shared.config import DEFAULT_AMQP_URL, DEFAULT_MONGO_URL
+from shared.events.outbox import outbox_indexes
+from shared.instrument_ranges import score_ranges
+from shared.journal import journalled
+from shared.logs import correlation_id, new_correlation_id
+from shared.mongo import Database, Scope
 
 SERVICES = {"questionnaires": questionnaires_config, "goals": goals_config, "notifications": notifications_config}
 INSTRUMENTS = ("phq9", "gad7")
@@ -174,6 +174,12 @@ def stored(scope: Scope, document: dict) -> dict:
     return journalled({**document, "tenant": scope.tenant})
 
 
+def as_created(document: dict, new_id: str) -> dict:
+    """``document`` as ``shared.idempotency.create_once`` stores a record created without an
+    Idempotency-Key."""
+    return {**document, "_id": new_id, "idempotency": None}
+
+
 def answers(rng: random.Random, client: Client, instrument: str, k: int, count: int) -> list[int]:
     """A client's answers at their ``k``-th of ``count`` responses: most improve, some worsen."""
     items = len(load_builtin_instruments()[instrument].items)
@@ -218,7 +224,7 @@ def seed_responses(databases: Databases, clients: list[Client], start: datetime,
                     stored_count.value += BATCH
             inbox = Notifications(notifications, client.scope)
             for event in response["outbox"]["events"]:
-                for intent in intents_for(event, [], []):
+                for intent in intents_for(event, [], [], frozenset()):
                     notification = notification_of(intent, channels_for(Preferences(), intent.priority), at, None)
                     batches.add(notifications, notifications_config.NOTIFICATIONS, inbox.listed(notification))
                     counts["notifications"] += 1
@@ -265,11 +271,15 @@ def seed_goals(databases: Databases, clients: list[Client], start: datetime, bat
                 at = created + timedelta(days=7 * (i + 1))
                 correlation_id.set(new_correlation_id())
                 by_client = Goals(store, now=at, by=client.id, due_soon_days=7, ranges=ranges)
-                entry = by_client.progress_entry(GoalHistory.of(records), value, at, None, "client")
+                history = GoalHistory.of(records)
+                assert history is not None  # the creation record at least
+                entry = by_client.progress_entry(history, value, at, None, "client")
                 records.append(stored(client.scope, as_created({**entry, "record": ENTRY}, str(uuid.uuid4()))))
             for record in records:
                 batches.add(database, goals_config.HISTORY, record)
-            batches.add(database, goals_config.CURRENT, store.current_document(GoalHistory.of(records).current()))
+            history = GoalHistory.of(records)
+            assert history is not None  # the creation record at least
+            batches.add(database, goals_config.CURRENT, store.current_document(history.current()))
             ids.setdefault(client.id, []).append(goal_id)
     batches.flush_all()
     return ids
@@ -303,7 +313,8 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
     tenants = sorted({client.tenant for client in clients})
     shares = [[c for c in clients if tenants.index(c.tenant) % processes == p] for p in range(processes)]
     shares = [share for share in shares if share]
-    stored_count, results = multiprocessing.Value("q", 0), multiprocessing.Queue()
+    stored_count = multiprocessing.Value("q", 0)
+    results: multiprocessing.Queue[tuple[Any, ...]] = multiprocessing.Queue()
     ready, responses_done = multiprocessing.Barrier(len(shares) + 1), multiprocessing.Barrier(len(shares))
     total = sum(client.responses for client in clients)
     workers = [multiprocessing.Process(target=seed_share, args=(url, prefix, share, start, stored_count, ready,
@@ -322,7 +333,7 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
             done, now = marks[-1]
             log(f"  {done:>9,} responses in {now - began:6.0f} s, {done / (now - began):6.0f}/s")
     log(f"  responses stored in {marks[-1][1] - began:.0f} s; goals next")
-    found = []
+    found: list[Any] = []
     while len(found) < len(workers):
         try:
             found.append(results.get(timeout=5))
@@ -340,7 +351,7 @@ def seed(url: str, prefix: str, clients: list[Client], start: datetime, processe
 def tenth_rates(marks: list[tuple[int, float]], total: int) -> tuple[float, float]:
     """Responses/s over the first tenth and the last tenth, from (responses done, time) marks."""
     def at(done: float) -> float:  # the time ``done`` responses were stored, interpolated
-        for (n0, t0), (n1, t1) in zip(marks, marks[1:]):
+        for (n0, t0), (n1, t1) in itertools.pairwise(marks):
             if n0 <= done <= n1:
                 return t0 + (t1 - t0) * (done - n0) / max(1, n1 - n0)
         return marks[-1][1]
@@ -588,7 +599,7 @@ def main() -> int:
         if args.keep:
             print(f"kept: {', '.join(names)}")
         else:
-            client = pymongo.MongoClient(url)
+            client: pymongo.MongoClient[dict] = pymongo.MongoClient(url)
             for name in names:
                 client.drop_database(name)
             client.close()

@@ -33,10 +33,10 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pymongo  # noqa: E402
+import pymongo
 
-from shared.config import DEFAULT_MONGO_URL  # noqa: E402
-from shared.mongo import Database, Index  # noqa: E402
+from shared.config import DEFAULT_MONGO_URL
+from shared.mongo import Database, Index
 
 COLLECTION = "responses"
 # As the questionnaires service declares them for its responses.
@@ -173,7 +173,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     mongo_url = os.environ.get("MONGO_URL", DEFAULT_MONGO_URL)
-    client = pymongo.MongoClient(mongo_url, tz_aware=True)
+    client: pymongo.MongoClient[dict] = pymongo.MongoClient(mongo_url, tz_aware=True)
     run_id = uuid.uuid4().hex[:8]
     names = {"as-run": f"bench_storage_{run_id}_run"}
     if args.compare_btree_only:

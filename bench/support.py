@@ -69,4 +69,4 @@ def stop(processes: list[subprocess.Popen]) -> None:
 def percentile(values: list[float], share: float) -> float:
     """The value below which ``share`` of ``values`` fall (nearest rank)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]

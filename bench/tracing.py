@@ -23,10 +23,10 @@ from typing import Callable, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
-from shared import tracing  # noqa: E402
+from shared import tracing
 
 CALLER = {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 ENVIRON = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/ping", "HTTP_TRACEPARENT": CALLER["traceparent"]}
@@ -48,7 +48,9 @@ def per_call_us(work: Callable[[], object], rounds: int) -> float:
 
 def measure(rounds: int) -> dict[str, float]:
     traced = tracing.traced_wsgi(bare_app)
-    ignore = lambda status, headers, exc_info=None: None  # noqa: E731
+
+    def ignore(status, headers, exc_info=None):  # a start_response that keeps nothing
+        return None
 
     def in_span() -> None:
         with tracing.span("work", parent=CALLER):

@@ -20,6 +20,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -28,7 +29,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from shared.auth.devtoken import mint  # noqa: E402
+from shared.auth.devtoken import mint
 
 # Synthetic answers, not anyone's: PHQ-9 items in order, each 0-3.
 FIRST_PHQ9 = [2, 2, 2, 2, 2, 2, 2, 1, 1]  # 16, item 9 = 1 (self-harm risk)
@@ -177,9 +178,12 @@ def main() -> int:
     achieved = wait_for(lambda: story.goal(goal["id"])["status"] == "achieved" and story.goal(goal["id"]),
                       timeout=30, what="the goal to be achieved")
     story.say(f"goal is {achieved['status']}: progress {achieved['progress']}")
+
+    def achieved_notes(role: str, user: str) -> list[dict]:
+        return [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"]
+
     for role, user in (("client", story.client), ("therapist", story.therapist)):
-        note = wait_for(lambda: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
-                        timeout=30, what=f"the {role}'s note")[0]
+        note = wait_for(partial(achieved_notes, role, user), timeout=30, what=f"the {role}'s note")[0]
         story.say(f"{role} inbox: {note['title']}")
     story.say("emails went to the stack's SMTP server: see .local/logs/smtp.log (or Mailpit, with Docker)")
     return 0

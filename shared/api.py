@@ -2,7 +2,7 @@
 charts served by content negotiation."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Response, request
 from flask_smorest import Blueprint
@@ -27,10 +27,10 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def problems(blueprint: Blueprint, *statuses: int) -> Callable:
+def problems(blueprint: Blueprint, *statuses: int) -> Callable[..., Any]:
     """Document problem+json answers for ``statuses`` in the OpenAPI document (shared.errors makes them)."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         for status in sorted(set(statuses)):
             view = blueprint.alt_response(
                 status, schema=ProblemSchema, content_type=PROBLEM_MIMETYPE, description=TITLES[status]
@@ -40,14 +40,15 @@ def problems(blueprint: Blueprint, *statuses: int) -> Callable:
     return decorate
 
 
-def replayable(blueprint: Blueprint, *, keyed: bool = True) -> Callable:
+def replayable(blueprint: Blueprint, *, keyed: bool = True) -> Callable[..., Any]:
     """Document a create that answers a repeat with the first record and ``Idempotent-Replayed:
     true`` (``replayed``); ``keyed``: a repeat is one with the same ``Idempotency-Key`` and body
     (``shared.idempotency``), else one with the same body (shared.apidocs documents the header)."""
-    return blueprint.doc(parameters=[IDEMPOTENCY_KEY] if keyed else [], **{REPLAYABLE: True})
+    documented: Callable[..., Any] = blueprint.doc(parameters=[IDEMPOTENCY_KEY] if keyed else [], **{REPLAYABLE: True})
+    return documented
 
 
-def replayed(created: bool) -> dict:
+def replayed(created: bool) -> dict[str, Any]:
     """Tell a caller whose Idempotency-Key matched an earlier request that nothing new was made."""
     return {} if created else {REPLAYED_HEADER: "true"}
 
@@ -65,15 +66,16 @@ NOT_ACCEPTABLE = "This resource is served as application/json, image/svg+xml or 
 NOT_ACCEPTABLE_ERRORS = {"Accept": [f"Accept one of {JSON_MEDIA_TYPE}, {SVG_MEDIA_TYPE}, {PNG_MEDIA_TYPE}."]}
 
 
-def chartable(blueprint: Blueprint, schema: type) -> Callable:
+def chartable(blueprint: Blueprint, schema: type) -> Callable[..., Any]:
     """Document that a route answers its JSON (``schema``), an SVG or a PNG chart by the
     ``Accept`` header, and 406 for anything else (``wanted_media`` decides, ``chart_response``
     answers)."""
     content = {JSON_MEDIA_TYPE: {"schema": schema}, **CHART_CONTENT}
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view = blueprint.doc(responses={"200": {"description": "OK: JSON, or the chart by Accept", "content": content}})(view)
-        return problems(blueprint, 406)(view)
+        documented: Callable[..., Any] = problems(blueprint, 406)(view)
+        return documented
 
     return decorate
 

@@ -50,7 +50,7 @@ _SCHEMAS = "#/components/schemas/"
 # The media types whose success example is an operation's ``response`` in its Examples.
 JSON_MIMETYPES = (JSON_MEDIA_TYPE, FHIR_MIMETYPE)
 
-HEADERS = {
+HEADERS: dict[str, dict[str, Any]] = {
     REQUEST_ID_HEADER: {
         "description": "The request's correlation id: the caller's own (1 to 128 printable characters) or a new "
         "one. The service's log lines and the events the request raises carry it.",
@@ -123,7 +123,7 @@ class Examples:
     problems: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: Path) -> "Examples":
+    def load(cls, path: Path) -> Examples:
         data = json.loads(path.read_text())
         return cls(data["operations"], data.get("problems", {}))
 
@@ -168,13 +168,16 @@ class ApiDocs(BasePlugin):
         for name, header in HEADERS.items():
             spec.components.header(name, header)
 
-    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         rule = kwargs["rule"]
         name = rule.endpoint.rsplit(".", 1)[-1]
         errors = error_format(path or "")
         self._default_response(errors)
-        for method, operation in (operations or {}).items():
-            operation["operationId"] = name if len(operations) == 1 else f"{name}_{method}"
+        methods = operations or {}
+        for method, operation in methods.items():
+            operation["operationId"] = name if len(methods) == 1 else f"{name}_{method}"
             # Inline, not a $ref: readers of the documents find every parameter's name and place.
             operation.setdefault("parameters", []).append(dict(REQUEST_ID_PARAMETER))
             responses = operation.setdefault("responses", {})
@@ -193,6 +196,8 @@ class ApiDocs(BasePlugin):
         if errors.response in self._default_responses:
             return
         self._default_responses.add(errors.response)
+        if self.spec is None:
+            raise RuntimeError("apispec calls init_spec before any operation")
         self.spec.components.response(errors.response, {
             "description": errors.description,
             "content": {errors.mimetype: {"schema": {"$ref": _SCHEMAS + errors.schema},
@@ -201,7 +206,7 @@ class ApiDocs(BasePlugin):
         })
 
     def _complete(
-        self, operation_id: str, status: int, response: dict, operation: dict, path: str, errors: ErrorFormat
+        self, operation_id: str, status: int, response: dict[str, Any], operation: dict[str, Any], path: str, errors: ErrorFormat
     ) -> None:
         headers = response.setdefault("headers", {})
         headers[REQUEST_ID_HEADER] = _header(REQUEST_ID_HEADER)
@@ -221,7 +226,7 @@ class ApiDocs(BasePlugin):
             elif 200 <= status < 300 and mimetype in JSON_MIMETYPES and "response" in own:
                 media.setdefault("example", own["response"])
 
-    def _request_example(self, operation_id: str, operation: dict) -> None:
+    def _request_example(self, operation_id: str, operation: dict[str, Any]) -> None:
         if "request" in self.examples.operations.get(operation_id, {}):
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 media.setdefault("example", self.examples.operations[operation_id]["request"])
@@ -235,11 +240,11 @@ class ApiDocs(BasePlugin):
         return shared[status]
 
 
-def _header(name: str) -> dict:
+def _header(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/headers/{name}"}
 
 
-def _unavailable_keys(errors: ErrorFormat) -> dict:
+def _unavailable_keys(errors: ErrorFormat) -> dict[str, Any]:
     """The 503 of a token check when the identity provider's keys cannot be fetched (shared.auth),
     which an audited route also answers when the access cannot be recorded (shared.audit)."""
     return {
@@ -258,9 +263,12 @@ def default_settings(service: str) -> Settings:
     return load_settings(service, {"JWT_SECRET": _PLACEHOLDER_SECRET, "LOG_LEVEL": "WARNING"}, config.OPTIONS)
 
 
-def openapi_document(service: str) -> dict:
+def openapi_document(service: str) -> dict[str, Any]:
     app_module = importlib.import_module(f"services.{service}.app")
-    return app_module.create_app(settings=default_settings(service)).test_client().get("/openapi.json").get_json()
+    document: dict[str, Any] = app_module.create_app(settings=default_settings(service)).test_client().get(
+        "/openapi.json"
+    ).get_json()
+    return document
 
 
 def main() -> None:

@@ -17,12 +17,13 @@ from typing import Any, Sequence
 
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
+from prometheus_client.registry import Collector
 
 from shared import metrics, tracing
 from shared.apidocs import ApiDocs, Examples
 from shared.audit import RouteAudit, blp as audit_blueprint, install_audit
 from shared.auth import install_token_verifier
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.config import Settings
 from shared.errors import install_error_handlers
 from shared.events.outbox import backlog_metrics
@@ -50,12 +51,13 @@ class ServiceContext:
 
     settings: Settings
     database: Database
-    clock: Any = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=SystemClock)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
 def service_context() -> ServiceContext:
-    return current_app.extensions["stepwise"]
+    context: ServiceContext = current_app.extensions["stepwise"]
+    return context
 
 
 def _start_request() -> None:
@@ -123,7 +125,7 @@ def create_service_app(
     app.extensions["stepwise"] = context
 
     api = _Api(app, spec_kwargs={"extra_plugins": [ApiDocs(examples or Examples())]})
-    collectors = [backlog_metrics(database), metrics.BuildInfo(settings.service)]
+    collectors: list[Collector] = [backlog_metrics(database), metrics.BuildInfo(settings.service)]
     # Readiness follows the database only: see shared/health.py for why not the broker.
     checks = {"mongodb": mongodb_check(database)}
     for blueprint in (operations_blueprint(checks, collectors), *blueprints, audit_blueprint):
@@ -140,6 +142,10 @@ def create_service_app(
     # Last, so that its answer hook runs first: an answer withheld for want of its audit record
     # is the one logged and counted.
     install_audit(app, database, context.clock, audited, [blueprint.name for blueprint in blueprints])
-    app.wsgi_app = tracing.traced_wsgi(app.wsgi_app, untraced_paths=OPERATIONS_PATHS)
+    # Flask's documented way to wrap its WSGI app in middleware; mypy sees a bound method
+    # replaced by a plain function.
+    app.wsgi_app = tracing.traced_wsgi(  # type: ignore[method-assign, assignment]
+        app.wsgi_app, untraced_paths=OPERATIONS_PATHS
+    )
 
     return app

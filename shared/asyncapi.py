@@ -60,14 +60,14 @@ def _json_schema(node: Any) -> Any:
 def consumers() -> list[tuple[str, QueueTopology]]:
     """Each worker's consumers as it declares them, built from its service's default settings
     (nothing is connected to): the service and the consumer's queues and bindings."""
-    found = []
+    found: list[tuple[str, QueueTopology]] = []
     for service in SERVICES:
         worker = importlib.import_module(f"services.{service}.worker").build_worker(default_settings(service))
         found.extend((service, consumer.topology) for consumer in worker.consumers)
     return found
 
 
-def _queue_channel(queue: str, arguments: dict, messages: Iterable[str], description: str) -> dict[str, Any]:
+def _queue_channel(queue: str, arguments: dict[str, Any], messages: Iterable[str], description: str) -> dict[str, Any]:
     binding = {"is": "queue", "queue": {"name": queue, "durable": True, "exclusive": False, "autoDelete": False,
                                          "vhost": "/"}, "bindingVersion": _AMQP, "x-arguments": arguments}
     return {
@@ -117,7 +117,8 @@ def _data_schemas() -> dict[str, Any]:
         name = spec_entry.data_schema.__name__
         if name not in spec.components.schemas:
             spec.components.schema(name, schema=spec_entry.data_schema)
-    return _json_schema(spec.to_dict()["components"]["schemas"])
+    schemas: dict[str, Any] = _json_schema(spec.to_dict()["components"]["schemas"])
+    return schemas
 
 
 def _envelope(name: str, data_ref: str) -> dict[str, Any]:

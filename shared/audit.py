@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any, Collection
+from typing import Any, Collection, Mapping
 
 from flask import Flask, Response, current_app, g, request
 from flask_smorest import Blueprint
@@ -94,7 +94,7 @@ class RouteAudit:
             f"{method} {rule.rule}"
             for rule in app.url_map.iter_rules()
             if rule.endpoint.partition(".")[0] in {*blueprints, blp.name}
-            for method in rule.methods - {"HEAD", "OPTIONS"}
+            for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
         }
         listed = [*self.reads, *self.changes, *self.others, AUDIT_ROUTE]
         twice = {route for route in listed if listed.count(route) > 1}
@@ -138,7 +138,7 @@ class AccessAudit:
             records.append(record)
         self.database[COLLECTION].insert_many(records)
 
-    def page(self, tenant: str, query: dict) -> tuple[list[dict], str | None]:
+    def page(self, tenant: str, query: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
         records = ScopedCollection(self.database[COLLECTION], Scope(tenant), client_field=None)
         values: dict[str, Any] = {"tenant": tenant}
         where = {}
@@ -157,8 +157,11 @@ class AccessAudit:
 
 
 def _route() -> str:
+    rule = request.url_rule
+    if rule is None:
+        raise RuntimeError("only a request that matched a route is audited")
     method = "GET" if request.method == "HEAD" else request.method
-    return f"{method} {request.url_rule.rule}"
+    return f"{method} {rule.rule}"
 
 
 def _begin() -> None:
@@ -213,7 +216,7 @@ class AuditQuery(PageQuery):
     until = UtcDateTime(metadata={"description": "only accesses before this time"})
 
     @validates_schema
-    def _window(self, data, **kwargs):
+    def _window(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if data.get("since") and data.get("until") and data["since"] >= data["until"]:
             raise ValidationError("must be after since", "until")
 
@@ -240,7 +243,7 @@ blp = Blueprint("audit", __name__, url_prefix="/v1", description="Who read or ch
 @blp.arguments(AuditQuery, location="query")
 @blp.response(200, page_of(AuditRecordSchema))
 @problems(blp, *READ_PROBLEMS)
-def list_audit(query):
+def list_audit(query: Mapping[str, Any]) -> dict[str, Any]:
     """Reads and changes of clients' records in this clinic, newest first: by client, actor, time.
 
     Records hold who, role, client, action, route, path, status, request id and time; never a

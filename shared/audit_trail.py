@@ -13,17 +13,17 @@ threads), because ``shared.mongo`` notes into it while ``shared.audit`` stores t
 from __future__ import annotations
 
 import contextvars
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping, TypeVar
 
 _clients: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("audited_clients", default=None)
 
 
-def start() -> contextvars.Token:
+def start() -> contextvars.Token[set[str] | None]:
     """Begin noting for this request; hand the token to ``stop``."""
     return _clients.set(set())
 
 
-def stop(token: contextvars.Token) -> None:
+def stop(token: contextvars.Token[set[str] | None]) -> None:
     _clients.reset(token)
 
 
@@ -34,7 +34,10 @@ def note(client_id: Any) -> None:
         clients.add(client_id)
 
 
-def note_records(records: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+_Record = TypeVar("_Record", bound=Mapping[str, Any])
+
+
+def note_records(records: Iterable[_Record]) -> Iterator[_Record]:
     """``records`` unchanged, noting the client of each (its ``client_id``) as it passes."""
     for record in records:
         note(record.get("client_id"))

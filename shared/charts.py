@@ -13,11 +13,12 @@ whose bars are all 0) says so in its picture and its description.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -221,17 +222,17 @@ def _contiguous(bands: Sequence[Band]) -> list[Band]:
     ordered = sorted(bands, key=lambda band: band.low)
     return [
         Band(band.label, band.low, following.low if following.low > band.high else band.high)
-        for band, following in zip(ordered, ordered[1:])
+        for band, following in itertools.pairwise(ordered)
     ] + ordered[-1:]
 
 
-def _frame(chart: Chart | BarChart) -> dict:
+def _frame(chart: Chart | BarChart) -> dict[str, Any]:
     """What every chart's template needs: its size, plot area, title and text alternative."""
     return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": RIGHT, "top": TOP, "bottom": BOTTOM,
             "title": chart.title, "desc": description(chart), "value_label": chart.value_label}
 
 
-def _value_ticks(scale: Scale, low: float, high: float) -> list[dict]:
+def _value_ticks(scale: Scale, low: float, high: float) -> list[dict[str, Any]]:
     return [{"label": _number(tick), "y": scale(tick)} for tick in nice_ticks(low, high)]
 
 
@@ -318,4 +319,5 @@ def render_png(svg: str) -> bytes:
     # Imported here: loading cairo costs start-up time that only a PNG request needs to pay.
     import cairosvg
 
-    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=2, background_color="white")
+    png: bytes = cairosvg.svg2png(bytestring=svg.encode("utf-8"), scale=2, background_color="white")
+    return png

@@ -33,13 +33,13 @@ from marshmallow import Schema, fields
 from shared.api import problems
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal, requires
-from shared.clock import rfc3339
+from shared.clock import Clock, rfc3339
 from shared.errors import Problem
 from shared.events.consumer import Subscription
 from shared.events.envelope import new_event
 from shared.events.registry import SERVICES
 from shared.events.outbox import with_events
-from shared.mongo import Database, Index, Scope, ScopedCollection, insert_once
+from shared.mongo import Database, Index, ScopedCollection, insert_once
 from shared.schemas import UtcDateTime
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,8 @@ class ClientRecords:
         field = dict(self.by_client)[parent]
         return [doc["_id"] for doc in database[parent].find({"tenant": tenant, field: client_id}, {"_id": 1})]
 
-    def export(self, database: Database, tenant: str, client_id: str) -> dict[str, list[dict]]:
-        found: dict[str, list[dict]] = {}
+    def export(self, database: Database, tenant: str, client_id: str) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
         for through in self.through:
             for parent_id in self._parent_ids(database, tenant, client_id, through.parent):
                 found.setdefault(through.collection, []).extend(
@@ -129,18 +129,18 @@ def report_id(erasure_id: str, service: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{erasure_id}\x1f{service}"))
 
 
-def _report(tenant: str, erased: Mapping[str, Any]) -> dict:
+def _report(tenant: str, erased: Mapping[str, Any]) -> dict[str, Any]:
     """The stored report of one service's part, from its ``client.erased`` data: the same record
     in the service that erased and in every service that keeps the report."""
     return {"_id": report_id(erased["erasure_id"], erased["service"]), "tenant": tenant,
             **{key: erased[key] for key in ("erasure_id", "client_id", "service", "erased_at", "records_deleted")}}
 
 
-def subscriptions(database: Database, records: ClientRecords, service: str, clock) -> list[Subscription]:
+def subscriptions(database: Database, records: ClientRecords, service: str, clock: Clock) -> list[Subscription]:
     """``<service>.erasure`` erases this service's part; ``<service>.erased`` keeps every
     service's report, so any service can say whether an erasure is complete."""
 
-    def erase(event: dict) -> None:
+    def erase(event: dict[str, Any]) -> None:
         tenant, data = event["tenantid"], event["data"]
         deleted = records.erase(database, tenant, data["client_id"])
         now = clock.now()
@@ -152,7 +152,7 @@ def subscriptions(database: Database, records: ClientRecords, service: str, cloc
         insert_once(database[ERASURE_REPORTS], with_events(report, [event_out], now))
         log.info("client erased", extra={"event_id": event["id"], "erasure_id": data["erasure_id"], "deleted": deleted})
 
-    def keep_report(event: dict) -> None:
+    def keep_report(event: dict[str, Any]) -> None:
         insert_once(database[ERASURE_REPORTS], _report(event["tenantid"], event["data"]))
 
     return [
@@ -192,7 +192,7 @@ class ErasureSchema(Schema):
     complete = fields.Boolean(metadata={"description": "every service has erased its part"})
 
 
-def _erasure_view(erasure: Mapping[str, Any], reports: Iterable[Mapping[str, Any]]) -> dict:
+def _erasure_view(erasure: Mapping[str, Any], reports: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     shown = sorted(({"service": r["service"], "erased_at": r["erased_at"], "records_deleted": r["records_deleted"]}
                     for r in reports), key=lambda r: r["service"])
     return {
@@ -210,7 +210,7 @@ def blueprint(records: ClientRecords, service: str) -> Blueprint:
     @requires()
     @blp.response(200, ExportSchema)
     @problems(blp, 401, 403)
-    def export(client_id: str):
+    def export(client_id: str) -> dict[str, Any]:
         """Everything this service holds about the client (the client, or staff of the tenant)."""
         principal = current_principal()
         check_client_access(principal, client_id)
@@ -226,19 +226,20 @@ def blueprint(records: ClientRecords, service: str) -> Blueprint:
     @blp.arguments(ErasureRequestSchema)
     @blp.response(202, ErasureSchema)
     @problems(blp, 400, 401, 403, 413, 415, 422)
-    def request_erasure(body, client_id: str):
+    def request_erasure(body: Mapping[str, Any], client_id: str) -> dict[str, Any]:
         """Erase the client in every service (admins). Answers at once; the services erase
         through events, and ``GET /v1/erasures/{id}`` shows when each is done."""
         principal = current_principal()
         context = service_context()
         now = context.clock.now()
+        erasure_id = str(uuid.uuid4())
         erasure = {
-            "_id": str(uuid.uuid4()), "client_id": client_id, "requested_by": principal.sub,
+            "_id": erasure_id, "client_id": client_id, "requested_by": principal.sub,
             "requested_at": now, "reason": body.get("reason"),
         }
-        event = new_event("client.erasure_requested", tenant=principal.scope.tenant, subject=erasure["_id"], time=now,
+        event = new_event("client.erasure_requested", tenant=principal.scope.tenant, subject=erasure_id, time=now,
                           service=service,
-                          data={"erasure_id": erasure["_id"], "client_id": client_id, "requested_by": principal.sub})
+                          data={"erasure_id": erasure_id, "client_id": client_id, "requested_by": principal.sub})
         scoped = ScopedCollection(context.database[ERASURES], principal.scope, client_field=None)
         scoped.insert_one(with_events(erasure, [event], now))
         return _erasure_view(erasure, [])
@@ -247,7 +248,7 @@ def blueprint(records: ClientRecords, service: str) -> Blueprint:
     @requires("admin")
     @blp.response(200, ErasureSchema)
     @problems(blp, 401, 403, 404)
-    def get_erasure(erasure_id: str):
+    def get_erasure(erasure_id: str) -> dict[str, Any]:
         """An erasure and the services that have done their part."""
         principal = current_principal()
         database = service_context().database

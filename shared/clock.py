@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 
 # A time a little ahead of ours is a caller's clock running fast, not a time in the future.
@@ -11,6 +12,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+class Clock(Protocol):
+    """What the services ask of time: SystemClock in production, FixedClock in tests."""
+
+    def now(self) -> datetime: ...
 
 
 def is_future(moment: datetime, now: datetime) -> bool:

@@ -14,7 +14,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import pika
@@ -284,9 +284,13 @@ def _raw(environ: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+_Parsed = TypeVar("_Parsed")
+_Default = TypeVar("_Default")
+
+
 def _read(
-    environ: Mapping[str, str], name: str, parse: Callable[[str], Any], default: Any, required: bool = False
-) -> Any:
+    environ: Mapping[str, str], name: str, parse: Callable[[str], _Parsed], default: _Default, required: bool = False
+) -> _Parsed | _Default:
     raw = _raw(environ, name)
     if raw is None:
         if required:

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from flask import Flask, Response, json, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def _handle_http(exc: HTTPException) -> Response:
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
     headers = dict(data.get("headers") or {})
-    if getattr(exc, "valid_methods", None):
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         headers["Allow"] = ", ".join(exc.valid_methods)
     if messages:
         errors = flatten_errors(messages)
@@ -179,7 +179,7 @@ def _handle_http(exc: HTTPException) -> Response:
 
 
 def _handle_unexpected(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url_rule or "unknown route")
+    log.error("unhandled error on %s %s", request.method, request.url_rule or "unknown route", exc_info=exc)
     return problem_response(500, "An unexpected error occurred; it has been logged")
 
 

@@ -55,16 +55,16 @@ def instant(moment: datetime) -> str:
     return rfc3339(moment)
 
 
-def reference(resource_type: str, resource_id: str) -> dict:
+def reference(resource_type: str, resource_id: str) -> dict[str, Any]:
     return {"reference": f"{resource_type}/{resource_id}"}
 
 
-def patient(client_id: str) -> dict:
+def patient(client_id: str) -> dict[str, Any]:
     """A client is ``Patient/<client id>`` (Stepwise serves no Patient: the EHR holds them)."""
     return reference("Patient", client_id)
 
 
-def stepwise_coding(system: str, code: str, display: str | None = None) -> dict:
+def stepwise_coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
     """A coding in one of Stepwise's own code systems (``<STEPWISE_FHIR>/CodeSystem/<system>``)."""
     coding = {"system": f"{STEPWISE_FHIR}/CodeSystem/{system}", "code": code}
     if display:
@@ -72,7 +72,7 @@ def stepwise_coding(system: str, code: str, display: str | None = None) -> dict:
     return coding
 
 
-def meta(last_updated: datetime) -> dict:
+def meta(last_updated: datetime) -> dict[str, Any]:
     return {"lastUpdated": instant(last_updated)}
 
 
@@ -89,7 +89,7 @@ class Bounds:
     lower: datetime | None = None
     upper: datetime | None = None
 
-    def narrowed(self, other: "Bounds") -> "Bounds":
+    def narrowed(self, other: Bounds) -> Bounds:
         lowers = [b for b in (self.lower, other.lower) if b is not None]
         uppers = [b for b in (self.upper, other.upper) if b is not None]
         return Bounds(max(lowers) if lowers else None, min(uppers) if uppers else None)
@@ -97,7 +97,7 @@ class Bounds:
     def contains(self, moment: datetime) -> bool:
         return (self.lower is None or moment >= self.lower) and (self.upper is None or moment < self.upper)
 
-    def condition(self) -> dict:
+    def condition(self) -> dict[str, Any]:
         """A MongoDB condition on a time field."""
         found = {}
         if self.lower is not None:
@@ -151,7 +151,9 @@ def date_bounds(text: str) -> Bounds:
 class DateSearch(fields.String):
     """A date search value, loaded as its ``Bounds``."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(  # type: ignore[override]  # loads a String's text into the Bounds it names
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Bounds:
         try:
             return date_bounds(super()._deserialize(value, attr, data, **kwargs))
         except ValueError as exc:
@@ -161,7 +163,7 @@ class DateSearch(fields.String):
 class PatientId(Id):
     """A reference search value naming a client: ``Patient/<id>`` or the bare id."""
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         if isinstance(value, str) and "/" in value:
             resource_type, _, value = value.partition("/")
             if resource_type != "Patient" or not value:
@@ -183,7 +185,7 @@ class SearchQuery(Schema):
     format = fields.String(data_key="_format", validate=validate.OneOf(JSON_FORMATS))
 
     @post_load
-    def _updated(self, data, **kwargs):
+    def _updated(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """``updated``: the ``_lastUpdated`` values together, one range (None: no filter)."""
         bounds = Bounds()
         for each in data.pop("last_updated"):
@@ -199,18 +201,19 @@ class PatientSearchQuery(SearchQuery):
     subject = PatientId()
 
     @validates_schema
-    def _one_patient(self, data, **kwargs):
+    def _one_patient(self, data: Mapping[str, Any], **kwargs: Any) -> None:
         if data.get("patient") and data.get("subject") and data["patient"] != data["subject"]:
             raise ValidationError("patient and subject name different patients.", field_name="subject")
 
 
-def searched(blp: Blueprint, schema: type[SearchQuery]):
+def searched(blp: Blueprint, schema: type[SearchQuery]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A search route's parameters: ``schema`` loaded from the query string, unknown ones refused
     (webargs would drop them from a query string)."""
-    return blp.arguments(schema, location="query", unknown=RAISE)
+    loads: Callable[[Callable[..., Any]], Callable[..., Any]] = blp.arguments(schema, location="query", unknown=RAISE)
+    return loads
 
 
-def patient_filter(query: Mapping[str, Any]) -> dict:
+def patient_filter(query: Mapping[str, Any]) -> dict[str, Any]:
     """The ``/v1`` list filter of the patient a search names (``{"client_id": ...}``; a client
     naming another is 403), or ``{}`` for none."""
     client_id = query.get("patient") or query.get("subject")
@@ -220,7 +223,7 @@ def patient_filter(query: Mapping[str, Any]) -> dict:
     return {"client_id": client_id}
 
 
-def updated_condition(query: Mapping[str, Any]) -> dict | None:
+def updated_condition(query: Mapping[str, Any]) -> dict[str, Any] | None:
     """The search's ``_lastUpdated`` as a MongoDB condition on a time field (None: no filter)."""
     return query["updated"].condition() if query["updated"] else None
 
@@ -295,7 +298,7 @@ class Served:
     params: tuple[SearchParam, ...] = COMMON_PARAMS
 
 
-def capability_statement(title: str, served: Sequence[Served], now: datetime) -> dict:
+def capability_statement(title: str, served: Sequence[Served], now: datetime) -> dict[str, Any]:
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -341,7 +344,7 @@ def fhir_blueprint(title: str, served: Sequence[Served]) -> Blueprint:
     @blp.get("/metadata")
     @blp.response(200, FhirResourceSchema, content_type=FHIR_MIMETYPE,
                   description="The CapabilityStatement: what this service serves.")
-    def metadata():
+    def metadata() -> Response:
         """What this service serves in FHIR: resource types, interactions and search parameters."""
         return fhir_response(capability_statement(title, served, service_context().clock.now()))
 
@@ -359,14 +362,17 @@ class FhirResourceSchema(Schema):
     resourceType = fields.String(required=True)
 
 
-def documented(blp: Blueprint, description: str, *errors: int) -> Callable:
+def documented(blp: Blueprint, description: str, *errors: int) -> Callable[..., Any]:
     """Document a FHIR route's answer: a resource or Bundle in ``application/fhir+json``, or an
     OperationOutcome for 401 (every FHIR route but the metadata needs a token) and ``errors``."""
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         for status in sorted({401, *errors}):
             view = blp.alt_response(status, schema=OperationOutcomeSchema, content_type=FHIR_MIMETYPE,
                                     description=TITLES[status])(view)
-        return blp.response(200, FhirResourceSchema, content_type=FHIR_MIMETYPE, description=description)(view)
+        answered: Callable[..., Any] = blp.response(
+            200, FhirResourceSchema, content_type=FHIR_MIMETYPE, description=description
+        )(view)
+        return answered
 
     return decorate

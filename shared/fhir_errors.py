@@ -3,7 +3,7 @@ problem+json answer of any other route says. Apart from ``shared.fhir`` so that 
 documents (``shared.apidocs``) can describe these answers without the FHIR routes' imports."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from marshmallow import Schema, fields
 
@@ -17,7 +17,7 @@ ISSUE_TYPES = {
 }
 
 
-def operation_outcome(status: int, detail: str | None, errors: Mapping[str, Sequence[str]] | None) -> dict:
+def operation_outcome(status: int, detail: str | None, errors: Mapping[str, Sequence[str]] | None) -> dict[str, Any]:
     """An OperationOutcome saying what a problem says: one issue per wrong field (its name first)."""
     code = ISSUE_TYPES.get(status, "processing")
     issues = [

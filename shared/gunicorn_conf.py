@@ -18,11 +18,20 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, MutableMapping
 
 from gunicorn.glogging import Logger
 
 from shared import guards
 from shared.logs import REQUEST_ID_HEADER, JsonFormatter
+
+if TYPE_CHECKING:
+    from gunicorn.arbiter import Arbiter
+    from gunicorn.config import Config
+    from gunicorn.http import Request
+    from gunicorn.http.wsgi import Response
+    from gunicorn.workers.base import Worker
 
 # The most gunicorn allows for the request line; the app's limit on the target is half of it.
 LIMIT_REQUEST_LINE = 8190
@@ -34,14 +43,14 @@ def json_logger(service: str) -> type[Logger]:
     """gunicorn's logger class for ``service``, writing JSON lines."""
 
     class JsonLogger(Logger):
-        def setup(self, cfg) -> None:
+        def setup(self, cfg: Config) -> None:
             super().setup(cfg)
             formatter = JsonFormatter(service)
             for logger in (self.error_log, self.access_log):
                 for handler in logger.handlers:
                     handler.setFormatter(formatter)
 
-        def access(self, resp, req, environ, request_time) -> None:
+        def access(self, resp: Response, req: Request, environ: MutableMapping[str, Any], request_time: timedelta) -> None:
             if not self.access_log_enabled:
                 return
             request_id = next((value for name, value in resp.headers if name.lower() == REQUEST_ID_HEADER.lower()), None)
@@ -56,12 +65,12 @@ def json_logger(service: str) -> type[Logger]:
     return JsonLogger
 
 
-def settings(service: str, default_port: int) -> dict:
+def settings(service: str, default_port: int) -> dict[str, Any]:
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="stepwise-prometheus-")
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
-    def child_exit(server, worker) -> None:
+    def child_exit(server: Arbiter, worker: Worker) -> None:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)

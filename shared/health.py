@@ -15,19 +15,21 @@ They are in the OpenAPI document, without authentication, like every other route
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import pymongo
 from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
+from prometheus_client.registry import Collector
 
 from shared import metrics
 from shared.errors import PROBLEM_MIMETYPE, problem_body, problem_response
+from shared.mongo import Database
 from shared.schemas import ProblemSchema
 
 Check = Callable[[], None]
-PUBLIC = {"security": []}
+PUBLIC: dict[str, Any] = {"security": []}
 # Below the probes' own timeout (3 s in the Helm chart and Compose), so the answer is a 503 that
 # names the database rather than a probe timeout that names nothing.
 READY_TIMEOUT_SECONDS = 2.0
@@ -37,7 +39,7 @@ stepwise_http_requests_total{method="GET",route="/v1/goals/<goal_id>",status="20
 """
 
 
-def mongodb_check(database) -> Check:
+def mongodb_check(database: Database) -> Check:
     def check() -> None:
         with pymongo.timeout(READY_TIMEOUT_SECONDS):
             database.ping()
@@ -63,13 +65,13 @@ HEALTHZ, READYZ, METRICS = "/healthz", "/readyz", "/metrics"
 OPERATIONS_PATHS = (HEALTHZ, READYZ, METRICS)
 
 
-def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[object]) -> Blueprint:
+def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[Collector]) -> Blueprint:
     blueprint = Blueprint("operations", __name__, description="Health, readiness and metrics, for ops.")
 
     @blueprint.get(HEALTHZ)
     @blueprint.doc(**PUBLIC)
     @blueprint.response(200, HealthSchema, example={"status": "ok"})
-    def healthz():
+    def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
@@ -82,7 +84,7 @@ def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[objec
             503, "Not ready: mongodb unreachable", checks={"mongodb": "unavailable: ServerSelectionTimeoutError"}
         ),
     )
-    def readyz():
+    def readyz() -> dict[str, Any] | Response:
         """MongoDB answers (RabbitMQ is not asked: the outbox holds events while it is away); 503 names what does not."""
         results: dict[str, str] = {}
         for name, check in checks.items():

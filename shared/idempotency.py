@@ -46,7 +46,7 @@ def record_id(tenant: str, caller: str, route: str, key: str | None) -> str:
     """
     if key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(_NAMESPACE, "\x1f".join((tenant, caller, route, key))))
+    return str(uuid.uuid5(_NAMESPACE, f"{tenant}\x1f{caller}\x1f{route}\x1f{key}"))
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,11 @@ class KeyedRequest:
     fingerprint: str
 
     @property
-    def stamp(self) -> dict | None:
+    def stamp(self) -> dict[str, Any] | None:
         """What the created record keeps of the request, so a retry can be recognised."""
         return {"key": self.key, "fingerprint": self.fingerprint} if self.key else None
 
-    def replay(self, existing: Mapping[str, Any]) -> dict:
+    def replay(self, existing: Mapping[str, Any]) -> dict[str, Any]:
         """``existing``, created by an earlier try of this request; 409 when it had another body."""
         if (existing.get("idempotency") or {}).get("fingerprint") != self.fingerprint:
             raise Problem(409, f"This {HEADER} was already used with a different body")
@@ -81,7 +81,7 @@ def create_once(
     route: str,
     body: Mapping[str, Any],
     build: Callable[[str], Mapping[str, Any]],
-) -> tuple[dict, bool]:
+) -> tuple[dict[str, Any], bool]:
     """Insert the record ``build(id)`` unless this request's key already created one.
 
     Returns ``(record, created)``. ``build`` receives the id to use and returns the document to

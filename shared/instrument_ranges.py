@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 INSTRUMENTS_DIR = Path(__file__).parent / "instruments"
 
 
 @lru_cache(maxsize=1)
-def _definitions() -> tuple[dict, ...]:
+def _definitions() -> tuple[dict[str, Any], ...]:
     return tuple(json.loads(path.read_text()) for path in sorted(INSTRUMENTS_DIR.glob("*.json")))
 
 
@@ -26,7 +27,7 @@ def score_ranges() -> dict[str, tuple[float, float]]:
 
 
 @lru_cache(maxsize=1)
-def total_codes() -> dict[str, list[dict]]:
+def total_codes() -> dict[str, list[dict[str, Any]]]:
     """Each built-in's total-score codes (``system``, ``code``, ``display``), by instrument code."""
     return {
         definition["code"]: [

@@ -54,7 +54,7 @@ def partition_of(ordering_key: str) -> int:
     return zlib.crc32(ordering_key.encode()) % PARTITIONS
 
 
-def journal_entry(collection_name: str, record: Mapping[str, Any]) -> dict:
+def journal_entry(collection_name: str, record: Mapping[str, Any]) -> dict[str, Any]:
     """The journal entry of a record that carries events (also how the repair sweep rebuilds one)."""
     outbox = record["outbox"]
     return {
@@ -68,7 +68,7 @@ def journal_entry(collection_name: str, record: Mapping[str, Any]) -> dict:
     }
 
 
-def journalled(document: Mapping[str, Any]) -> dict:
+def journalled(document: Mapping[str, Any]) -> dict[str, Any]:
     """``document`` as it is stored: when it carries events (``outbox.events``), stamped with its
     journal entry id, the time it was written and that time's window (``outbox_slot``)."""
     stored = dict(document)
@@ -83,7 +83,7 @@ def journalled(document: Mapping[str, Any]) -> dict:
     return stored
 
 
-def insert_document(collection: Collection, document: Mapping[str, Any]) -> dict:
+def insert_document(collection: Collection[dict[str, Any]], document: Mapping[str, Any]) -> dict[str, Any]:
     """Insert ``document``; when it carries events (``outbox.events``), journal them after it.
 
     Raises what the record's insert raises (e.g. DuplicateKeyError). A failure to journal after

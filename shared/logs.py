@@ -22,7 +22,7 @@ import sys
 import uuid
 import contextlib
 from datetime import datetime, timezone
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from shared.tracing import current_trace_id
 
@@ -68,7 +68,7 @@ def log_context(correlation: str | None = None, trace: str | None = None) -> Ite
         trace_id.reset(tokens[1])
 
 
-def event_log_context(event: Mapping) -> contextlib.AbstractContextManager:
+def event_log_context(event: Mapping[str, Any]) -> contextlib.AbstractContextManager[None]:
     """The log context of handling ``event``: its correlation id and its trace id, if any."""
     correlation = event.get("correlationid")
     return log_context(correlation if isinstance(correlation, str) else None, trace_id_of(event.get("traceparent")))
@@ -87,7 +87,7 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "service": self.service,
@@ -95,10 +95,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for field, variable in (("correlation_id", correlation_id), ("trace_id", trace_id)):
-            if variable.get():
-                entry[field] = variable.get()
-        if "trace_id" not in entry and current_trace_id():
-            entry["trace_id"] = current_trace_id()
+            if ids := variable.get():
+                entry[field] = ids
+        if "trace_id" not in entry and (current := current_trace_id()):
+            entry["trace_id"] = current
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value

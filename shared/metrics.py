@@ -29,6 +29,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ class BuildInfo:
                       [(self.labels, 1)], labels=self.labels)]
 
 
-def registry(extra_collectors: Iterable[object] = ()) -> CollectorRegistry:
+def registry(extra_collectors: Iterable[Collector] = ()) -> CollectorRegistry:
     """What a scrape reads: every process's metrics (multiprocess mode) or this process's, plus extras."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         scraped = CollectorRegistry()
@@ -151,6 +152,6 @@ def registry(extra_collectors: Iterable[object] = ()) -> CollectorRegistry:
     return scraped
 
 
-def render(extra_collectors: Iterable[object] = ()) -> tuple[bytes, str]:
+def render(extra_collectors: Iterable[Collector] = ()) -> tuple[bytes, str]:
     """The metrics page: every process's counters plus ``extra_collectors``."""
     return generate_latest(registry(extra_collectors)), CONTENT_TYPE_LATEST

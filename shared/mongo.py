@@ -23,12 +23,13 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import pymongo
 from pymongo.collection import Collection
 from pymongo.cursor import Cursor
 from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.results import DeleteResult, UpdateResult
 
 from shared import audit_trail
 from shared.journal import insert_document
@@ -67,13 +68,13 @@ class Database:
         self.name = name
         self.indexes = tuple(indexes)
         self.timeout_ms = timeout_ms
-        self._client: pymongo.MongoClient | None = None
+        self._client: pymongo.MongoClient[dict[str, Any]] | None = None
         self._pid: int | None = None
         self._indexed = False
         self._lock = threading.Lock()
 
     @property
-    def client(self) -> pymongo.MongoClient:
+    def client(self) -> pymongo.MongoClient[dict[str, Any]]:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
                 self._client = pymongo.MongoClient(
@@ -84,13 +85,13 @@ class Database:
             return self._client
 
     @property
-    def db(self) -> pymongo.database.Database:
+    def db(self) -> pymongo.database.Database[dict[str, Any]]:
         client = self.client
         if not self._indexed:
             self.ensure_indexes()
         return client[self.name]
 
-    def __getitem__(self, collection: str) -> Collection:
+    def __getitem__(self, collection: str) -> Collection[dict[str, Any]]:
         return self.db[collection]
 
     def ensure_indexes(self) -> None:
@@ -130,7 +131,7 @@ class Database:
 CLAIM_ATTEMPTS = 10
 
 
-def insert_once(collection: Collection, document: Mapping[str, Any]) -> bool:
+def insert_once(collection: Collection[dict[str, Any]], document: Mapping[str, Any]) -> bool:
     """Insert ``document`` unless its unique key exists; True when this call inserted it.
 
     This is the project's one way to make a claim ("I raise this reminder") or to de-duplicate
@@ -150,7 +151,7 @@ class Scope:
     tenant: str
     client_id: str | None = None
 
-    def restrict(self, query: Mapping[str, Any] | None = None, client_field: str | None = "client_id") -> dict:
+    def restrict(self, query: Mapping[str, Any] | None = None, client_field: str | None = "client_id") -> dict[str, Any]:
         scoped = dict(query or {})
         scoped["tenant"] = self.tenant
         if self.client_id is not None and client_field is not None:
@@ -162,18 +163,18 @@ class NotedCursor:
     """A pymongo cursor (``sort``, ``limit``, iteration) whose documents note their client in the
     access audit's trail (``shared.audit_trail``) as they are read."""
 
-    def __init__(self, cursor: Cursor):
+    def __init__(self, cursor: Cursor[dict[str, Any]]):
         self.cursor = cursor
 
-    def sort(self, *args: Any, **kwargs: Any) -> "NotedCursor":
+    def sort(self, *args: Any, **kwargs: Any) -> NotedCursor:
         self.cursor.sort(*args, **kwargs)
         return self
 
-    def limit(self, count: int) -> "NotedCursor":
+    def limit(self, count: int) -> NotedCursor:
         self.cursor.limit(count)
         return self
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(audit_trail.note_records(self.cursor))
 
 
@@ -189,26 +190,29 @@ class ScopedCollection:
     about one client (e.g. webhook subscriptions), where only the tenant applies.
     """
 
-    collection: Collection
+    collection: Collection[dict[str, Any]]
     scope: Scope
     client_field: str | None = "client_id"
 
-    def _restrict(self, query: Mapping[str, Any] | None) -> dict:
+    def _restrict(self, query: Mapping[str, Any] | None) -> dict[str, Any]:
         return self.scope.restrict(query, self.client_field)
 
-    def _stamp(self, document: Mapping[str, Any]) -> dict:
+    def _stamp(self, document: Mapping[str, Any]) -> dict[str, Any]:
         stamped = dict(document)
         if stamped.setdefault("tenant", self.scope.tenant) != self.scope.tenant:
             raise ScopeViolation("document belongs to another tenant")
-        if self.scope.client_id is not None and self.client_field is not None:
-            if stamped.get(self.client_field) != self.scope.client_id:
-                raise ScopeViolation("a client may only write its own records")
+        if (
+            self.scope.client_id is not None
+            and self.client_field is not None
+            and stamped.get(self.client_field) != self.scope.client_id
+        ):
+            raise ScopeViolation("a client may only write its own records")
         return stamped
 
-    def find_one(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> dict | None:
+    def find_one(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any] | None:
         return _noted(self.collection.find_one(self._restrict(query), **kwargs))
 
-    def find_by_id(self, record_id: Any) -> dict | None:
+    def find_by_id(self, record_id: Any) -> dict[str, Any] | None:
         """The record with this ``_id`` if it is in scope, else None (as if it did not exist).
 
         The query names ``_id`` alone and the scope is checked on the document found: the lookup
@@ -217,9 +221,12 @@ class ScopedCollection:
         document = self.collection.find_one({"_id": record_id})
         if document is None or document.get("tenant") != self.scope.tenant:
             return None
-        if self.scope.client_id is not None and self.client_field is not None:
-            if document.get(self.client_field) != self.scope.client_id:
-                return None
+        if (
+            self.scope.client_id is not None
+            and self.client_field is not None
+            and document.get(self.client_field) != self.scope.client_id
+        ):
+            return None
         return _noted(document)
 
     def find(self, query: Mapping[str, Any] | None = None, **kwargs: Any) -> NotedCursor:
@@ -228,27 +235,30 @@ class ScopedCollection:
     def count(self, query: Mapping[str, Any] | None = None) -> int:
         return self.collection.count_documents(self._restrict(query))
 
-    def insert_one(self, document: Mapping[str, Any]) -> dict:
+    def insert_one(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Insert (journalling the document's events, if it carries any); returns what was stored."""
         return insert_document(self.collection, _noted(self._stamp(document)))
 
     def insert_once(self, document: Mapping[str, Any]) -> bool:
         return insert_once(self.collection, _noted(self._stamp(document)))
 
-    def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any):
+    def update_one(self, query: Mapping[str, Any], update: Mapping[str, Any], **kwargs: Any) -> UpdateResult:
         return self.collection.update_one(self._restrict(query), update, **kwargs)
 
-    def replace_one(self, query: Mapping[str, Any], document: Mapping[str, Any], **kwargs: Any):
+    def replace_one(self, query: Mapping[str, Any], document: Mapping[str, Any], **kwargs: Any) -> UpdateResult:
         return self.collection.replace_one(self._restrict(query), _noted(self._stamp(document)), **kwargs)
 
-    def delete_one(self, query: Mapping[str, Any]):
+    def delete_one(self, query: Mapping[str, Any]) -> DeleteResult:
         return self.collection.delete_one(self._restrict(query))
 
-    def delete_many(self, query: Mapping[str, Any]):
+    def delete_many(self, query: Mapping[str, Any]) -> DeleteResult:
         return self.collection.delete_many(self._restrict(query))
 
 
-def _noted(document: dict | None) -> dict | None:
+_Noted = TypeVar("_Noted", bound="dict[str, Any] | None")
+
+
+def _noted(document: _Noted) -> _Noted:
     if document is not None:
         audit_trail.note(document.get("client_id"))
     return document

@@ -52,7 +52,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(422, "The cursor is not one this service gave out", errors={"cursor": ["invalid cursor"]}) from None
 
 
-def _after_cursor(order_field: str, cursor: str | None, descending: bool) -> dict:
+def _after_cursor(order_field: str, cursor: str | None, descending: bool) -> dict[str, Any]:
     if not cursor:
         return {}
     moment, record_id = decode_cursor(cursor)
@@ -60,12 +60,12 @@ def _after_cursor(order_field: str, cursor: str | None, descending: bool) -> dic
     return {"$or": [{order_field: {after: moment}}, {order_field: moment, "_id": {after: record_id}}]}
 
 
-def _sorted(records: ScopedCollection, conditions: Mapping[str, Any], order_field: str, descending: bool, limit: int):
+def _sorted(records: ScopedCollection, conditions: Mapping[str, Any], order_field: str, descending: bool, limit: int) -> list[dict[str, Any]]:
     direction = -1 if descending else 1
     return list(records.find(dict(conditions)).sort([(order_field, direction), ("_id", direction)]).limit(limit))
 
 
-def _cut(found: list[dict], limit: int, order_field: str) -> tuple[list[dict], str | None]:
+def _cut(found: list[dict[str, Any]], limit: int, order_field: str) -> tuple[list[dict[str, Any]], str | None]:
     if len(found) <= limit:
         return found, None
     last = found[limit - 1]
@@ -80,7 +80,7 @@ def page(
     cursor: str | None,
     order_field: str = "created_at",
     descending: bool = False,
-) -> tuple[list[dict], str | None]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of a small list: ``records`` matching ``query``, and the next page's cursor (or None)."""
     conditions = {**query, **_after_cursor(order_field, cursor, descending)}
     return _cut(_sorted(records, conditions, order_field, descending, limit + 1), limit, order_field)
@@ -116,7 +116,7 @@ class Listing:
     def list_id(self, values: Mapping[str, Any]) -> str:
         return _SEPARATOR.join([self.name, *(str(values[name]) for name in self.key)])
 
-    def stamp(self, database: Database, document: Mapping[str, Any]) -> dict:
+    def stamp(self, database: Database, document: Mapping[str, Any]) -> dict[str, Any]:
         """``document`` with its period number, its period noted in the list's directory."""
         number = period_of(document[self.order_field], self.period)
         note_period(database, self.list_id(document), number)
@@ -140,7 +140,7 @@ class Listing:
         where: Mapping[str, Any] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> tuple[list[dict], str | None]:
+    ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of the list named by ``values`` (of ``key``), further narrowed by ``where`` and
         to records whose ``order_field`` is at or after ``since`` and before ``until``.
 
@@ -157,7 +157,7 @@ class Listing:
         if cursor:
             start = period_of(decode_cursor(cursor)[0], self.period)
             numbers = [n for n in numbers if (n <= start if self.descending else n >= start)]
-        found: list[dict] = []
+        found: list[dict[str, Any]] = []
         for number in numbers:
             conditions = {**values, **(where or {}), self.field: number, **after}
             if window:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Iterable
+from typing import Any, Iterable
 
 from pymongo.errors import DuplicateKeyError
 
@@ -33,7 +33,7 @@ CURSORS = "retention_cursors"
 FIRST_LOOK_BACK_DAYS = 31
 
 
-def expiry(now: datetime, keep: timedelta) -> dict:
+def expiry(now: datetime, keep: timedelta) -> dict[str, Any]:
     """The fields that make a mark expire ``keep`` after ``now``."""
     expires_at = now + keep
     return {"expires_at": expires_at, "expiry_day": period_of(expires_at, "day")}

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
@@ -22,10 +24,10 @@ class UtcDateTime(fields.DateTime):
         "out_of_range": "The time is out of range once in UTC.",
     }
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return None if value is None else rfc3339(value)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
         if moment.tzinfo is None:
             raise self.make_error("naive")
@@ -43,7 +45,7 @@ class Text(fields.String):
 
     default_error_messages = {"unicode": "Not valid Unicode text."}
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             text.encode("utf-8")
@@ -58,11 +60,11 @@ class Id(Text):
 
     default_error_messages = {"control": "An id never contains control characters."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("validate", validate.Length(min=1, max=MAX_ID_LENGTH))
         super().__init__(**kwargs)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         if CONTROL_CHARACTERS.search(text):
             raise self.make_error("control")

@@ -17,7 +17,7 @@ from markupsafe import escape
 
 ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 ASSET_FILES = ("swagger-ui.css", "index.css", "swagger-ui-bundle.js", "favicon-32x32.png")
-CONTENT_SECURITY_POLICY = "; ".join((
+_POLICY_DIRECTIVES = (
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
@@ -26,7 +26,8 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
-))
+)
+CONTENT_SECURITY_POLICY = "; ".join(_POLICY_DIRECTIVES)
 _CACHE_SECONDS = 3600
 
 PAGE = """<!DOCTYPE html>
@@ -76,15 +77,15 @@ def docs_blueprint(title: str) -> Blueprint:
     page = PAGE.format(title=escape(title))
 
     @blueprint.get("/docs")
-    def docs_page():
+    def docs_page() -> Response:
         return Response(page, mimetype="text/html")
 
     @blueprint.get("/docs/start.js")
-    def docs_start():
+    def docs_start() -> Response:
         return Response(START_SCRIPT, mimetype="text/javascript")
 
     @blueprint.get("/docs/assets/<name>")
-    def docs_asset(name: str):
+    def docs_asset(name: str) -> Response:
         if name not in ASSET_FILES:
             abort(404)
         return send_from_directory(ASSETS, name, max_age=_CACHE_SECONDS)

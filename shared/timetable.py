@@ -25,6 +25,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.mongo import Database, Index, insert_once
@@ -58,7 +59,7 @@ class Timetable:
         return [Index(collection, [("slot", 1), ("due_at", 1)])]
 
     @property
-    def entries(self):
+    def entries(self) -> Collection[dict[str, Any]]:
         return self.database[self.collection]
 
     def slot(self, moment: datetime) -> int:
@@ -83,7 +84,7 @@ class Timetable:
         if new_id != entry["_id"]:
             self.done(entry["_id"])
 
-    def due(self, now: datetime, limit: int) -> Iterator[dict]:
+    def due(self, now: datetime, limit: int) -> Iterator[dict[str, Any]]:
         """Entries due by ``now``, oldest window first, at most ``limit``; the cursor moves on
         once the generator is exhausted (call ``run`` unless you need the entries themselves)."""
         cursors = self.database[CURSORS]
@@ -114,7 +115,7 @@ class Timetable:
             except DuplicateKeyError:
                 pass  # another replica wrote its cursor first; either is right
 
-    def run(self, now: datetime, handle: Callable[[dict], None], *, limit: int = 200,
+    def run(self, now: datetime, handle: Callable[[dict[str, Any]], None], *, limit: int = 200,
             retry_after: timedelta = timedelta(minutes=1)) -> int:
         """Hand each due entry to ``handle``, which calls ``done`` or ``move`` when it is finished
         with it. A handler that raises (other than a database error, which stops the round) has its
@@ -135,7 +136,7 @@ class Timetable:
     def _first_start(self, now: datetime) -> int:
         """Where a job's first round starts: at the earliest entry, put before any job ran (the
         timetable holds only pending work, so reading it once, on the first round, is cheap)."""
-        slots = [entry["slot"] for entry in self.entries.find({}, {"slot": 1})]
+        slots: list[int] = [entry["slot"] for entry in self.entries.find({}, {"slot": 1})]
         return min([*slots, self.slot(now - self.overlap)])
 
     def _windows(self, start: int, stop: int) -> Sequence[int]:

@@ -31,7 +31,7 @@ bodies, paths or exception messages.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -40,6 +40,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # The W3C Trace Context fields: HTTP headers, CloudEvent attributes, fields of a stored delivery.
 FIELDS = ("traceparent", "tracestate")
@@ -161,7 +165,7 @@ def current_trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
-def traced_wsgi(wsgi_app: Callable, untraced_paths: Iterable[str] = ()) -> Callable:
+def traced_wsgi(wsgi_app: WSGIApplication, untraced_paths: Iterable[str] = ()) -> WSGIApplication:
     """``wsgi_app`` with a SERVER span around each request, continuing the caller's trace.
 
     A WSGI middleware rather than a Flask hook, so that the span covers requests refused before
@@ -170,7 +174,7 @@ def traced_wsgi(wsgi_app: Callable, untraced_paths: Iterable[str] = ()) -> Calla
     """
     skipped = frozenset(untraced_paths)
 
-    def traced(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def traced(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         tracer = _tracer
         if tracer is None or environ.get("PATH_INFO") in skipped:
             return wsgi_app(environ, start_response)
@@ -181,7 +185,9 @@ def traced_wsgi(wsgi_app: Callable, untraced_paths: Iterable[str] = ()) -> Calla
             attributes={"http.request.method": method}, record_exception=False, set_status_on_exception=False,
         ) as current:
 
-            def start(status: str, response_headers: list, exc_info=None):
+            def start(
+                status: str, response_headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+            ) -> Callable[[bytes], object]:
                 code = int(status.split(" ", 1)[0])
                 current.set_attribute("http.response.status_code", code)
                 if code >= 500:

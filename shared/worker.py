@@ -28,13 +28,16 @@ import signal
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, Callable, Iterable, Sequence
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
+from prometheus_client.registry import Collector
 from pymongo.errors import PyMongoError
 
 from shared import heartbeat, metrics, retention, tracing
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.config import ConfigError, Settings
 from shared.events import amqp
 from shared.events.consumer import PROCESSED, Consumer, Subscription, processed_indexes
@@ -66,8 +69,8 @@ class Worker:
         subscriptions: Sequence[Subscription] = (),
         outbox_collections: Sequence[str] = (),
         jobs: Sequence[PeriodicJob] = (),
-        collectors: Sequence[object] = (),
-        clock=None,
+        collectors: Sequence[Collector] = (),
+        clock: Clock | None = None,
     ):
         self.settings = settings
         self.collectors = tuple(collectors)
@@ -109,7 +112,7 @@ class Worker:
         self.jobs = (*jobs, *retention_job, *repair_job)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._metrics_server = None
+        self._metrics_server: WSGIServer | None = None
 
     def declare(self) -> None:
         """Declare every consumer's queues (so the broker keeps what is published before they run)."""
@@ -139,7 +142,7 @@ class Worker:
                 log.exception("job %s failed; it will run again", job.name)
             self.stopping.wait(job.every_seconds)
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self.database.ensure_indexes()
         if self.consumers:
             self.database.ensure(processed_indexes())
@@ -150,18 +153,19 @@ class Worker:
             relay.ensure_indexes()
             self._spawn("relay", lambda: relay.run(self.stopping, self.settings.outbox_poll_seconds))
         for job in self.jobs:
-            self._spawn(job.name, lambda job=job: self._run_job(job))
+            self._spawn(job.name, partial(self._run_job, job))
         return self
 
-    def metrics_collectors(self) -> list[object]:
+    def metrics_collectors(self) -> list[Collector]:
         """What a scrape reads besides the counters: build info, the outbox, the queues, the service's own."""
         return [metrics.BuildInfo(self.settings.service), backlog_metrics(self.database),
                 *([queue_metrics(self.settings.amqp_url, self.consumers)] if self.consumers else []), *self.collectors]
 
     def serve_metrics(self, port: int, host: str) -> int:
         """Serve ``/metrics`` on ``host:port`` (0: a free port) until ``stop``; returns the port."""
-        self._metrics_server, _ = start_http_server(port, addr=host, registry=metrics.registry(self.metrics_collectors()))
-        return self._metrics_server.server_port
+        server, _ = start_http_server(port, addr=host, registry=metrics.registry(self.metrics_collectors()))
+        self._metrics_server = server
+        return server.server_port
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stopping.set()
@@ -204,7 +208,7 @@ def queue_metrics(amqp_url: str, consumers: Iterable[Consumer]) -> metrics.ReadO
     dead_letters = {consumer.topology.queue: amqp.dead_letter_queue(consumer.topology.queue) for consumer in consumers}
     inspector = amqp.QueueInspector(amqp_url, [*dead_letters, *dead_letters.values()])
 
-    def read() -> list:
+    def read() -> list[Any]:
         states = {state.queue: state for state in inspector.read()}
         queues = [states[queue] for queue in dead_letters if queue in states]
         dead = [({"queue": queue}, states[dead].messages) for queue, dead in dead_letters.items() if dead in states]

@@ -45,7 +45,7 @@ INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}
 # Images pulled from a registry: repository -> how their tag must look (a full version).
 PINNED_TAG = re.compile(r"^v?\d+\.\d+\.\d+([.-][\w.-]+)?$")
 # What the images must not carry (requirements-dev.txt only).
-DEV_PACKAGES = ("pytest", "pytest-timeout", "hypothesis", "testcontainers", "aiosmtpd", "jsonschema", "PyYAML")
+DEV_PACKAGES = ("pytest", "pytest-timeout", "hypothesis", "testcontainers", "aiosmtpd", "jsonschema", "PyYAML", "ruff", "mypy")
 
 
 def load_compose():
@@ -474,7 +474,7 @@ def test_runtime_requirements_carry_no_test_or_tooling_package():
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert "-r requirements.txt" in dev
     for package in DEV_PACKAGES:
-        assert any(line.startswith(f"{package}==") or line.startswith(f"{package}[") for line in dev), package
+        assert any(line.startswith((f"{package}==", f"{package}[")) for line in dev), package
 
 
 def test_dockerignore_keeps_local_state_and_history_out_of_images():

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -72,7 +72,7 @@ def helm(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([find_helm(), *args], capture_output=True, text=True, timeout=120)
 
 
-@lru_cache(maxsize=None)
+@cache
 def rendered(values: str, *extra: str) -> tuple[dict, ...]:
     result = helm("template", "stepwise", str(CHART), "--namespace", "stepwise",
                   "--kube-version", KUBERNETES_VERSIONS[0], *VALUE_SETS[values], *extra)

@@ -145,7 +145,7 @@ def test_request_examples_are_accepted_by_the_routes_own_schemas(service):
     api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
     schemas = {name: key[0] for key, name in api.ma_plugin.converter.refs.items()}
     loaded = 0
-    for method, path, operation in operations(document(service)):
+    for _method, _path, operation in operations(document(service)):
         for media in operation.get("requestBody", {}).get("content", {}).values():
             schemas[media["schema"]["$ref"].rsplit("/", 1)[1]]().load(media["example"])
             loaded += 1

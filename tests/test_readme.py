@@ -21,11 +21,11 @@ def documented() -> set[str]:
 
 def test_every_shared_variable_is_in_the_configuration_table():
     assert SHARED_VARIABLES, "no variables found in shared/config.py"
-    assert SHARED_VARIABLES <= documented()
+    assert documented() >= SHARED_VARIABLES
 
 
 def test_every_secret_file_variable_is_in_the_configuration_table():
-    assert SECRET_FILES <= documented(), sorted(SECRET_FILES - documented())
+    assert documented() >= SECRET_FILES, sorted(SECRET_FILES - documented())
 
 
 def test_every_service_option_is_in_the_configuration_table():

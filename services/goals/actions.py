@@ -155,7 +155,7 @@ class Goals:
 
     def new_goal(self, draft: Mapping[str, Any]) -> dict:
         """The goal ``draft`` describes, checked, completed and SMART-assessed (422 when invalid)."""
-        goal = {name: draft.get(name) for name in GOAL_TEXT_FIELDS}
+        goal: dict[str, Any] = {name: draft.get(name) for name in GOAL_TEXT_FIELDS}
         goal.update(
             start_date=_iso(draft.get("start_date")) or self.today.isoformat(),
             target_date=_iso(draft.get("target_date")),
@@ -198,7 +198,8 @@ class Goals:
         parent = self.store.history(parent_id)
         if parent is None or parent.goal["client_id"] != goal["client_id"]:
             return {"parent_goal_id": ["No goal of this client has this id."]}, None
-        ancestor, seen = parent, set()
+        ancestor: GoalHistory | None = parent
+        seen: set[str] = set()
         while ancestor is not None and ancestor.id not in seen:
             if ancestor.id == goal_id:
                 return {"parent_goal_id": ["A goal can't be a sub-goal of itself or of its own sub-goals."]}, None
@@ -360,6 +361,8 @@ class Goals:
         if settled:
             for ticket in self._announced.pop(goal_id, ()):
                 self.store.settled(ticket)
+        if history is None:  # erased since this caller's append
+            raise Problem(404, "No goal with this id")
         return history
 
     def repair(self, goal_id: str) -> bool:
@@ -374,9 +377,10 @@ class Goals:
         """Put the goal's due-soon check at the start of the first day it is due soon, if it is
         open and its target date is not past (a second put for the same date changes nothing)."""
         target = as_date(goal["target_date"])
-        if not is_open(goal["status"]) or target is None or target < self.today:
+        first_day = due_soon_from(target, self.due_soon_days)
+        if not is_open(goal["status"]) or target is None or first_day is None or target < self.today:
             return
-        due_at = datetime.combine(due_soon_from(target, self.due_soon_days), time(), tzinfo=timezone.utc)
+        due_at = datetime.combine(first_day, time(), tzinfo=timezone.utc)
         self.store.expect_deadline(goal["id"], goal["target_date"], due_at, self.now)
 
     # Progress
@@ -423,12 +427,14 @@ class Goals:
         added = 0
         for candidate in self.store.measured_by(client_id, instrument):
             history = self.store.history(candidate.id)
-            measure = (history.goal["measure"] or {}) if history else {}
+            if history is None:
+                continue
+            measure = history.goal["measure"] or {}
             if measure.get("kind") != "instrument" or measure.get("instrument") != instrument:
                 continue
             if history.goal["status"] == "abandoned":
                 continue
-            stored = {"_id": f"score:{response_id}:{history.id}", "goal_id": history.id, "client_id": client_id,
+            stored: dict[str, Any] = {"_id": f"score:{response_id}:{history.id}", "goal_id": history.id, "client_id": client_id,
                       "value": total, "recorded_at": recorded_at, "note": None, "source": "score", "by": None,
                       "response_id": response_id, "created_at": self.now}
             self._announce(history.id)
@@ -439,6 +445,7 @@ class Goals:
     def _progress_event(self, history: GoalHistory, entry: Mapping[str, Any]) -> dict:
         goal = history.goal
         current = current_value([*history.entries, entry])
+        assert current is not None  # the entries hold ``entry`` at least
         return events.progress_recorded(self.tenant, goal, entry, rounded(percent(goal["measure"], current)), self.now)
 
     def settle(self, goal_id: str, entry_id: str) -> GoalHistory:
@@ -452,6 +459,7 @@ class Goals:
         entry = next(e for e in history.entries if e["_id"] == entry_id)
         previous = current_value([e for e in history.entries if e["_id"] != entry_id])
         current = current_value(history.entries)
+        assert current is not None  # the entries hold ``entry`` at least
         reached = history.reached()
         waiting = [m for m in goal["milestones"] if m["id"] not in reached]
         claimed = False
@@ -469,9 +477,10 @@ class Goals:
 
     def _achievement(self, history: GoalHistory) -> Change | None:
         goal = history.goal
-        if not is_open(goal["status"]) or goal["auto_achieved"] or not goal["measure"] or not history.entries:
+        current = current_value(history.entries)
+        if not is_open(goal["status"]) or goal["auto_achieved"] or not goal["measure"] or current is None:
             return None
-        if not target_met(goal["measure"], current_value(history.entries)):
+        if not target_met(goal["measure"], current):
             return None
         return self._status_change(goal, "achieved", "The target was met.", automatically=True)
 
@@ -530,9 +539,12 @@ def raise_due_soon(database: Database, now: datetime, days_before: int) -> int:
 
 def _due_soon(table: Timetable, store: GoalStore, entry: Mapping[str, Any], now: datetime, days_before: int) -> bool:
     history = store.history(entry["goal_id"])
-    goal = history.goal if history else None
-    if goal is not None and is_open(goal["status"]) and goal["target_date"] == entry["target_date"]:
-        first_day = due_soon_from(goal["target_date"], days_before)
+    goal = history.goal if history is not None else None
+    if (
+        history is not None and goal is not None and is_open(goal["status"])
+        and goal["target_date"] == entry["target_date"]
+        and (first_day := due_soon_from(goal["target_date"], days_before)) is not None
+    ):
         if now.date() < first_day:
             # Put with a shorter DUE_SOON_DAYS than now: check again when it is due soon.
             table.move(entry, f"{entry['_id']}:{first_day.isoformat()}",

@@ -46,7 +46,7 @@ def status_changed(goal: Mapping[str, Any]) -> datetime:
 
 def _measure(measure: Mapping[str, Any], total_codes: Mapping[str, list[dict]]) -> dict:
     if measure["kind"] == "instrument":
-        concept = {"text": f"{measure['instrument']} total score"}
+        concept: dict[str, Any] = {"text": f"{measure['instrument']} total score"}
         if total_codes.get(measure["instrument"]):
             concept["coding"] = total_codes[measure["instrument"]]
         return concept

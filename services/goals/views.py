@@ -128,13 +128,13 @@ def goal_chart(current: CurrentGoal, entries: list[dict], now: datetime) -> Char
     levels = [Level(label, value, kind) for label, value, kind in (("baseline", baseline, "baseline"), ("target", target, "target"))
               if value is not None]
     levels += [Level(f"milestone {m['title']}", m["threshold"], "milestone") for m in milestones]
-    points = [Point(entry["recorded_at"], number(entry["value"]), entry["source"]) for entry in entries
-              if number(entry["value"]) is not None]
+    points = [Point(entry["recorded_at"], value, entry["source"]) for entry in entries
+              if (value := number(entry["value"])) is not None]
     start, end = _midnight(goal["start_date"]), _midnight(goal["target_date"])
     guide = None
-    if None not in (start, end, baseline, target) and end > start:
+    if start is not None and end is not None and baseline is not None and target is not None and end > start:
         guide = Guide("on track", (start, baseline), (end, target))
-    marks = [Mark(_midnight(m["due_date"]), f"milestone {m['title']} due") for m in milestones if m.get("due_date")]
+    marks = [Mark(due, f"milestone {m['title']} due") for m in milestones if (due := _midnight(m.get("due_date")))]
     if end is not None:
         marks.append(Mark(end, "target date"))
     unit = measure.get("unit") or measure.get("instrument") or measure["kind"]

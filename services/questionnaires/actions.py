@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, Mapping
 
 from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires import events
-from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
+from services.questionnaires.adapters.assignments import (
+    AssignmentStore, Facts, ReminderLedger, occurrence_key, schedule_of,
+)
 from services.questionnaires.adapters.instruments import Catalogue, Entry
 from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks, ends_of
 from services.questionnaires.adapters.responses import ResponseStore
@@ -80,11 +82,16 @@ def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, A
     scoring, which has checked them. Not an object keyed by item id: an id may hold a ``.``,
     which a stored key may not."""
     if isinstance(answers, list):
-        values = dict(zip((item.id for item in instrument.items), answers))
+        values = dict(zip((item.id for item in instrument.items), answers, strict=True))
     else:
         values = {item.id: answers.get(item.id) for item in instrument.items}
     return [{"item": item.id, "value": values[item.id]} for item in instrument.items]
 
+
+
+def _answered(facts: Facts, assignment_id: str, index: int) -> bool:
+    """Whether occurrence ``index`` of the assignment was answered."""
+    return occurrence_key(assignment_id, index) in facts.fulfilments
 
 @dataclass
 class Questionnaires:
@@ -219,7 +226,7 @@ class Questionnaires:
             baseline.completed_at if baseline else None,
             record["completed_at"],
         )
-        return self._scored_response(record, response_id, placement, change, expected and expected.to_dict())
+        return self._scored_response(record, response_id, placement, change, expected.to_dict() if expected is not None else None)
 
     def _scored_response(
         self, record: dict, response_id: str, placement: Placement, change: dict, expected: dict | None
@@ -295,9 +302,9 @@ class Questionnaires:
             by_code.setdefault(response["instrument"], []).append(response)
         views = []
         for instrument_code in sorted(by_code):
-            entry = self.catalogue.get(instrument_code)
-            if entry is not None:
-                views.append(series_view(entry.instrument, by_code[instrument_code]))
+            found = self.catalogue.get(instrument_code)
+            if found is not None:
+                views.append(series_view(found.instrument, by_code[instrument_code]))
         return views
 
     def trajectory_chart(self, client_id: str, code: str) -> Chart:
@@ -395,7 +402,7 @@ class Questionnaires:
         assignment, created = self.assignments.create(route, data, build)
         # The therapist responsible, and a therapist who assigned it for someone else: both have the client.
         assigner = assignment["assigned_by"] if assignment.get("assigned_by_role") == "therapist" else None
-        for therapist_id in sorted({assignment.get("therapist_id"), assigner} - {None}):
+        for therapist_id in sorted({t for t in (assignment.get("therapist_id"), assigner) if t is not None}):
             self.therapist_links.link(assignment["client_id"], therapist_id, self.now)
         return assignment, created
 
@@ -419,7 +426,7 @@ class Questionnaires:
             state = assignment_state(
                 schedule_of(assignment, self.grace),
                 self.now,
-                lambda index, a=assignment_id, f=facts: occurrence_key(a, index) in f.fulfilments,
+                partial(_answered, facts, assignment_id),
                 cancelled=assignment_id in facts.cancellations,
             )
             current = facts.fulfilments.get(occurrence_key(assignment_id, state.current.index)) if state.current else None

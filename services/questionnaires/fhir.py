@@ -92,9 +92,16 @@ def questionnaire(entry: Entry) -> dict:
     return resource
 
 
-def _answer(instrument: Instrument, item_id: str, value: Any) -> dict:
+def _answered_item(instrument: Instrument, item_id: str) -> Item:
+    """The item a stored answer names: one of the instrument version's it was checked against."""
     item = instrument.item(item_id)
-    for option in item.options or ():
+    if item is None:
+        raise ValueError(f"{instrument.code} has no item {item_id}")
+    return item
+
+
+def _answer(instrument: Instrument, item_id: str, value: Any) -> dict:
+    for option in _answered_item(instrument, item_id).options or ():
         if option.value == value:
             return {"valueCoding": answer_coding(instrument, option)}
     return {"valueInteger": value}
@@ -111,7 +118,7 @@ def questionnaire_response(response: Mapping[str, Any], instrument: Instrument) 
         "subject": patient(response["client_id"]),
         "authored": instant(response["completed_at"]),
         "item": [
-            {"linkId": answer["item"], "text": instrument.item(answer["item"]).text,
+            {"linkId": answer["item"], "text": _answered_item(instrument, answer["item"]).text,
              "answer": [_answer(instrument, answer["item"], answer["value"])]}
             for answer in response["answers"] if answer["value"] is not None
         ],

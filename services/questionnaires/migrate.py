@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from services.questionnaires import config, events
 from services.questionnaires.adapters.assignments import ReminderLedger
@@ -71,7 +72,8 @@ def _announce_instruments(database: Database, now: datetime) -> int:
 def _summarize(database: Database) -> dict[str, int]:
     """Write the series summary of every client's series on every instrument, and link every
     therapist named on a response or an assignment (or assigning one) to its client."""
-    series, links = set(), {}
+    series: set[Any] = set()
+    links: dict[Any, Any] = {}
     fields = {"tenant": 1, "client_id": 1, "instrument": 1, "therapist_id": 1, "created_at": 1}
     for response in database[config.RESPONSES].find({}, fields):
         series.add((response["tenant"], response["client_id"], response["instrument"]))

@@ -81,8 +81,10 @@ def remind(ledger: ReminderLedger, entry: Mapping[str, Any], now: datetime, grac
             ledger.timetable.move(entry, f"{entry['_id']}@{ledger.timetable.slot(at)}", at, now)
             return False
         current = occurrence_at(schedule, now)
-        wanted = current is not None and current.index == index and status(current, now, fulfilled=False) == kind
-        if wanted and not ledger.fulfilled(assignment["_id"], index):
+        if (
+            current is not None and current.index == index and status(current, now, fulfilled=False) == kind
+            and not ledger.fulfilled(assignment["_id"], index)
+        ):
             reminder = {
                 "_id": reminder_id(assignment["_id"], index, kind),
                 "tenant": assignment["tenant"],

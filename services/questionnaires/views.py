@@ -170,7 +170,10 @@ def outcomes_view(instrument: Instrument, tally: Tally, filters: Mapping[str, An
             category: {"count": tally.counts[category], "percent": tally.share(category), "of": DENOMINATORS[category]}
             for category in CATEGORIES
         },
-        "reliable_change_threshold": instrument.change.reliable_change.threshold,
+        "reliable_change_threshold": (
+            instrument.change.reliable_change.threshold
+            if instrument.change is not None and instrument.change.reliable_change is not None else None
+        ),
         "source": RECOVERY_SOURCE,
     }
 

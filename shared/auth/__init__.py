@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from flask import Flask, current_app, g, request
 
@@ -23,8 +23,8 @@ from shared.config import TokenSettings
 from shared.errors import Problem
 
 __all__ = [
-    "ROLES", "STAFF", "AuthError", "Principal", "TokenVerifier", "install_token_verifier", "authenticate",
-    "requires", "current_principal", "check_client_access",
+    "ROLES", "STAFF", "AuthError", "Principal", "TokenVerifier", "authenticate", "check_client_access",
+    "current_principal", "install_token_verifier", "requires",
 ]
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def _bearer_token() -> str:
 
 def authenticate() -> Principal:
     """The caller of the current request, checked once and kept on ``g``."""
-    principal = g.get("principal")
+    principal: Principal | None = g.get("principal")
     if principal is None:
         verifier: TokenVerifier = current_app.extensions[_EXTENSION]
         try:
@@ -65,13 +65,13 @@ def authenticate() -> Principal:
     return principal
 
 
-def requires(*roles: str) -> Callable:
+def requires(*roles: str) -> Callable[..., Any]:
     """Route decorator: a valid token is needed, and its role must be one of ``roles`` (403 otherwise)."""
     allowed: Iterable[str] = roles or ROLES
 
-    def decorate(view: Callable) -> Callable:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = authenticate()
             if principal.role not in allowed:
                 raise Problem(403, f"The role {principal.role!r} may not do this; allowed: {', '.join(allowed)}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeGuard
 
 import jwt
 from jwt import exceptions as jwt_errors
@@ -51,7 +51,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _is_id(value: Any) -> bool:
+def _is_id(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH and value.isprintable()
 
 
@@ -108,7 +108,12 @@ class TokenVerifier:
             algorithm = header.get("alg")
             if algorithm not in self.algorithms:
                 raise AuthError(f"its algorithm is not accepted (accepted: {', '.join(self.algorithms)})")
-            key = self.settings.secret if algorithm in SECRET_ALGORITHMS else self._provider_key(header)
+            # A secret algorithm is accepted only when a secret is set (self.algorithms).
+            key: str | jwt.PyJWK
+            if algorithm in SECRET_ALGORITHMS and self.settings.secret:
+                key = self.settings.secret
+            else:
+                key = self._provider_key(header)
             required = ["exp", "iat", "sub"]
             required += ["iss"] if self.settings.issuer else []
             required += ["aud"] if self.settings.audience else []
@@ -141,6 +146,8 @@ class TokenVerifier:
         kid = header.get("kid")
         if not _is_id(kid):
             raise AuthError("it names no key id (kid)")
+        if self.keys is None:  # a provider algorithm is accepted only with a JWKS URL (self.algorithms)
+            raise AuthError("no identity provider is configured")
         key = self.keys.key(kid)
         if key is None:
             raise AuthError("its key id (kid) is not one of the identity provider's keys")

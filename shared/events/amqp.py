@@ -27,10 +27,11 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
 EXCHANGE_TYPE = "topic"
 QUORUM = {"x-queue-type": "quorum"}
@@ -65,7 +66,7 @@ def connect(urls: str, *, heartbeat: int = 30) -> pika.BlockingConnection:
     return pika.BlockingConnection(node_parameters(urls, heartbeat=heartbeat))
 
 
-def declare_exchange(channel, exchange: str) -> None:
+def declare_exchange(channel: BlockingChannel, exchange: str) -> None:
     channel.exchange_declare(exchange=exchange, exchange_type=EXCHANGE_TYPE, durable=True)
 
 
@@ -83,7 +84,7 @@ class QueueTopology:
     patterns: Sequence[str]
     retry_delays: Sequence[float]
 
-    def queues(self) -> list[tuple[str, dict]]:
+    def queues(self) -> list[tuple[str, dict[str, Any]]]:
         """Every queue of the consumer, with its declaration arguments: main, delays, dead letters."""
         main = (self.queue, {**QUORUM, **AT_LEAST_ONCE, "x-dead-letter-exchange": "",
                              "x-dead-letter-routing-key": dead_letter_queue(self.queue)})
@@ -94,7 +95,7 @@ class QueueTopology:
         ]
         return [main, *delays, (dead_letter_queue(self.queue), dict(QUORUM))]
 
-    def declare(self, channel, exchange: str) -> None:
+    def declare(self, channel: BlockingChannel, exchange: str) -> None:
         declare_exchange(channel, exchange)
         for name, arguments in self.queues():
             channel.queue_declare(queue=name, durable=True, arguments=arguments)

@@ -46,6 +46,9 @@ from typing import Any, Callable, Iterator, Sequence
 import pika
 import pika.exceptions
 from opentelemetry.trace import SpanKind
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic
+from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from shared import retention, tracing
@@ -82,7 +85,7 @@ REQUEUE = "requeue"
 RECEIVED = "received"
 HANDLED = "handled"
 
-Handler = Callable[[dict], None]
+Handler = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ class Consumer:
                 except (pika.exceptions.AMQPError, OSError):
                     log.debug("closing a broken connection failed", exc_info=True)
 
-    def handle_batch(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
+    def handle_batch(self, batch: Sequence[_Delivery], publisher: Publisher) -> None:
         """Handle deliveries in order, then acknowledge them together: none is acked before its
         handler's work and its handled mark are stored."""
         try:
@@ -205,7 +208,7 @@ class Consumer:
         finally:
             _settle(batch)
 
-    def _handle(self, batch: Sequence["_Delivery"], publisher: Publisher) -> None:
+    def _handle(self, batch: Sequence[_Delivery], publisher: Publisher) -> None:
         parsed: list[_Delivery] = []
         for delivery in batch:
             try:
@@ -254,7 +257,7 @@ class Consumer:
         self._finish(handled, batch_id)
 
     @contextmanager
-    def _handling(self, delivery: "_Delivery") -> Iterator[None]:
+    def _handling(self, delivery: _Delivery) -> Iterator[None]:
         """The event's correlation id and trace (a span, a child of the event's context) while it
         is handled: what the handler logs, stores and raises carries them."""
         event = delivery.event
@@ -266,7 +269,7 @@ class Consumer:
         ):
             yield
 
-    def _run_handler(self, delivery: "_Delivery", publisher: Publisher) -> bool:
+    def _run_handler(self, delivery: _Delivery, publisher: Publisher) -> bool:
         """Whether the handler ran through; when it failed (not for a database outage, which is
         raised), the event is on its way to a retry or to dead letters."""
         try:
@@ -289,7 +292,7 @@ class Consumer:
             delivery.outcome = ACK
             return False
 
-    def _finish(self, handled: Sequence["_Delivery"], batch_id: str) -> None:
+    def _finish(self, handled: Sequence[_Delivery], batch_id: str) -> None:
         """Record the batch's handled events in one mark (and, for an event first received in an
         earlier batch that never finished, a mark of its own), then let them be acknowledged."""
         if not handled:
@@ -306,33 +309,33 @@ class Consumer:
             EVENTS_CONSUMED.labels(self.subscription.consumer, "handled").inc()
             delivery.outcome = ACK
 
-    def _put_back(self, deliveries: Sequence["_Delivery"]) -> None:
+    def _put_back(self, deliveries: Sequence[_Delivery]) -> None:
         """The database is unreachable: return the messages without counting a try."""
         log.warning("database unreachable; events put back", extra={"count": len(deliveries)})
         time.sleep(DATABASE_OUTAGE_PAUSE_SECONDS)
         for delivery in deliveries:
             delivery.outcome = REQUEUE
 
-    def _stamp(self) -> dict:
+    def _stamp(self) -> dict[str, Any]:
         now = datetime.now(timezone.utc)
         return {"consumer": self.subscription.consumer, "at": now, **retention.expiry(now, self.marks_kept_for)}
 
-    def _received_mark(self, delivery: "_Delivery", batch_id: str) -> dict:
+    def _received_mark(self, delivery: _Delivery, batch_id: str) -> dict[str, Any]:
         """That this consumer received an event (the unique ``_id`` is the claim), in which batch."""
         event = delivery.event
         return {"_id": delivery.marker, "state": RECEIVED, "batch": batch_id, "event_id": event["id"],
                 "type": event["type"], "tenant": event["tenantid"], **self._stamp()}
 
-    def _handled_mark(self, batch_id: str, handled: Sequence["_Delivery"]) -> dict:
+    def _handled_mark(self, batch_id: str, handled: Sequence[_Delivery]) -> dict[str, Any]:
         """That a batch's events were handled: one insert for the batch. The list is read, never
         queried (an index on a list is refused by FerretDB once it is long: docs/STORAGE.md)."""
         return {"_id": _batch_mark_id(self.subscription.consumer, batch_id), "state": HANDLED,
                 "handled": [delivery.marker for delivery in handled], **self._stamp()}
 
-    def _handled_again_mark(self, delivery: "_Delivery") -> dict:
+    def _handled_again_mark(self, delivery: _Delivery) -> dict[str, Any]:
         return {"_id": f"{delivery.marker}:done", "state": HANDLED, "event_id": delivery.event["id"], **self._stamp()}
 
-    def _retry_or_dead_letter(self, delivery: "_Delivery", publisher: Publisher, exc: BaseException) -> None:
+    def _retry_or_dead_letter(self, delivery: _Delivery, publisher: Publisher, exc: BaseException) -> None:
         if delivery.attempt < len(self.retry_delays):
             headers = dict(delivery.properties.headers or {}, **{ATTEMPT_HEADER: delivery.attempt + 1})
             delay = self.retry_delays[delivery.attempt]
@@ -342,7 +345,7 @@ class Consumer:
         else:
             self._dead_letter(delivery, publisher, FAILED, error_summary(exc))
 
-    def _dead_letter(self, delivery: "_Delivery", publisher: Publisher, reason: str, why: str) -> None:
+    def _dead_letter(self, delivery: _Delivery, publisher: Publisher, reason: str, why: str) -> None:
         headers = dict(
             delivery.properties.headers or {},
             **{
@@ -365,13 +368,15 @@ class _Delivery:
     method: Any
     properties: pika.BasicProperties
     body: bytes
-    event: dict = field(default_factory=dict)
+    event: dict[str, Any] = field(default_factory=dict)
     outcome: str | None = None  # ACK or REQUEUE once decided
     repeat: bool = False  # received before (its received mark existed)
 
     @property
     def attempt(self) -> int:
-        return int((self.properties.headers or {}).get(ATTEMPT_HEADER, 0))
+        attempt = (self.properties.headers or {}).get(ATTEMPT_HEADER)
+        # Set by this consumer when it retries (an int); a first delivery has none.
+        return int(attempt) if isinstance(attempt, (int, str)) else 0
 
     @property
     def marker(self) -> str:
@@ -395,14 +400,16 @@ def _settle(batch: Sequence[_Delivery]) -> None:
             delivery.channel.basic_nack(delivery.method.delivery_tag, requeue=True)
 
 
-def _collector(batch: list[_Delivery], subscription: Subscription, queue: str):
-    def collect(channel, method, properties, body) -> None:
+def _collector(
+    batch: list[_Delivery], subscription: Subscription, queue: str
+) -> Callable[[BlockingChannel, Basic.Deliver, pika.BasicProperties, bytes], None]:
+    def collect(channel: BlockingChannel, method: Basic.Deliver, properties: pika.BasicProperties, body: bytes) -> None:
         batch.append(_Delivery(subscription, queue, channel, method, properties, body))
 
     return collect
 
 
-def _insert_marks(collection, marks: list[dict]) -> set[int]:
+def _insert_marks(collection: Collection[dict[str, Any]], marks: list[dict[str, Any]]) -> set[int]:
     """Insert marks in one round trip; returns the positions whose mark already existed."""
     try:
         collection.insert_many(marks, ordered=False)
@@ -414,7 +421,7 @@ def _insert_marks(collection, marks: list[dict]) -> set[int]:
         return {error["index"] for error in errors}
 
 
-def event_age(event: dict, now: datetime | None = None) -> float | None:
+def event_age(event: dict[str, Any], now: datetime | None = None) -> float | None:
     """Seconds since the event's ``time`` (None when it cannot be read)."""
     try:
         moment = parse_rfc3339(event["time"])
@@ -423,7 +430,7 @@ def event_age(event: dict, now: datetime | None = None) -> float | None:
     return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
 
 
-def _observe_age(consumer: str, event: dict) -> None:
+def _observe_age(consumer: str, event: dict[str, Any]) -> None:
     age = event_age(event)
     if age is not None:
         EVENT_AGE.labels(consumer, event["type"]).observe(max(age, 0.0))
@@ -433,7 +440,7 @@ def _batch_mark_id(consumer: str, batch_id: str) -> str:
     return f"{consumer}:batch:{batch_id}"
 
 
-def _finished(collection, marker: str) -> bool:
+def _finished(collection: Collection[dict[str, Any]], marker: str) -> bool:
     """Whether the event ``marker`` names was handled: in the batch it was first received in, or
     (handled again after that batch stopped) by a mark of its own."""
     if collection.find_one({"_id": f"{marker}:done"}, {"_id": 1}) is not None:

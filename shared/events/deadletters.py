@@ -23,7 +23,10 @@ import argparse
 import json
 import os
 import sys
-from typing import Iterator
+from typing import Any, Iterator
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
 
 from shared.config import DEFAULT_AMQP_URL
 from shared.events import amqp
@@ -31,16 +34,20 @@ from shared.events.consumer import ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADE
 from shared.events.publisher import with_headers
 
 
-def _messages(channel, queue: str, limit: int) -> Iterator[tuple]:
-    """Messages from ``queue``, unacknowledged (the broker keeps them until acked)."""
+def _messages(
+    channel: BlockingChannel, queue: str, limit: int
+) -> Iterator[tuple[int, pika.BasicProperties, bytes]]:
+    """Messages from ``queue`` (delivery tag, properties, body), unacknowledged (the broker keeps
+    them until acked)."""
     for _ in range(limit):
         method, properties, body = channel.basic_get(queue, auto_ack=False)
-        if method is None:
+        # An empty queue answers (None, None, None); a message, all three.
+        if method is None or method.delivery_tag is None or properties is None or body is None:
             return
-        yield method, properties, body
+        yield method.delivery_tag, properties, body
 
 
-def _summary(properties, body: bytes) -> dict:
+def _summary(properties: pika.BasicProperties, body: bytes) -> dict[str, Any]:
     headers = properties.headers or {}
     try:
         event = json.loads(body)
@@ -57,29 +64,29 @@ def _summary(properties, body: bytes) -> dict:
     }
 
 
-def list_dead(channel, queue: str, limit: int) -> list[dict]:
+def list_dead(channel: BlockingChannel, queue: str, limit: int) -> list[dict[str, Any]]:
     return [_summary(props, body) for _, props, body in _messages(channel, amqp.dead_letter_queue(queue), limit)]
 
 
-def show_dead(channel, queue: str, event_id: str, limit: int) -> dict | None:
+def show_dead(channel: BlockingChannel, queue: str, event_id: str, limit: int) -> dict[str, Any] | None:
     for _, props, body in _messages(channel, amqp.dead_letter_queue(queue), limit):
         if _summary(props, body)["id"] == event_id:
             return {"summary": _summary(props, body), "event": json.loads(body)}
     return None
 
 
-def replay_dead(connection, queue: str, event_id: str | None, limit: int, into: str | None = None) -> int:
+def replay_dead(connection: pika.BlockingConnection, queue: str, event_id: str | None, limit: int, into: str | None = None) -> int:
     """Send matching dead letters back to ``queue`` (or to ``into``); returns how many were replayed."""
     reader = connection.channel()
     writer = connection.channel()
     writer.confirm_delivery()
     replayed = 0
-    for method, props, body in _messages(reader, amqp.dead_letter_queue(queue), limit):
+    for tag, props, body in _messages(reader, amqp.dead_letter_queue(queue), limit):
         if event_id is not None and _summary(props, body)["id"] != event_id:
             continue
         headers = {k: v for k, v in (props.headers or {}).items() if not k.startswith("x-stepwise-")}
         writer.basic_publish("", into or queue, body, with_headers(props, headers), mandatory=True)
-        reader.basic_ack(method.delivery_tag)
+        reader.basic_ack(tag)
         replayed += 1
     reader.close()
     return replayed

@@ -34,7 +34,7 @@ def event_type(name: str) -> str:
 def routing_key(event: Mapping[str, Any]) -> str:
     """The event name from its ``type``: ``stepwise.goal.created.v1`` → ``goal.created``."""
     kind = event["type"]
-    if not (kind.startswith(TYPE_PREFIX) and kind.endswith(TYPE_SUFFIX)):
+    if not (isinstance(kind, str) and kind.startswith(TYPE_PREFIX) and kind.endswith(TYPE_SUFFIX)):
         raise ValueError(f"not a Stepwise event type: {kind}")
     return kind[len(TYPE_PREFIX) : -len(TYPE_SUFFIX)]
 
@@ -121,7 +121,7 @@ def parse_event(body: bytes | str) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise MalformedEvent("an event must be a JSON object")
     try:
-        event = CloudEventSchema().load(raw)
+        event: dict[str, Any] = CloudEventSchema().load(raw)
     except ValidationError as exc:
         raise MalformedEvent(f"not a valid CloudEvent: {exc.messages}") from None
     name = routing_key(event)

@@ -42,7 +42,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from shared import metrics, retention
-from shared.clock import SystemClock
+from shared.clock import Clock, SystemClock
 from shared.events.pipeline import ACKED, NACKED, RETURNED, ConfirmPipeline, Outcome
 from shared.events.publisher import PublishError
 from shared.journal import JOURNAL, PARTITIONS, SLOT_SECONDS, entry_written_at, journal_entry
@@ -72,7 +72,7 @@ UNROUTABLE_BACKOFF_SECONDS = (1, 5, 30, 120, 600)
 
 def with_events(
     document: Mapping[str, Any], events: Sequence[Mapping[str, Any]], now: datetime, ordering_key: str | None = None
-) -> dict:
+) -> dict[str, Any]:
     """The document to insert, carrying ``events`` for the relay (unchanged when there are none).
 
     ``ordering_key`` names what the events must stay in order with (default: the first event's
@@ -124,10 +124,10 @@ def backlog_metrics(database: Database) -> metrics.ReadOnScrape:
 class _InFlight:
     """A journal entry (or a deferred one) whose events are published and not all confirmed."""
 
-    doc: dict
+    doc: dict[str, Any]
     waiting: int
     retry_id: str | None = None  # set for a deferred entry: its timetable entry
-    returned: list = field(default_factory=list)
+    returned: list[Any] = field(default_factory=list)
     nacked: bool = False
 
 
@@ -141,7 +141,7 @@ class Relay:
         exchange: str,
         *,
         collections: Sequence[str] = (),
-        clock=None,
+        clock: Clock | None = None,
         batch: int = 500,
         max_in_flight: int = 2000,
         sent_kept_for: timedelta = timedelta(days=14),
@@ -242,7 +242,7 @@ class Relay:
                 continue
             self._publish_entries(self.database[JOURNAL].find({"partition": partition}).sort("_id", 1).limit(self.batch), busy)
 
-    def _publish_entries(self, entries: Iterable[dict], busy: set[int]) -> None:
+    def _publish_entries(self, entries: Iterable[dict[str, Any]], busy: set[int]) -> None:
         for entry in entries:
             if entry["_id"] in self._in_flight or entry["partition"] in busy:
                 continue
@@ -263,7 +263,7 @@ class Relay:
             if int(piece) not in busy:
                 self.leases.release(piece, window)
 
-    def _publish(self, doc: dict, retry_id: str | None = None) -> None:
+    def _publish(self, doc: dict[str, Any], retry_id: str | None = None) -> None:
         self._in_flight[doc["_id"]] = _InFlight(doc, waiting=len(doc["events"]), retry_id=retry_id)
         for event in doc["events"]:
             self.pipeline.publish(doc["_id"], event)

@@ -38,7 +38,9 @@ from typing import Any, Callable, Mapping, Sequence
 import pika
 import pika.exceptions
 from opentelemetry.trace import Span, SpanKind
-from pika.spec import Basic
+from pika.channel import Channel
+from pika.frame import Method
+from pika.spec import Basic, BasicProperties, Confirm
 
 from shared import tracing
 from shared.events import amqp
@@ -62,7 +64,7 @@ class ConfirmPipeline:
         self.exchange = exchange
         self.drain_seconds = drain_seconds
         self._connection: pika.SelectConnection | None = None
-        self._channel = None
+        self._channel: Channel | None = None
         self._outstanding: OrderedDict[int, tuple[Any, Mapping[str, Any], Span | None]] = OrderedDict()
         self._returned: set[str] = set()
         self._next_tag = 1
@@ -90,6 +92,8 @@ class ConfirmPipeline:
                         "messaging.destination.name": self.exchange, "messaging.rabbitmq.destination.routing_key": key,
                         "messaging.message.id": event["id"]},
         )
+        if self._channel is None:
+            raise PublishError("not connected: publish only from the tick of a running pipeline")
         self._channel.basic_publish(
             self.exchange, key, json.dumps(event).encode(), message_properties(event), mandatory=True
         )
@@ -131,20 +135,27 @@ class ConfirmPipeline:
 
     # -- connection and channel ------------------------------------------------------------
 
-    def _on_open(self, connection) -> None:
+    @property
+    def _live(self) -> pika.SelectConnection:
+        """The connection ``run`` opened: every callback below runs inside it."""
+        if self._connection is None:
+            raise RuntimeError("the pipeline's callbacks run only while run() holds a connection")
+        return self._connection
+
+    def _on_open(self, connection: pika.SelectConnection) -> None:
         connection.channel(on_open_callback=self._on_channel)
 
-    def _on_open_error(self, _connection, error) -> None:
+    def _on_open_error(self, connection: pika.SelectConnection, error: BaseException | str) -> None:
         self._node = (self._node + 1) % len(self.nodes)
         self._error = error if isinstance(error, BaseException) else pika.exceptions.AMQPConnectionError(str(error))
-        self._connection.ioloop.stop()
+        connection.ioloop.stop()
 
-    def _on_closed(self, _connection, reason) -> None:
+    def _on_closed(self, connection: pika.SelectConnection, reason: BaseException | str) -> None:
         if self._stopping_since is None and self._error is None:
             self._error = reason if isinstance(reason, BaseException) else pika.exceptions.AMQPError(str(reason))
-        self._connection.ioloop.stop()
+        connection.ioloop.stop()
 
-    def _on_channel(self, channel) -> None:
+    def _on_channel(self, channel: Channel) -> None:
         self._channel = channel
         channel.add_on_close_callback(self._on_channel_closed)
         channel.add_on_return_callback(self._on_return)
@@ -153,22 +164,24 @@ class ConfirmPipeline:
             callback=lambda _frame: channel.confirm_delivery(self._on_confirm, callback=self._on_confirm_mode),
         )
 
-    def _on_confirm_mode(self, _frame) -> None:
-        self._connection.ioloop.call_later(0, self._on_tick)
+    def _on_confirm_mode(self, _frame: Method[Confirm.SelectOk]) -> None:
+        self._live.ioloop.call_later(0, self._on_tick)
 
-    def _on_channel_closed(self, _channel, reason) -> None:
+    def _on_channel_closed(self, _channel: Channel, reason: BaseException | str) -> None:
         if self._stopping_since is None and self._error is None:
             self._error = reason if isinstance(reason, BaseException) else pika.exceptions.AMQPError(str(reason))
-        if self._connection.is_open:
-            self._connection.close()
+        if self._live.is_open:
+            self._live.close()
 
     # -- confirms --------------------------------------------------------------------------
 
-    def _on_return(self, _channel, _method, properties, _body) -> None:
-        # Sent before the ack of the same message.
-        self._returned.add(properties.message_id)
+    def _on_return(self, _channel: Channel, _method: Basic.Return, properties: BasicProperties, _body: bytes) -> None:
+        # Sent before the ack of the same message. Every event is published with its id as the
+        # message id (message_properties); a message without one is not ours to settle.
+        if properties.message_id is not None:
+            self._returned.add(properties.message_id)
 
-    def _on_confirm(self, frame) -> None:
+    def _on_confirm(self, frame: Method[Basic.Ack | Basic.Nack]) -> None:
         method = frame.method
         acked = isinstance(method, Basic.Ack)
         tags = [tag for tag in self._outstanding if tag <= method.delivery_tag] if method.multiple else [method.delivery_tag]
@@ -202,11 +215,11 @@ class ConfirmPipeline:
             if self._stopping_since is None:
                 self._stopping_since = time.monotonic()
             if not self._outstanding or time.monotonic() - self._stopping_since > self.drain_seconds:
-                self._connection.close()
+                self._live.close()
                 return
         elif not self._call(self._tick):
             return
-        self._connection.ioloop.call_later(self._tick_seconds, self._on_tick)
+        self._live.ioloop.call_later(self._tick_seconds, self._on_tick)
 
     def _call(self, callback: Callable[..., None], *args: Any) -> bool:
         """Run a caller's callback; if it fails (its database, say), end this connection and let
@@ -217,6 +230,6 @@ class ConfirmPipeline:
         except Exception as exc:
             if self._error is None:
                 self._error = exc
-            if self._connection.is_open:
-                self._connection.close()
+            if self._live.is_open:
+                self._live.close()
             return False

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
 
 from shared.events import amqp
 from shared.events.envelope import CONTENT_TYPE, routing_key
@@ -66,9 +67,9 @@ class Publisher:
         self.url = url
         self.exchange = exchange
         self._connection: pika.BlockingConnection | None = None
-        self._channel = None
+        self._channel: BlockingChannel | None = None
 
-    def _open(self):
+    def _open(self) -> BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self.close()
             self._connection = amqp.connect(self.url)

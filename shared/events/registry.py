@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from marshmallow import INCLUDE, Schema, fields, missing, validate
+from marshmallow.fields import Field
 
 from shared.clock import parse_rfc3339
 
@@ -31,11 +32,11 @@ class Time(fields.String):
 
     default_error_messages = {"not_a_time": "Not an RFC 3339 time."}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.metadata = {"format": "date-time", **self.metadata}
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
             parse_rfc3339(text)
@@ -49,12 +50,12 @@ class Number(fields.Float):
 
     default_error_messages = {"not_a_number": "Not a JSON number."}
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> float:
         if isinstance(value, str):
             raise self.make_error("not_a_number")
         return super()._deserialize(value, attr, data, **kwargs)
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(self, value: float | None, attr: str | None, obj: Any, **kwargs: Any) -> float | None:
         # A number is passed on as it came: a whole total stays 17, never becomes 17.0.
         return value
 
@@ -294,7 +295,7 @@ class EventSpec:
         for path in paths:
             self._field(path)
 
-    def _field(self, path: str) -> fields.Field:
+    def _field(self, path: str) -> Field[Any]:
         schema: Schema = self.data_schema()
         *parents, leaf = path.split(".")
         for name in parents:
@@ -345,6 +346,6 @@ REGISTRY: dict[str, EventSpec] = dict(
 )
 
 
-def undeclared_fields(name: str, data: dict) -> set[str]:
+def undeclared_fields(name: str, data: dict[str, Any]) -> set[str]:
     """Fields of an event's data that its registry schema (and so the AsyncAPI document) omits."""
     return set(data) - set(REGISTRY[name].fields)

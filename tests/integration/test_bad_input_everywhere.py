@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -35,7 +36,7 @@ PAST_PYTHON_INTEGER = "9" * 4301
 HUGE_FLOAT = "1e999"
 
 # Bad bodies: (name, raw body, content type, status the guards answer with, before any token check).
-BAD_BODIES = [
+BAD_BODIES: list[tuple[str, str | bytes, str, int]] = [
     ("nested 1,000 deep", "[" * 1000 + "]" * 1000, "application/json", 422),
     ("401-digit integer", f'{{"value": {HUGE_INTEGER}}}', "application/json", 422),
     ("4,301-digit integer", f'{{"value": {PAST_PYTHON_INTEGER}}}', "application/json", 422),
@@ -64,7 +65,7 @@ def operations(service: str) -> Iterator[tuple[str, str, dict]]:
 
 
 def fill(path: str, value: str = "some-id") -> str:
-    return re.sub(r"\{[^}]+\}", requests.utils.quote(value, safe=""), path)
+    return re.sub(r"\{[^}]+\}", quote(value, safe=""), path)
 
 
 def id_properties(operation: dict) -> dict:
@@ -73,7 +74,7 @@ def id_properties(operation: dict) -> dict:
     schema = content.get("schema", {})
     if "$ref" in schema:
         schema = operation["document"]["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-    body = {}
+    body: dict[str, Any] = {}
     for name in schema.get("properties", {}):
         if name.endswith("_id"):
             body[name] = NUL_ID

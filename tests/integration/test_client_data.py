@@ -156,7 +156,7 @@ def test_export_then_erasure_removes_the_client_everywhere_and_only_them(stack):
         publisher.close()
     for name, service_settings in settings.items():
         database = Database(service_settings.mongo_url, service_settings.database)
-        wait_for(lambda: was_handled(database, f"{name}.erasure", replay["id"]), what=f"{name} to handle the replay")
+        wait_for(lambda database=database, name=name: was_handled(database, f"{name}.erasure", replay["id"]), what=f"{name} to handle the replay")
         database.close()
     assert {(r["service"], r["records_deleted"]) for r in status("notifications")["reports"]} == \
         {(r["service"], r["records_deleted"]) for r in done["reports"]}

@@ -76,7 +76,7 @@ def test_a_clinic_instrument_defined_in_questionnaires_measures_goals_in_that_cl
 
 
 def test_the_migration_announces_instruments_defined_before_they_carried_the_event(services, auth, harness):
-    goals_url, questionnaires_url, questionnaires = services
+    goals_url, _questionnaires_url, questionnaires = services
     database = Database(questionnaires.mongo_url, questionnaires.database, questionnaires_config.INDEXES)
     # A definition as stored before this version: no event rides on it.
     database[questionnaires_config.INSTRUMENTS].insert_one({

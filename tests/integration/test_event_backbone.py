@@ -16,7 +16,7 @@ import pika
 import pytest
 
 from shared.events import amqp
-from shared.events.consumer import PROCESSED, Subscription, queue_name, was_handled
+from shared.events.consumer import Subscription, queue_name, was_handled
 from shared.events.deadletters import list_dead, replay_dead
 from shared.events.envelope import new_event
 from shared.clock import FixedClock

@@ -167,7 +167,7 @@ def test_a_clients_goal_and_scores_read_back_as_fhir(services, auth):
     assert answered["subject"] == {"reference": f"Patient/{CLIENT}"}
     assert answered["questionnaire"].startswith(questionnaire["url"])
     assert [item["answer"][0]["valueCoding"]["code"] for item in answered["item"]] == [str(v) for v in PHQ9_ANSWERS[0]]
-    for response, total in zip(responses, PHQ9_TOTALS):
+    for response, total in zip(responses, PHQ9_TOTALS, strict=True):
         score = call(f"{fhir_q}/Observation/{response['id']}", auth=auth)
         assert codes(score["code"]) == {(LOINC, "44261-6")}
         assert score["valueQuantity"]["value"] == total

@@ -55,7 +55,7 @@ def test_a_huge_number_in_progress_smart_check_or_weight_is_a_422_naming_it(harn
 
     number = NUMBERS[size]
     for method, url, body, field in [
-        ("POST", f"{one}/progress", '{"value": %s}' % number, "value"),
+        ("POST", f"{one}/progress", f'{{"value": {number}}}', "value"),
         ("POST", f"{base}/v1/goals/smart-check", GOAL % number, "measure.baseline"),
         ("PUT", f"{one}/attainment-scale", SCALE % number, "weight"),
     ]:

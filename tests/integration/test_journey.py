@@ -59,7 +59,7 @@ def test_a_clients_journey_from_risk_to_recovery(stack, harness, receiver):
     assert achieved["progress"]["percent"] == 100
     for role, user in (("client", story.client), ("therapist", story.therapist)):
         wait_for(
-            lambda: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
+            lambda role=role, user=user: [n for n in story.inbox(role, user) if n["type"] == "goal_achieved"],
             what=f"the {role}'s goal-achieved note",
         )
 

@@ -118,11 +118,11 @@ def stack(mongo_url, amqp_url, tmp_path_factory):
                 for consumer in CONSUMERS[service]:
                     harness.track_queue(built.queue(consumer), harness.settings(service).retry_delays)
             for endpoint, url in built.endpoints().items():
-                wait_for(lambda: _answers(url), timeout=60, what=f"{endpoint} to serve its metrics")
+                wait_for(lambda url=url: _answers(url), timeout=60, what=f"{endpoint} to serve its metrics")
             # Every consumer is on its queue (the broker counts it) before any event is raised.
             for service, consumers in CONSUMERS.items():
                 for consumer in consumers:
-                    wait_for(lambda: built.page(f"{service}-worker").value(
+                    wait_for(lambda service=service, consumer=consumer: built.page(f"{service}-worker").value(
                         "stepwise_queue_consumers", queue=built.queue(consumer)) == 1,
                         timeout=30, what=f"{consumer} consuming")
             yield built
@@ -178,7 +178,7 @@ def test_every_endpoint_says_what_runs_and_how_much_waits_in_its_outbox(stack, t
         service = endpoint.rsplit("-", 1)[0]
         assert page.value("stepwise_build_info", service_name=service) == 1, endpoint
         # Everything raised was published: nothing waits, so the oldest waiting is 0 s old.
-        wait_for(lambda: stack.page(endpoint).value("stepwise_outbox_backlog") == 0, what=f"{endpoint}: empty outbox")
+        wait_for(lambda endpoint=endpoint: stack.page(endpoint).value("stepwise_outbox_backlog") == 0, what=f"{endpoint}: empty outbox")
         assert stack.page(endpoint).value("stepwise_outbox_oldest_event_age_seconds") == 0
 
 

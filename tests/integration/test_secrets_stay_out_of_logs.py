@@ -55,7 +55,7 @@ def test_a_bad_secret_stops_app_and_worker_naming_the_variable_not_the_value(
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_both_a_secret_and_its_file_stop_start_up_without_showing_either(harness, monkeypatch, tmp_path, capfd, service):
-    config, app, worker = modules(service)
+    config, _app, worker = modules(service)
     secret_file = tmp_path / "jwt"
     secret_file.write_text(f"{MARK}-{'s' * 32}\n")
     for name, value in {**harness.env(service), "JWT_SECRET": f"{MARK}-{'t' * 32}",

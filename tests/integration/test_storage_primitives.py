@@ -133,13 +133,13 @@ def test_retention_deletes_expired_marks_a_day_at_a_time_and_keeps_the_rest(data
     marks = database["marks"]
     Database(database.url, database.name, retention_indexes("marks")).ensure_indexes()
     keep = timedelta(days=14)
-    for days_ago in range(0, 30):
+    for days_ago in range(30):
         written = NOW - timedelta(days=days_ago)
         marks.insert_one({"_id": f"m{days_ago}", **expiry(written, keep)})
     deleted = purge(database, ["marks"], NOW)
     left = sorted(int(doc["_id"][1:]) for doc in marks.find())
     # Marks that expired before today are gone; those expiring today or later stay.
-    assert left == list(range(0, 15))
+    assert left == list(range(15))
     assert deleted == 15
     assert purge(database, ["marks"], NOW) == 0
 

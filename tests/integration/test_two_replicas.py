@@ -140,7 +140,7 @@ def test_two_replicas_of_every_worker_share_the_work_and_do_each_thing_once(clin
         story.assign_phq9(began)  # its first occurrence is due: a reminder
     # Both questionnaires replicas run the reminder job: each occurrence is reminded once.
     for story in stories:
-        wait_for(lambda: inbox(story, "client", story.client, "reminder"), timeout=30, every=LOOK_EVERY,
+        wait_for(lambda story=story: inbox(story, "client", story.client, "reminder"), timeout=30, every=LOOK_EVERY,
                  what=f"{story.client}'s reminder")
     for story in stories:
         story.submit_phq9(FIRST_PHQ9, began + timedelta(hours=1))  # item 9 answered: a risk alert

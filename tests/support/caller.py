@@ -10,7 +10,7 @@ or Flask's ``TestResponse`` (``.json``); ``created`` reads either.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any, Callable, Self
 
 import requests
 
@@ -57,19 +57,19 @@ class Caller:
         self.who = who
 
     @classmethod
-    def over_http(cls, base: str, auth, who: Who = THERAPIST, timeout: float = 30) -> "Caller":
+    def over_http(cls, base: str, auth, who: Who = THERAPIST, timeout: float = 30) -> Self:
         return cls(_OverHttp(base, timeout), auth, who)
 
     @classmethod
-    def in_process(cls, app, auth, who: Who = THERAPIST) -> "Caller":
+    def in_process(cls, app, auth, who: Who = THERAPIST) -> Self:
         return cls(_InProcess(app), auth, who)
 
     def call(self, method: str, path: str, body: Any = None, *, who: Who | object = ITSELF,
              headers: dict | None = None, **kwargs):
         """``body`` is sent as JSON unless it is already bytes or text (then as it is, with the
         JSON content type unless ``headers`` say otherwise)."""
-        who = self.who if who is ITSELF else who
-        sent = dict(self.auth(*who) if who else {})
+        caller = self.who if who is ITSELF else who
+        sent = dict(self.auth(*caller) if isinstance(caller, tuple) else {})
         sent.update(headers or {})
         if body is not None:
             kwargs["data"] = body if isinstance(body, (bytes, str)) else json.dumps(body)

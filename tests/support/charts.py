@@ -22,12 +22,15 @@ def parsed_chart(answer) -> ElementTree.Element:
     root = ElementTree.fromstring(answer.content)
     assert root.get("role") == "img"
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
-    assert root.get("aria-labelledby").split() == [title.get("id"), desc.get("id")]
+    assert title is not None and desc is not None, "a chart has a <title> and a <desc>"
+    assert (root.get("aria-labelledby") or "").split() == [title.get("id"), desc.get("id")]
     return root
 
 
 def text_of(root: ElementTree.Element, tag: str) -> str:
-    return root.find(f"{SVG}{tag}").text
+    node = root.find(f"{SVG}{tag}")
+    assert node is not None, f"the chart has a <{tag}>"
+    return node.text or ""
 
 
 def of_class(root: ElementTree.Element, tag: str, name: str) -> list[ElementTree.Element]:

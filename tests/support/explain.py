@@ -48,7 +48,7 @@ def uses_index(collection: Collection, filter: Mapping[str, Any]) -> bool:
     return bool(indexes_used(collection, filter))
 
 
-def _nodes(tree: Any) -> Iterator[dict]:
+def _nodes(tree: Any) -> Iterator[Mapping[str, Any]]:
     """Every mapping in a plan tree, whatever the keys that hold its children."""
     if isinstance(tree, Mapping):
         yield tree

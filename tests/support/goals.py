@@ -2,6 +2,8 @@
 shared by the service and the integration tiers."""
 from __future__ import annotations
 
+from typing import Any
+
 import uuid
 
 from services.goals import config
@@ -61,7 +63,7 @@ def scored(total: int, *, response_id: str | None = None, client_id: str = "clie
 def stored_events(db, name: str | None = None) -> list[dict]:
     """Events stored with goal records, by event time and then record id (a revision's id ends
     in its zero-padded seq), whatever the relay has done with them."""
-    found = []
+    found: list[tuple[Any, str, dict]] = []  # (event time, record id, event)
     for collection in config.OUTBOX_COLLECTIONS:
         for document in db[collection].find({"outbox.events": {"$exists": True}}):
             found.extend((event["time"], str(document["_id"]), event) for event in document["outbox"]["events"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import Callable
 
 import pika
 import pika.exceptions
@@ -19,7 +18,8 @@ from shared import paging
 from shared.config import Settings, load_settings
 from shared.events import amqp
 from shared.events.outbox import pending_count
-from scripts.demo import wait_for  # noqa: F401  (one polling helper, for the demo and the tests)
+from shared.mongo import Database
+from scripts.demo import wait_for
 from shared.worker import Worker
 
 
@@ -94,7 +94,7 @@ class Harness:
     def bind_queue(self, patterns: list[str], name: str | None = None) -> str:
         """A plain durable queue bound to this test's exchange, to watch what is published."""
         queue = self.track_queue(name or f"{self.queue_prefix}.watch.{uuid.uuid4().hex[:6]}")
-        connection = amqp.connect(self.amqp_url)
+        connection = amqp.connect(self.broker)
         channel = connection.channel()
         amqp.declare_exchange(channel, self.exchange)
         channel.queue_declare(queue, durable=True)
@@ -105,12 +105,12 @@ class Harness:
 
     def drain(self, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
         """Every message now in ``queue``, acknowledged."""
-        connection = amqp.connect(self.amqp_url)
+        connection = amqp.connect(self.broker)
         channel = connection.channel()
-        messages = []
+        messages: list[tuple[pika.BasicProperties, bytes]] = []
         while True:
             method, properties, body = channel.basic_get(queue, auto_ack=True)
-            if method is None:
+            if method is None or properties is None or body is None:  # all three, or none: empty
                 break
             messages.append((properties, body))
         connection.close()
@@ -120,26 +120,33 @@ class Harness:
         """Whether ``service``'s relay has published every event stored so far and the broker has
         confirmed them (its outbox holds nothing pending): from then on they are in every bound
         queue, so a queue holding nothing more means nothing more was raised."""
-        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        database = Database(self.mongo_url, self.database_name(service))
         try:
-            return pending_count(client[self.database_name(service)]) == 0
+            return pending_count(database) == 0
         finally:
-            client.close()
+            database.client.close()
 
     def wait_relayed(self, service: str, timeout: float = 15.0) -> None:
         wait_for(lambda: self.relayed(service), timeout=timeout, what=f"{service}'s outbox relayed")
 
     def message_count(self, queue: str) -> int:
-        connection = amqp.connect(self.amqp_url)
+        connection = amqp.connect(self.broker)
         try:
             return connection.channel().queue_declare(queue, passive=True).method.message_count
         finally:
             connection.close()
 
+    @property
+    def broker(self) -> str:
+        """The broker's URL; a harness made without one (the service tier) refuses here."""
+        if self.amqp_url is None:
+            raise RuntimeError("this harness has no broker: tests that need one belong in tests/integration")
+        return self.amqp_url
+
     def empty(self, service: str) -> None:
         """Delete every document in ``service``'s database, keeping its collections and indexes:
         the next test starts from nothing without paying for creating them again."""
-        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        client: pymongo.MongoClient[dict] = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
         try:
             database = client[self.database_name(service)]
             for collection in database.list_collection_names():
@@ -149,7 +156,7 @@ class Harness:
         # A list's periods are noted once per process (shared.paging): they were just deleted.
         paging._noted.clear()
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Harness:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -162,7 +169,7 @@ class Harness:
             stopper.join(15)
         if self.amqp_url is not None:
             self._delete_queues()
-        client = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
+        client: pymongo.MongoClient[dict] = pymongo.MongoClient(self.mongo_url, serverSelectionTimeoutMS=5000)
         # Drop by name: listing databases can wait on other clients' writes in FerretDB.
         for name in self.databases:
             client.drop_database(name)
@@ -170,7 +177,7 @@ class Harness:
 
     def _delete_queues(self) -> None:
         try:
-            connection = amqp.connect(self.amqp_url)
+            connection = amqp.connect(self.broker)
         except Exception:
             return
         for queue in sorted(self.queues):

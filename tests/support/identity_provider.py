@@ -21,12 +21,13 @@ class SigningKey:
     def __init__(self, algorithm: str):
         self.algorithm = algorithm
         self.kid = uuid.uuid4().hex[:12]
+        self.private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
         if algorithm == "RS256":
-            self.private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            self.jwk = RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+            rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            self.private, self.jwk = rsa_key, RSAAlgorithm.to_jwk(rsa_key.public_key(), as_dict=True)
         else:
-            self.private = ec.generate_private_key(ec.SECP256R1())
-            self.jwk = ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
+            ec_key = ec.generate_private_key(ec.SECP256R1())
+            self.private, self.jwk = ec_key, ECAlgorithm.to_jwk(ec_key.public_key(), as_dict=True)
         self.jwk.update(kid=self.kid, use="sig", alg=algorithm)
 
 
@@ -37,7 +38,7 @@ class IdentityProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 provider.fetches += 1
                 body = json.dumps({"keys": [key.jwk for key in provider.keys]}).encode()
                 self.send_response(200)

@@ -32,7 +32,7 @@ class Page:
         self.samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
     @classmethod
-    def of(cls, url: str) -> "Page":
+    def of(cls, url: str) -> Page:
         answer = requests.get(url, timeout=10)
         answer.raise_for_status()
         return cls(answer.text)

@@ -21,7 +21,7 @@ class RabbitMQCluster:
         assert result.returncode == 0, f"scripts/rabbitmq-cluster {' '.join(args)}: {result.stdout}{result.stderr}"
         return result.stdout
 
-    def start(self) -> "RabbitMQCluster":
+    def start(self) -> RabbitMQCluster:
         """Start (or bring back) every node and wait until all three run in the cluster."""
         self.run("start")
         self.amqp_url = self.run("urls").strip().removeprefix("AMQP_URL=")

@@ -121,7 +121,7 @@ class CurrentGoal:
         }
 
     @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> "CurrentGoal":
+    def from_document(cls, document: Mapping[str, Any]) -> CurrentGoal:
         reached = {claim["milestone_id"]: claim["reached_at"] for claim in document["reached"]}
         return cls(document["goal"], document["entries"], reached, document["latest_rating"], document["revisions"])
 
@@ -137,7 +137,7 @@ class GoalHistory:
     ratings: list[dict]
 
     @classmethod
-    def of(cls, records: Iterable[Mapping[str, Any]]) -> "GoalHistory | None":
+    def of(cls, records: Iterable[Mapping[str, Any]]) -> GoalHistory | None:
         """The history made of one goal's records (in any order), or None without its creation."""
         kinds: dict[str, list[dict]] = defaultdict(list)
         for record in records:

@@ -46,5 +46,6 @@ def search_goals(query):
     )
     codes = total_codes()
     return searchset(
-        [goal_resource(view, current.entries, codes) for view, current in zip(goals.views(found), found)], next_cursor
+        [goal_resource(view, current.entries, codes) for view, current in zip(goals.views(found), found, strict=True)],
+        next_cursor,
     )

@@ -7,20 +7,22 @@ goals combine into one T-score.
 """
 
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 LEVELS = (-2, -1, 0, 1, 2)
 LEVEL_KEYS = tuple(str(level) for level in LEVELS)  # JSON object keys: "-2" ... "2"
 DEFAULT_RHO = 0.3
 
 
-def scale_errors(scale):
+def scale_errors(scale: Mapping[str, Any]) -> dict[str, list[str]]:
     """Validation errors of an attainment scale as {field: [message]}, empty when valid.
 
     `scale` is {"levels": {"-2": str, "-1": str, "0": str, "1": str, "2": str}, "weight": n}.
     All five levels must be present with non-empty descriptions and no others; `weight`
     (default 1 when absent) must be a number above 0.
     """
-    errors = {}
+    errors: dict[str, list[str]] = {}
     levels = scale.get("levels")
     if not isinstance(levels, dict):
         errors["levels"] = ["Describe each level from -2 to 2."]
@@ -37,7 +39,7 @@ def scale_errors(scale):
     return errors
 
 
-def t_score(ratings, rho=DEFAULT_RHO):
+def t_score(ratings: Sequence[tuple[int, float]], rho: float = DEFAULT_RHO) -> float | None:
     """The Kiresuk–Sherman T-score of a set of goal ratings, or None without ratings.
 
     Kiresuk, T. J. & Sherman, R. E. (1968). Goal attainment scaling: a general method for
@@ -68,5 +70,5 @@ def t_score(ratings, rho=DEFAULT_RHO):
     return 50 + 10 * weighted / spread
 
 
-def _positive_number(value):
+def _positive_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0

@@ -6,9 +6,10 @@ the smart-check endpoint can hand a draft straight through.
 """
 
 from datetime import date, datetime
+from typing import Any
 
 
-def as_date(value):
+def as_date(value: Any) -> date | None:
     """Return `value` as a `datetime.date`, or None when it is None.
 
     Accepts a `date`, a `datetime` (its UTC calendar date is used; callers keep datetimes in

@@ -16,6 +16,9 @@ assessment of the revised goal. Kinds and their `changes`:
 - `attainment_scale`: `{"attainment_scale": {"from": old scale, "to": new scale}}`.
 """
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from .lifecycle import INITIAL_STATUS
 
 KINDS = ("revise", "status", "milestone_added", "attainment_scale")
@@ -27,7 +30,7 @@ GOAL_FIELDS = (
 )
 
 
-def fold(created, revisions):
+def fold(created: Mapping[str, Any], revisions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The current goal from its creation record and its revisions (any order; sorted by seq).
 
     Returns the goal fields plus `id`, `status`, `attainment_scale`, `auto_achieved` (progress
@@ -50,7 +53,7 @@ def fold(created, revisions):
     return goal
 
 
-def _apply(goal, revision):
+def _apply(goal: dict[str, Any], revision: Mapping[str, Any]) -> None:
     kind, changes = revision["kind"], revision["changes"]
     if kind == "revise":
         for field, change in changes.items():
@@ -72,6 +75,7 @@ def _apply(goal, revision):
         raise ValueError(f"unknown revision kind {kind!r}")
 
 
-def next_seq(goal):
+def next_seq(goal: Mapping[str, Any]) -> int:
     """The sequence number the next revision of `goal` (a fold result) claims."""
-    return goal["seq"] + 1
+    seq: int = goal["seq"]
+    return seq + 1

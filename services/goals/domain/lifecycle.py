@@ -33,7 +33,7 @@ class InvalidTransition(Exception):
     problem detail.
     """
 
-    def __init__(self, current, new):
+    def __init__(self, current: str, new: str) -> None:
         self.current, self.new, self.allowed = current, new, ALLOWED[current]
         if new == current:
             message = f"the goal is already {current}"
@@ -42,12 +42,12 @@ class InvalidTransition(Exception):
         super().__init__(f"{message}; from {current} it can go to: {', '.join(self.allowed)}")
 
 
-def is_open(status):
+def is_open(status: str) -> bool:
     """Whether a goal in `status` is still being worked on (active or on hold)."""
     return status in OPEN_STATUSES
 
 
-def transition(current, new):
+def transition(current: str, new: str) -> str:
     """Check a status change and return the new status.
 
     Raises ValueError when either status is not one of STATUSES (a validation error, 422) and

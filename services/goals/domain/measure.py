@@ -3,6 +3,16 @@
 A measure is a dict as in the public contract: `kind`, `unit`, `baseline`, `target`,
 `direction`, `per` (optional) and `instrument` (for kind `instrument`).
 """
+from collections.abc import Mapping
+from typing import Any
+
+# A measure as the contract has it, and a goal, revision or milestone: JSON objects.
+Measure = Mapping[str, Any]
+# Instrument code -> (lowest, highest) total score; passed in, since the instrument definitions
+# belong to the questionnaires service.
+InstrumentRanges = Mapping[str, tuple[float, float]]
+# Validation errors, {field: [message]}: the shape of a problem+json `errors` member.
+Errors = dict[str, list[str]]
 
 KINDS = ("count", "duration", "scale", "boolean", "instrument")
 DIRECTIONS = ("increase", "decrease")
@@ -18,7 +28,7 @@ MINUTES_PER_UNIT = {
 MINUTES_PER_PERIOD = {"day": 24 * 60, "week": 7 * 24 * 60, "month": 31 * 24 * 60}
 
 
-def number(value):
+def number(value: Any) -> float | None:
     """Return `value` as a float when it is a real number, else None.
 
     Booleans count as 0/1 because a yes/no measure arrives as JSON `true`/`false` as often as
@@ -29,7 +39,7 @@ def number(value):
     return None
 
 
-def direction_of(measure):
+def direction_of(measure: Measure) -> str | None:
     """The measure's direction: the explicit `direction`, else read from baseline and target.
 
     A target below the baseline means `decrease`, otherwise `increase` ("smoke one less
@@ -37,7 +47,7 @@ def direction_of(measure):
     None when there is neither a valid direction nor both numbers to compare.
     """
     explicit = measure.get("direction")
-    if explicit in DIRECTIONS:
+    if isinstance(explicit, str) and explicit in DIRECTIONS:
         return explicit
     baseline, target = number(measure.get("baseline")), number(measure.get("target"))
     if baseline is None or target is None:
@@ -45,7 +55,7 @@ def direction_of(measure):
     return "decrease" if target < baseline else "increase"
 
 
-def is_met(value, threshold, direction):
+def is_met(value: float, threshold: float, direction: str | None) -> bool:
     """Whether `value` has reached `threshold`: at or below it for a decrease, at or above it
     for an increase. Reaching the threshold exactly counts; for "PHQ-9 below 10" set 9."""
     if direction == "decrease":
@@ -53,7 +63,7 @@ def is_met(value, threshold, direction):
     return value >= threshold
 
 
-def value_problem(measure, value, instrument_ranges=None):
+def value_problem(measure: Measure, value: float, instrument_ranges: InstrumentRanges | None = None) -> str | None:
     """Why `value` is impossible for this measure, in plain words, or None when it is possible.
 
     - boolean: only 0 or 1;
@@ -78,7 +88,7 @@ def value_problem(measure, value, instrument_ranges=None):
             return f"is more time than there is in a {period}"
     if kind == "instrument":
         code = measure.get("instrument")
-        known = (instrument_ranges or {}).get(code)
+        known = instrument_ranges.get(code) if instrument_ranges is not None and isinstance(code, str) else None
         if known is not None:
             low, high = known
             if not low <= value <= high:
@@ -86,6 +96,6 @@ def value_problem(measure, value, instrument_ranges=None):
     return None
 
 
-def plain(x):
+def plain(x: float) -> float:
     """Show 27.0 as 27 in messages a client reads."""
     return int(x) if float(x).is_integer() else x

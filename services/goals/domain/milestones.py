@@ -5,23 +5,30 @@ A milestone is a dict with `title`, either a `value` threshold on the goal's mea
 has been reached (set by the caller when it stores the result of `reached_by`).
 """
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from .dates import as_date
-from .measure import direction_of, is_met, number, plain
+from .measure import Errors, Measure, direction_of, is_met, number, plain
 
 
-def threshold(milestone, measure):
+def threshold(milestone: Mapping[str, Any], measure: Measure) -> float:
     """The measure value at which `milestone` is reached.
 
     A `percent` milestone becomes baseline + percent% of (target - baseline): 50% of the way
     from 16 down to 10 is 13.
     """
-    if milestone.get("value") is not None:
-        return number(milestone["value"])
-    baseline, target = number(measure["baseline"]), number(measure["target"])
-    return baseline + number(milestone["percent"]) / 100 * (target - baseline)
+    value = number(milestone.get("value"))
+    if value is not None:
+        return value
+    baseline, target = number(measure.get("baseline")), number(measure.get("target"))
+    share = number(milestone.get("percent"))
+    if baseline is None or target is None or share is None:
+        raise ValueError("a milestone needs a value, or a percent of a measure with a numeric baseline and target")
+    return baseline + share / 100 * (target - baseline)
 
 
-def milestone_errors(milestone, measure):
+def milestone_errors(milestone: Mapping[str, Any], measure: Measure) -> Errors:
     """Validation errors of a new milestone for a goal with `measure`, as {field: [message]}
     (empty when valid), ready for a problem+json `errors` member.
 
@@ -29,7 +36,7 @@ def milestone_errors(milestone, measure):
     at most 100; a value lies between the baseline (excluded: already there) and the target
     (included). `due_date` is optional.
     """
-    errors = {}
+    errors: Errors = {}
     if not (isinstance(milestone.get("title"), str) and milestone["title"].strip()):
         errors["title"] = ["Give the milestone a title."]
     value, share = milestone.get("value"), milestone.get("percent")
@@ -39,9 +46,14 @@ def milestone_errors(milestone, measure):
         if number(share) is None or not 0 < share <= 100:
             errors["percent"] = ["The percent must be above 0 and at most 100."]
     else:
-        baseline, target = number(measure["baseline"]), number(measure["target"])
+        baseline, target = number(measure.get("baseline")), number(measure.get("target"))
+        if baseline is None or target is None:
+            # The measure's own errors say what is wrong with it; no value can be placed on it.
+            errors["value"] = ["A value needs the goal's measure to have a numeric starting point and target."]
+            return errors
         low, high = sorted((baseline, target))
-        if number(value) is None or not low <= value <= high or value == baseline:
+        amount = number(value)
+        if amount is None or not low <= amount <= high or amount == baseline:
             errors["value"] = [f"The value must lie between the starting point "
                                f"({plain(baseline)}, excluded) and the target ({plain(target)})."]
     try:
@@ -51,7 +63,9 @@ def milestone_errors(milestone, measure):
     return errors
 
 
-def reached_by(milestones, previous_value, new_value, measure):
+def reached_by(
+    milestones: Iterable[Mapping[str, Any]], previous_value: float | None, new_value: float, measure: Measure
+) -> list[Mapping[str, Any]]:
     """The milestones a new entry passes, nearest the baseline first.
 
     A milestone is passed when `new_value` meets its threshold and `previous_value` (the
@@ -61,7 +75,7 @@ def reached_by(milestones, previous_value, new_value, measure):
     """
     direction = direction_of(measure)
 
-    def newly_passed(milestone):
+    def newly_passed(milestone: Mapping[str, Any]) -> bool:
         line = threshold(milestone, measure)
         before = previous_value is not None and is_met(previous_value, line, direction)
         return is_met(new_value, line, direction) and not before

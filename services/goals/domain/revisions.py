@@ -5,6 +5,9 @@ their own endpoint or are computed: `status` (status changes), `milestones`, `pr
 `smart`, `revisions`, the attainment scale, ids and timestamps.
 """
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 REVISABLE_FIELDS = (
     "title", "description", "category", "measure", "start_date", "target_date",
     "parent_goal_id", "therapist_id",
@@ -15,12 +18,12 @@ MEASURE_FIELDS = ("kind", "unit", "baseline", "target", "direction", "per", "ins
 class NotRevisable(ValueError):
     """A revision tried to change fields that cannot be revised; `fields` names them."""
 
-    def __init__(self, fields):
+    def __init__(self, fields: Iterable[str]) -> None:
         self.fields = tuple(fields)
         super().__init__(f"these fields cannot be revised: {', '.join(self.fields)}")
 
 
-def diff(before, after):
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """What changed from `before` to `after` (two whole goals), over the revisable fields.
 
     Returns {field: {"from": old, "to": new}}. For the measure, "from" and "to" hold only the
@@ -29,7 +32,7 @@ def diff(before, after):
     dots: MongoDB and FerretDB refuse them in stored keys, and revisions and their events are
     stored. A field missing on one side counts as None. Empty when nothing changed.
     """
-    changes = {}
+    changes: dict[str, dict[str, Any]] = {}
     for field in REVISABLE_FIELDS:
         if field == "measure":
             old, new = before.get("measure") or {}, after.get("measure") or {}
@@ -42,7 +45,9 @@ def diff(before, after):
     return changes
 
 
-def revise(before, patch):
+def revise(
+    before: Mapping[str, Any], patch: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Apply a PATCH body's goal fields to `before` and return (after, changes).
 
     `patch` holds only the fields to change (the API takes `reason` out first). A `measure` in

@@ -8,10 +8,15 @@ findings; services/goals/README.md lists each rule and why it is there.
 
 import math
 import re
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
 
 from .dates import as_date
-from .measure import DIRECTIONS, KINDS, PERIODS, direction_of, number, plain, value_problem
+from .measure import DIRECTIONS, KINDS, PERIODS, InstrumentRanges, Measure, direction_of, number, plain, value_problem
+
+# A criterion's verdict: {"ok": bool, "reason": str}.
+Verdict = dict[str, Any]
 
 # Words that name a feeling, a state or a judgement ("be happier", "reduce anxiety", "feel
 # better"). They say where a client wants to get to but not what they will do, so they do not
@@ -61,7 +66,10 @@ LONG_GOAL_DAYS = 90
 _WORD = re.compile(r"[a-z0-9]+(?:['’-][a-z0-9]+)*")
 
 
-def assess(draft, today, *, subgoal_count=0, milestone_count=0, instrument_ranges=None):
+def assess(
+    draft: Mapping[str, Any], today: date, *, subgoal_count: int = 0, milestone_count: int = 0,
+    instrument_ranges: InstrumentRanges | None = None,
+) -> dict[str, Any]:
     """Assess a draft goal against SMART and say what would make it better.
 
     `draft` is a goal as in the contract, possibly incomplete (`title`, `description`,
@@ -77,9 +85,9 @@ def assess(draft, today, *, subgoal_count=0, milestone_count=0, instrument_range
     measure = draft.get("measure") or {}
     target_date = as_date(draft.get("target_date"))
     start = as_date(draft.get("start_date")) or today
-    suggestions = []
+    suggestions: list[str] = []
 
-    result = {"specific": _specific(draft, suggestions)}
+    result: dict[str, Any] = {"specific": _specific(draft, suggestions)}
     result["measurable"] = _measurable(measure, suggestions)
     result["achievable"] = _achievable(
         measure, result["measurable"]["ok"], start, target_date, instrument_ranges, suggestions)
@@ -96,7 +104,7 @@ def assess(draft, today, *, subgoal_count=0, milestone_count=0, instrument_range
     return result
 
 
-def infer_direction(draft):
+def infer_direction(draft: Mapping[str, Any]) -> str | None:
     """The direction a draft goal means: the measure's own (explicit, or read from baseline and
     target), else the wording of the title and description ("one less cigarette" -> decrease).
 
@@ -113,16 +121,16 @@ def infer_direction(draft):
     return None
 
 
-def _words(draft):
+def _words(draft: Mapping[str, Any]) -> list[str]:
     text = f"{draft.get('title') or ''} {draft.get('description') or ''}".lower()
     return _WORD.findall(text)
 
 
-def _verdict(ok, reason):
+def _verdict(ok: bool, reason: str) -> Verdict:
     return {"ok": ok, "reason": reason}
 
 
-def _specific(draft, suggestions):
+def _specific(draft: Mapping[str, Any], suggestions: list[str]) -> Verdict:
     title = str(draft.get("title") or "").strip()
     action_hint = ("Say what you will do, and when, where or how often: for example "
                    "“walk for 20 minutes after lunch”.")
@@ -141,7 +149,7 @@ def _specific(draft, suggestions):
     return _verdict(False, f"“{title}” needs more detail about what you will do.")
 
 
-def _measurable(measure, suggestions):
+def _measurable(measure: Measure, suggestions: list[str]) -> Verdict:
     if not measure:
         suggestions.append(
             "Add a measure, with where you are now and where you want to be: something to "
@@ -149,7 +157,7 @@ def _measurable(measure, suggestions):
             "or a questionnaire score (for example PHQ-9).")
         return _verdict(False, "There is no measure yet, so there is no way to see progress.")
 
-    problems = []  # (reason, suggestion)
+    problems: list[tuple[str, str]] = []  # (reason, suggestion)
     kind = measure.get("kind")
     if kind not in KINDS:
         problems.append((
@@ -184,13 +192,13 @@ def _measurable(measure, suggestions):
                          f"({plain(baseline)}), but the direction says {explicit}.",
                          "Check the target and the direction: one of them is the wrong way round."))
 
-    if problems:
+    if problems or baseline is None or target is None:  # missing numbers are among the problems
         suggestions.extend(suggestion for _, suggestion in problems)
         return _verdict(False, " ".join(reason for reason, _ in problems))
     return _verdict(True, _describe(measure, baseline, target))
 
 
-def _describe(measure, baseline, target):
+def _describe(measure: Measure, baseline: float, target: float) -> str:
     if measure["kind"] == "boolean":
         return "Progress is a yes/no: done or not yet."
     if measure["kind"] == "instrument":
@@ -203,8 +211,12 @@ def _describe(measure, baseline, target):
             f"({direction_of(measure)}).")
 
 
-def _achievable(measure, measurable_ok, start, target_date, instrument_ranges, suggestions):
-    if not measurable_ok or target_date is None:
+def _achievable(
+    measure: Measure, measurable_ok: bool, start: date, target_date: date | None,
+    instrument_ranges: InstrumentRanges | None, suggestions: list[str],
+) -> Verdict:
+    baseline, target = number(measure.get("baseline")), number(measure.get("target"))
+    if not measurable_ok or target_date is None or baseline is None or target is None:
         return _verdict(False, "We can't tell yet whether this is within reach: that needs a "
                                "complete measure and a target date.")
     if target_date <= start:
@@ -213,7 +225,6 @@ def _achievable(measure, measurable_ok, start, target_date, instrument_ranges, s
     if measure["kind"] == "boolean":
         return _verdict(True, "A yes/no goal is reached in one step, so there is no pace to check.")
 
-    baseline, target = number(measure["baseline"]), number(measure["target"])
     change = abs(target - baseline)
     weeks = (target_date - start).days / 7
     if measure["kind"] == "instrument":
@@ -247,24 +258,29 @@ def _achievable(measure, measurable_ok, start, target_date, instrument_ranges, s
         f"{_percent(MAX_WEEKLY_SHARE)} a week is hard to keep up."))
 
 
-def _suggest_more_time(start, needed_days, suggestions):
+def _suggest_more_time(start: date, needed_days: int, suggestions: list[str]) -> None:
     suggestions.append(f"Give it more time (a target date on or after "
                        f"{start + timedelta(days=needed_days)}), or set a nearer first target.")
 
 
-def _percent(share):
+def _percent(share: float) -> str:
     """12.5% stays 12.5%, 50.0% reads 50%."""
     return f"{plain(round(share * 100, 1))}%"
 
 
-def _realistic(measure, start, target_date, today, instrument_ranges, suggestions):
+def _realistic(
+    measure: Measure, start: date, target_date: date | None, today: date,
+    instrument_ranges: InstrumentRanges | None, suggestions: list[str],
+) -> Verdict:
     if number(measure.get("target")) is None:
         return _verdict(False, "We can't tell yet whether the target is possible: the measure "
                                "needs a target.")
-    problems = []
+    problems: list[str] = []
     for label, key in (("starting point", "baseline"), ("target", "target")):
         value = number(measure.get(key))
-        problem = None if value is None else value_problem(measure, value, instrument_ranges)
+        if value is None:
+            continue
+        problem = value_problem(measure, value, instrument_ranges)
         if problem:
             problems.append(f"The {label} ({plain(value)}) {problem}.")
     if problems:
@@ -283,7 +299,7 @@ def _realistic(measure, start, target_date, today, instrument_ranges, suggestion
     return _verdict(True, "The target is possible for this measure and the dates are in order.")
 
 
-def _date_problem(start, target_date, today):
+def _date_problem(start: date, target_date: date | None, today: date) -> str | None:
     if target_date is None:
         return None
     if target_date < today:
@@ -293,7 +309,7 @@ def _date_problem(start, target_date, today):
     return None
 
 
-def _time_bound(target_date, suggestions):
+def _time_bound(target_date: date | None, suggestions: list[str]) -> Verdict:
     if target_date is None:
         suggestions.append("Add a target date to aim for and to review progress against.")
         return _verdict(False, "There is no target date, so there is no point to aim for or "
@@ -301,7 +317,7 @@ def _time_bound(target_date, suggestions):
     return _verdict(True, f"It has a target date: {target_date}.")
 
 
-def _suggest_direction(draft, measure, suggestions):
+def _suggest_direction(draft: Mapping[str, Any], measure: Measure, suggestions: list[str]) -> None:
     """When the direction is not stated, say how we read it so the client can confirm it."""
     if measure.get("direction") is not None:
         return

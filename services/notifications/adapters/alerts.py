@@ -42,7 +42,6 @@ from services.notifications.adapters import timetables
 from services.notifications.domain import ids
 from services.notifications.domain.alert_log import replay
 from services.notifications.domain.escalation import (
-    ACKNOWLEDGED,
     AWAITING_ACKNOWLEDGEMENT,
     DELIVERED,
     RAISED,
@@ -118,7 +117,8 @@ class Alerts(TenantRepository):
         stored.update(_copy(_raised(stored), 0))
         stored = config.TENANT_ALERTS.stamp(self.database, config.CLIENT_ALERTS.stamp(self.database, stored))
         created = self.records.insert_once(stored)
-        escalate_at = document["escalate_at"] if created else self.find(document["_id"])["escalate_at"]
+        # Raised before: look at its own time, unless it was erased since (then at this one's).
+        escalate_at = document["escalate_at"] if created else (self.find(document["_id"]) or document)["escalate_at"]
         self._look(document["_id"], document["_id"], escalate_at, now)
         return created
 

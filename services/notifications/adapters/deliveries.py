@@ -67,13 +67,17 @@ class Deliveries:
         return self.database[config.DELIVERIES].find_one({"_id": delivery_id})
 
     def attempts(self, delivery_id: str) -> list[Attempt]:
-        found = []
+        found: list[Attempt] = []
         while (record := self.database[config.DELIVERY_ATTEMPTS].find_one({"_id": ids.attempt(delivery_id, len(found) + 1)})):
             found.append(Attempt(record["attempt"], record["outcome"], record["final"], record.get("next_attempt_at")))
         return found
 
     def recorded_at(self, delivery_id: str, number: int) -> datetime:
-        return self.database[config.DELIVERY_ATTEMPTS].find_one({"_id": ids.attempt(delivery_id, number)})["at"]
+        record = self.database[config.DELIVERY_ATTEMPTS].find_one({"_id": ids.attempt(delivery_id, number)})
+        if record is None:
+            raise LookupError(f"delivery {delivery_id} has no attempt {number}")
+        at: datetime = record["at"]
+        return at
 
     def claim(self, delivery: Mapping, number: int, now: datetime, lease: timedelta) -> bool:
         return insert_once(

@@ -48,4 +48,5 @@ class PreferencesRepository(TenantRepository):
         except DuplicateKeyError:
             # Two first PUTs raced to insert; the other one's document exists now: replace it.
             self.records.replace_one({"_id": doc["_id"]}, doc)
-        return self.records.find_one({"_id": doc["_id"]})
+        # As stored (times to the millisecond); as written, if erased with its user since.
+        return self.records.find_one({"_id": doc["_id"]}) or doc

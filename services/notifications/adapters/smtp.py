@@ -52,14 +52,16 @@ class SmtpSender:
         self.sender = sender
         self.timeout = timeout
 
-    def _connect(self) -> smtplib.SMTP:
-        parsed = urlparse(self.url)
+    def _connect(self, url: str) -> smtplib.SMTP:
+        parsed = urlparse(url)
+        # No host: smtplib opens no connection, and the first command fails as one that did not.
+        host = parsed.hostname or ""
         port = parsed.port or DEFAULT_PORTS[parsed.scheme]
         if parsed.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(parsed.hostname, port, timeout=self.timeout,
+            client: smtplib.SMTP = smtplib.SMTP_SSL(host, port, timeout=self.timeout,
                                                     context=ssl.create_default_context())
         else:
-            client = smtplib.SMTP(parsed.hostname, port, timeout=self.timeout)
+            client = smtplib.SMTP(host, port, timeout=self.timeout)
             client.ehlo()
             if client.has_extn("starttls"):
                 client.starttls(context=ssl.create_default_context())
@@ -72,7 +74,7 @@ class SmtpSender:
         if not self.url:
             return SendResult(None, "SMTP_URL is not set")
         try:
-            client = self._connect()
+            client = self._connect(self.url)
             try:
                 client.send_message(build_message(email, self.sender, datetime.now(timezone.utc)))
             finally:

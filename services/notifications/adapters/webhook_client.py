@@ -44,7 +44,7 @@ def system_resolver(host: str, port: int) -> list[str]:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         return []
-    return list(dict.fromkeys(info[4][0] for info in found))
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class Targets:
@@ -79,7 +79,7 @@ def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def _pinned(connection_class: type, targets: Targets) -> type:
+def _pinned(connection_class: type[HTTPConnection], targets: Targets) -> type[HTTPConnection]:
     """``connection_class`` connecting only to addresses ``targets`` checked for its host, each
     in turn until one answers (as the resolver's own order would be tried)."""
 

@@ -35,10 +35,14 @@ def replay(alert: Alert, entries: Iterable[HistoryEntry]) -> Alert:
     """
     for entry in sorted(entries, key=lambda e: (e.at, _ORDER.get(e.action, 9))):
         if entry.action == DELIVERED:
+            if entry.channel is None:
+                raise ValueError("a stored delivered entry names no channel")
             alert = mark_delivered(alert, entry.recipients[0], entry.channel, entry.at)
             continue
         try:
             if entry.action == ACKNOWLEDGED:
+                if entry.by is None:
+                    raise ValueError("a stored acknowledged entry names no one")
                 alert = acknowledge(alert, entry.by, entry.at, entry.note, entry.action_taken)
             elif entry.action == ESCALATED:
                 alert = escalate(alert, list(entry.recipients), entry.at)

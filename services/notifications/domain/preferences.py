@@ -98,7 +98,7 @@ def parse_quiet_hours(raw: Any) -> QuietHours:
     """
     errors: dict[str, list[str]] = {}
     quiet = _quiet_hours(raw, errors)
-    if errors:
+    if errors or quiet is None:  # _quiet_hours gives None only with errors
         raise InvalidPreferences(errors)
     return quiet
 

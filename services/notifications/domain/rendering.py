@@ -18,6 +18,7 @@ by a blank line and may wrap freely (whitespace inside a paragraph is collapsed)
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
@@ -88,7 +89,7 @@ _env = Environment(
 _env.filters.update(instrument=instrument_label, day=day, moment=moment)
 
 
-def _block(template: Template, name: str, values: dict) -> str:
+def _block(template: Template, name: str, values: dict[str, Any]) -> str:
     return "".join(template.blocks[name](template.new_context(values)))
 
 

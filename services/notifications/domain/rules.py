@@ -10,7 +10,7 @@ The events reaching the rules were checked against the registry by the consumer
 (``shared.events.consumer``): every field the registry requires is there, with its type.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +102,7 @@ def _overdue(data: dict[str, Any]) -> bool:
 
 
 def _deteriorated(data: dict[str, Any]) -> bool:
-    return data["change"].get("reliable_change") == "deteriorated"
+    return bool(data["change"].get("reliable_change") == "deteriorated")
 
 
 RULES: dict[str, Rule] = {
@@ -168,7 +168,7 @@ def context_for(name: str, data: dict[str, Any]) -> dict[str, Any]:
 
 
 
-def _unique(ids: list[str]) -> list[str]:
+def _unique(ids: Iterable[object]) -> list[str]:
     return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
 
 

@@ -30,7 +30,8 @@ import hmac
 from datetime import datetime
 from typing import Sequence
 
-from shared.events.topics import matches  # noqa: F401  subscriptions match routing keys as the broker does
+# Re-exported: subscriptions match routing keys as the broker does.
+from shared.events.topics import matches as matches
 
 SIGNATURE_HEADER = "Stepwise-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300

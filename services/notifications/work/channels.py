@@ -63,6 +63,8 @@ class EmailChannel:
         if prefs is None or EMAIL not in channels_for(prefs, delivery["priority"]):
             return Result(CANCELLED, error="email switched off or no address")
         notification = Notifications(self.database, Scope(delivery["tenant"])).get(delivery["notification_id"])
+        if notification is None:  # erased with its recipient's client since the delivery was planned
+            return Result(CANCELLED, error="the notification was erased")
         link = f"{self.app_base_url}/notifications/{notification['_id']}"
         rendered = render(intent_of(notification), EMAIL, link=link)
         sent = self.sender.send(Email(to=prefs.email, subject=rendered.title, text=rendered.text, html=rendered.html))
@@ -106,8 +108,9 @@ class WebhookChannel:
         if state.status == DISABLED:
             return
         outcomes = WebhookAttempts(self.database, scope).final_outcomes(subscription_id, state.since, self.disable_after)
-        if should_disable(consecutive_failures(outcomes), self.disable_after):
-            if subscriptions.disable(subscription_id, state, now, by="delivery-job"):
-                metrics.WEBHOOKS_DISABLED.inc()
-                log.warning("webhook subscription disabled after failed deliveries",
-                            extra={"subscription_id": subscription_id, "tenant": delivery["tenant"]})
+        if should_disable(consecutive_failures(outcomes), self.disable_after) and subscriptions.disable(
+            subscription_id, state, now, by="delivery-job"
+        ):
+            metrics.WEBHOOKS_DISABLED.inc()
+            log.warning("webhook subscription disabled after failed deliveries",
+                        extra={"subscription_id": subscription_id, "tenant": delivery["tenant"]})

@@ -102,7 +102,8 @@ class DeliveryJob:
             self.timetable.done(entry["_id"])
             return
         if not step.due:
-            self._look_again(entry, step.wait_until, now)
+            if step.wait_until is not None:  # a step neither done nor due says when it is
+                self._look_again(entry, step.wait_until, now)
             return
         hold = self.channel.hold_until(delivery, now)
         if hold is not None:
@@ -147,5 +148,5 @@ class DeliveryJob:
         self.channel.after(delivery, attempt, now)
         if attempt.final:
             self.timetable.done(entry["_id"])
-        else:
+        elif attempt.next_attempt_at is not None:  # an attempt that is not final says when to try again
             self._look_again(entry, attempt.next_attempt_at, now)

@@ -74,7 +74,11 @@ class EscalationJob:
             if alerts.record(alert.id, alert.client_id, HistoryEntry(ESCALATED, now, recipients=tuple(admins))):
                 metrics.ALERTS_ESCALATED.inc()
                 log.warning("risk alert escalated to the tenant's admins", extra={"alert_id": alert.id})
-            document, alert = alerts.get(alert.id)
+            found = alerts.get(alert.id)
+            if found is None:  # erased with its client meanwhile
+                self.timetable.done(entry["_id"])
+                return
+            document, alert = found
             escalated = first_entry(alert, ESCALATED)
         if escalated is not None:
             intents = escalation_intents(alert, list(escalated.recipients), escalated.at)

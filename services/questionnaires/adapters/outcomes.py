@@ -73,6 +73,8 @@ class SeriesSummaries(TenantRepository):
             if ends == written:
                 return
             latest, baseline = ends.latest, ends.baseline
+            if baseline.completed_at is None:  # ends() reads it by id when a reference lacks it
+                raise ValueError(f"the baseline {baseline.response_id} has no completion time")
             summary = {
                 "_id": summary_id,
                 "client_id": client_id,

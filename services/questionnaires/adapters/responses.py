@@ -99,4 +99,6 @@ def link_of(response: Mapping[str, Any]) -> Link:
     """The series' link once ``response`` is stored."""
     me = Reference(response["_id"], response["score"]["total"], response["completed_at"])
     baseline = me if response["baseline"] else Reference.from_dict(response["compared_with"]["baseline"])
+    if baseline is None:
+        raise ValueError(f"response {response['_id']} is not a baseline and names none")
     return Link(response["seq"], me, baseline)

@@ -8,6 +8,7 @@ one the built-ins pass, and shown with it too.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
@@ -20,7 +21,7 @@ from shared.paging import PageQuery
 from shared.schemas import Id, Text, UtcDateTime, page_of
 
 RELIABLE_CHANGES = (IMPROVED, DETERIORATED, NO_RELIABLE_CHANGE)
-CODE = {"validate": validate.Length(min=1, max=32)}
+CODE: dict[str, Any] = {"validate": validate.Length(min=1, max=32)}
 
 
 class Number(fields.Field):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .model import HIGHER_IS_WORSE, Instrument
+from .model import HIGHER_IS_WORSE, ChangeRules, Instrument
 
 IMPROVED = "improved"
 DETERIORATED = "deteriorated"
@@ -81,7 +81,7 @@ def reliable_change(instrument: Instrument, before: float, after: float) -> str 
     rules = instrument.change
     if rules is None or rules.reliable_change is None:
         return None
-    improvement = _improvement(instrument, before, after)
+    improvement = _improvement(rules, before, after)
     threshold = rules.reliable_change.threshold
     if improvement >= threshold:
         return IMPROVED
@@ -101,22 +101,23 @@ def assess_change(
     which is itself the baseline."""
     rules = instrument.change
     case = is_case(instrument, total)
-    has_baseline = baseline_total is not None
-    baseline_case = is_case(instrument, baseline_total) if has_baseline else None
-    crossed = has_baseline and case is not None
+    baseline_case = is_case(instrument, baseline_total) if baseline_total is not None else None
+    crossed = baseline_total is not None and case is not None
     return Change(
         total=total,
         baseline_total=baseline_total,
         previous_total=previous_total,
         delta=_difference(total, baseline_total),
-        reliable_change=reliable_change(instrument, baseline_total, total) if has_baseline else None,
+        reliable_change=reliable_change(instrument, baseline_total, total) if baseline_total is not None else None,
         reliable_change_threshold=(
             rules.reliable_change.threshold if rules and rules.reliable_change else None
         ),
         clinically_significant=(baseline_case and not case) if crossed else None,
         clinically_significant_deterioration=(case and not baseline_case) if crossed else None,
-        response=_response(instrument, baseline_total, total) if has_baseline else None,
-        remission=rules.remission.contains(total) if has_baseline and rules and rules.remission else None,
+        response=_response(instrument, baseline_total, total) if baseline_total is not None else None,
+        remission=(
+            rules.remission.contains(total) if baseline_total is not None and rules and rules.remission else None
+        ),
         case=case,
         baseline_case=baseline_case,
         previous_delta=_difference(total, previous_total),
@@ -134,9 +135,9 @@ def _difference(total: float, other: float | None) -> float | None:
     return difference if isinstance(difference, int) else round(difference, 6)
 
 
-def _improvement(instrument: Instrument, before: float, after: float) -> float:
+def _improvement(rules: ChangeRules, before: float, after: float) -> float:
     """Positive when the score moved in the better direction."""
-    if instrument.change.direction == HIGHER_IS_WORSE:
+    if rules.direction == HIGHER_IS_WORSE:
         return before - after
     return after - before
 
@@ -151,7 +152,7 @@ def _response(instrument: Instrument, baseline: float, total: float) -> bool | N
     # A client who starts at the best possible score has nothing to respond with.
     if room == 0:
         return False
-    return _improvement(instrument, baseline, total) >= rules.response.fraction * room
+    return _improvement(rules, baseline, total) >= rules.response.fraction * room
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,15 @@ of the field to fix, so the author of the definition is pointed at the right lin
 """
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marshmallow import ValidationError
 
 from .codes import item_of
-from .model import ChangeRules, Scoring
+from .model import Band, ChangeRules, Coding, CriticalItem, Item, Scoring
 
 
 def fmt(number: float) -> str:
@@ -27,7 +29,7 @@ def close(a: float, b: float) -> bool:
 class Errors:
     """Collects cross-field errors at nested paths, so one response names every problem."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.tree: dict[str, Any] = {}
 
     def add(self, path: tuple[Any, ...], message: str) -> None:
@@ -41,8 +43,8 @@ class Errors:
             raise ValidationError(self.tree)
 
 
-def computed_range(scoring: Scoring, items) -> tuple[float, float]:
-    lows, highs = zip(*(item.score_bounds() for item in items))
+def computed_range(scoring: Scoring, items: Sequence[Item]) -> tuple[float, float]:
+    lows, highs = zip(*(item.score_bounds() for item in items), strict=True)
     if scoring.method == "sum":
         low, high = sum(lows), sum(highs)
     else:
@@ -50,7 +52,7 @@ def computed_range(scoring: Scoring, items) -> tuple[float, float]:
     return low * scoring.multiplier, high * scoring.multiplier
 
 
-def check_range(scoring: Scoring, items, errors: Errors) -> None:
+def check_range(scoring: Scoring, items: Sequence[Item], errors: Errors) -> None:
     # The declared range is what clients and goals rely on; it must be what the items give.
     low, high = computed_range(scoring, items)
     declared_low, declared_high = scoring.range
@@ -62,7 +64,7 @@ def check_range(scoring: Scoring, items, errors: Errors) -> None:
         )
 
 
-def check_subscales(scoring: Scoring, by_id, errors: Errors) -> None:
+def check_subscales(scoring: Scoring, by_id: Mapping[str, Item], errors: Errors) -> None:
     for name, subscale in scoring.subscales.items():
         for item_id in subscale.items:
             if item_id not in by_id:
@@ -71,17 +73,17 @@ def check_subscales(scoring: Scoring, by_id, errors: Errors) -> None:
             errors.add(("scoring", "subscales", name, "items"), f"item {item_id} listed twice")
 
 
-def check_missing(scoring: Scoring, items, errors: Errors) -> None:
+def check_missing(scoring: Scoring, items: Sequence[Item], errors: Errors) -> None:
     rule = scoring.missing
     required = [item for item in items if not item.optional]
-    if rule.rule == "prorate" and rule.max_missing >= len(required):
+    if rule.rule == "prorate" and rule.max_missing is not None and rule.max_missing >= len(required):
         errors.add(
             ("scoring", "missing", "max_missing"),
             f"must leave at least one answered item: {len(required)} items are not optional",
         )
 
 
-def check_extras(scoring: Scoring, by_id, errors: Errors) -> None:
+def check_extras(scoring: Scoring, by_id: Mapping[str, Item], errors: Errors) -> None:
     low, high = scoring.range
     names = [d.name for d in scoring.derived] + [i.name for i in scoring.indicators]
     for name in sorted({n for n in names if names.count(n) > 1}):
@@ -98,12 +100,12 @@ def check_extras(scoring: Scoring, by_id, errors: Errors) -> None:
                 errors.add(path + ("min_endorsed",), f"{subscale_name} has only {len(subscale.items)} items")
             else:
                 known = [by_id[i].score_bounds()[1] for i in subscale.items if i in by_id]
-                if known and indicator.endorsed_at > max(known):
+                if known and indicator.endorsed_at is not None and indicator.endorsed_at > max(known):
                     message = f"no item in {subscale_name} can score {indicator.endorsed_at}"
                     errors.add(path + ("endorsed_at",), message)
 
 
-def check_bands(bands, scoring: Scoring, errors: Errors) -> None:
+def check_bands(bands: Sequence[Band], scoring: Scoring, errors: Errors) -> None:
     if not bands:
         return
     low, high = scoring.range
@@ -121,14 +123,14 @@ def check_bands(bands, scoring: Scoring, errors: Errors) -> None:
     if not close(max(band.max for band in bands), high):
         end = max(band.max for band in bands)
         errors.add(("bands",), f"bands end at {fmt(end)} but the range ends at {fmt(high)}")
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in itertools.pairwise(ordered):
         if after.min <= before.max:
             errors.add(("bands",), f"bands overlap at {fmt(after.min)}")
         elif after.min - before.max > step and not close(after.min - before.max, step):
             errors.add(("bands",), f"gap between {fmt(before.max)} and {fmt(after.min)}")
 
 
-def check_critical_items(critical_items, by_id, errors: Errors) -> None:
+def check_critical_items(critical_items: Sequence[CriticalItem], by_id: Mapping[str, Item], errors: Errors) -> None:
     for index, critical in enumerate(critical_items):
         path = ("critical_items", index)
         item = by_id.get(critical.item)
@@ -158,7 +160,7 @@ def check_change(change: ChangeRules, scoring: Scoring, errors: Errors) -> None:
 
 
 
-def check_codes(codings, by_id, errors: Errors) -> None:
+def check_codes(codings: Sequence[Coding], by_id: Mapping[str, Item], errors: Errors) -> None:
     # One code per system and role: two LOINC codes for the same total would leave a reader
     # to guess which one the instrument means.
     seen = set()

@@ -35,7 +35,7 @@ class Reference:
         return {"response_id": self.response_id, "total": self.total, "completed_at": self.completed_at}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "Reference | None":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Reference | None:
         return cls(data["response_id"], data["total"], data.get("completed_at")) if data else None
 
 

@@ -69,7 +69,7 @@ class Matches(Regexp):
     matches before a final newline, so "phq9\\n" would pass ``Regexp(r"^[a-z0-9]+$")``.
     Patterns keep their "^" and "$" so that the OpenAPI document shows them anchored."""
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> Any:  # Regexp's: str or bytes in, the same out
         if self.regex.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))
         return value
@@ -110,37 +110,37 @@ MAX_SCALE_STEPS = 1000
 IN_BOUNDS = Range(min=-LARGEST, max=LARGEST, error=f"must be between -{LARGEST:,} and {LARGEST:,}")
 
 
-class Number(fields.Number):
+class Number(fields.Number[float]):
     """A JSON number: int stays int, float stays float, both ways; booleans and strings are
     refused (``fields.Float`` would turn 10 into 10.0 and accept "10")."""
 
     num_type = float
     default_error_messages = {"invalid": "must be a number"}
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**{**kwargs, "validate": [IN_BOUNDS, *_validators(kwargs.get("validate"))]})
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self.make_error("invalid")
         return value
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(self, value: float | None, attr: str | None, obj: Any, **kwargs: Any) -> float | None:
         return value
 
 
-def _validators(given) -> list:
+def _validators(given: Any) -> list[Any]:
     if given is None:
         return []
     return list(given) if isinstance(given, (list, tuple)) else [given]
 
 
-def _strict_bool(**kwargs) -> fields.Boolean:
+def _strict_bool(**kwargs: Any) -> fields.Boolean:
     # marshmallow's default Boolean also takes "yes", 1, "on"...; a definition says true/false.
     return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
 
 
-def _int(**kwargs) -> fields.Integer:
+def _int(**kwargs: Any) -> fields.Integer:
     validate = [IN_BOUNDS, *_validators(kwargs.pop("validate", None))]
     return fields.Integer(strict=True, validate=validate, **kwargs)
 
@@ -157,7 +157,7 @@ class OptionSchema(Schema):
     label = Text(required=True, validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Option:
         return Option(**data)
 
 
@@ -172,19 +172,20 @@ class ItemSchema(Schema):
     optional = _strict_bool(load_default=False)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors = Errors()
         options, low, high = data.get("options"), data.get("min"), data.get("max")
         if options is not None and (low is not None or high is not None):
             errors.add(("options",), "give either options or min and max, not both")
-        elif options is None and low is None and high is None:
-            errors.add(("options",), "give options, or min and max")
-        elif options is None and (low is None or high is None):
-            errors.add(("min" if low is None else "max",), "min and max go together")
-        elif options is None and low > high:
-            errors.add(("max",), f"must not be below min ({low})")
-        elif options is None and high - low > MAX_SCALE_STEPS:
-            errors.add(("max",), f"at most {MAX_SCALE_STEPS} above min ({low})")
+        elif options is None:
+            if low is None and high is None:
+                errors.add(("options",), "give options, or min and max")
+            elif low is None or high is None:
+                errors.add(("min" if low is None else "max",), "min and max go together")
+            elif low > high:
+                errors.add(("max",), f"must not be below min ({low})")
+            elif high - low > MAX_SCALE_STEPS:
+                errors.add(("max",), f"at most {MAX_SCALE_STEPS} above min ({low})")
         values = [o.value for o in options] if options else []
         for value in sorted({v for v in values if values.count(v) > 1}):
             errors.add(("options",), f"duplicate value {value}")
@@ -194,7 +195,7 @@ class ItemSchema(Schema):
         errors.raise_if_any()
 
     @staticmethod
-    def _check_scores(data, errors: Errors) -> None:
+    def _check_scores(data: Mapping[str, Any], errors: Errors) -> None:
         if data.get("reverse"):
             errors.add(("reverse",), "cannot be combined with scores; put the reversed points in scores")
         if data.get("options") is not None:
@@ -213,7 +214,7 @@ class ItemSchema(Schema):
             errors.add(("scores",), f"{value} is not an answer to this item")
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Item:
         if data.get("options") is not None:
             data["options"] = tuple(data["options"])
         if data.get("scores") is not None:
@@ -227,7 +228,7 @@ class SubscaleSchema(Schema):
     multiplier = Number(load_default=1, validate=Range(min=0, min_inclusive=False, error="must be positive"))
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Subscale:
         return Subscale(items=tuple(data["items"]), method=data["method"], multiplier=data["multiplier"])
 
 
@@ -237,7 +238,7 @@ class MissingSchema(Schema):
     source = Text(validate=TEXT)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors = Errors()
         if data["rule"] == "prorate":
             if "max_missing" not in data:
@@ -249,7 +250,7 @@ class MissingSchema(Schema):
         errors.raise_if_any()
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> MissingRule:
         return MissingRule(**data)
 
 
@@ -259,7 +260,7 @@ class DerivedSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Derived:
         return Derived(**data)
 
 
@@ -271,7 +272,7 @@ class IndicatorSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         cutoff = "at_or_above" in data
         count = "endorsed_at" in data or "min_endorsed" in data
         if cutoff == count:
@@ -281,7 +282,7 @@ class IndicatorSchema(Schema):
             raise ValidationError({missing: ["endorsed_at and min_endorsed go together"]})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Indicator:
         if "min_endorsed" in data:
             data["min_endorsed"] = MappingProxyType(dict(data["min_endorsed"]))
         return Indicator(**data)
@@ -304,13 +305,13 @@ class ScoringSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         low, high = data["range"]
         if low > high:
             raise ValidationError({"range": ["min must not be above max"]})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Scoring:
         data["range"] = tuple(data["range"])
         data["subscales"] = MappingProxyType(dict(data.get("subscales", {})))
         data["derived"] = tuple(data["derived"])
@@ -325,7 +326,7 @@ class BandSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Band:
         return Band(**data)
 
 
@@ -336,7 +337,7 @@ class CriticalItemSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> CriticalItem:
         return CriticalItem(**data)
 
 
@@ -346,12 +347,12 @@ class ThresholdSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         if ("at_or_above" in data) == ("below" in data):
             raise ValidationError("give either at_or_above or below")
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Threshold:
         return Threshold(**data)
 
 
@@ -364,7 +365,7 @@ class ReliableChangeSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         published = "points" in data
         computed = "reliability" in data or "sd" in data
         if published == computed:
@@ -374,7 +375,7 @@ class ReliableChangeSchema(Schema):
             raise ValidationError({missing: ["reliability and sd go together"]})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> ReliableChange:
         return ReliableChange(**data)
 
 
@@ -385,7 +386,7 @@ class ResponseSchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Response:
         return Response(**data)
 
 
@@ -397,7 +398,7 @@ class ExpectedRecoverySchema(Schema):
     source = Text(required=True, validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> ExpectedRecovery:
         return ExpectedRecovery(**data)
 
 
@@ -410,7 +411,7 @@ class ChangeSchema(Schema):
     expected_recovery = fields.Nested(ExpectedRecoverySchema)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         worse_up = data["direction"] == HIGHER_IS_WORSE
         errors = Errors()
         caseness, remission = data.get("caseness"), data.get("remission")
@@ -428,7 +429,7 @@ class ChangeSchema(Schema):
         errors.raise_if_any()
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> ChangeRules:
         return ChangeRules(**data)
 
 
@@ -460,14 +461,14 @@ class CodingSchema(Schema):
     source = Text(validate=TEXT, metadata={"description": "where the code was confirmed"})
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["system"] == codes.LOINC:
             problem = codes.loinc_problem(data["code"])
             if problem is not None:
                 raise ValidationError({"code": [problem]})
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Coding:
         return Coding(**data)
 
 
@@ -477,7 +478,7 @@ class SourceSchema(Schema):
     url = Text(validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Source:
         return Source(**data)
 
 
@@ -487,7 +488,7 @@ class LicenceSchema(Schema):
     url = Text(validate=TEXT)
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Licence:
         return Licence(**data)
 
 
@@ -514,10 +515,10 @@ class InstrumentSchema(Schema):
     notes = Text(validate=TEXT)
 
     @validates_schema
-    def check(self, data, **kwargs):
+    def check(self, data: dict[str, Any], **kwargs: Any) -> None:
         errors = Errors()
         items = data["items"]
-        by_id = {}
+        by_id: dict[str, Item] = {}
         for index, item in enumerate(items):
             if item.id in by_id:
                 errors.add(("items", index, "id"), f"duplicate item id {item.id}")
@@ -536,7 +537,7 @@ class InstrumentSchema(Schema):
         errors.raise_if_any()
 
     @post_load
-    def build(self, data, **kwargs):
+    def build(self, data: dict[str, Any], **kwargs: Any) -> Instrument:
         for name in ("items", "bands", "critical_items", "codes", "sources"):
             data[name] = tuple(data[name])
         # Bands are kept in score order so band lookup can read them as lower bounds.
@@ -549,7 +550,8 @@ def parse_instrument(data: Any) -> Instrument:
 
     Raises :class:`InstrumentError` whose ``errors`` names every wrong field."""
     try:
-        return InstrumentSchema().load(data)
+        instrument: Instrument = InstrumentSchema().load(data)
+        return instrument
     except ValidationError as error:
         raise InstrumentError(_stringify(error.messages)) from None
 

@@ -48,12 +48,20 @@ class Item:
     def answer_values(self) -> tuple[int, ...]:
         if self.options is not None:
             return tuple(option.value for option in self.options)
-        return tuple(range(self.min, self.max + 1))
+        low, high = self._range()
+        return tuple(range(low, high + 1))
 
     def allows(self, value: int) -> bool:
         if self.options is not None:
             return value in self.answer_values()
-        return self.min <= value <= self.max
+        low, high = self._range()
+        return low <= value <= high
+
+    def _range(self) -> tuple[int, int]:
+        # The definition schema gives an item options, or both min and max.
+        if self.min is None or self.max is None:
+            raise ValueError(f"item {self.id} has neither options nor a min and max")
+        return self.min, self.max
 
     def describe_allowed(self) -> str:
         values = sorted(self.answer_values())
@@ -168,7 +176,9 @@ class Threshold:
     def contains(self, total: float) -> bool:
         if self.at_or_above is not None:
             return total >= self.at_or_above
-        return total < self.below
+        if self.below is not None:
+            return total < self.below
+        raise ValueError("a threshold is at_or_above or below a total")
 
 
 @dataclass(frozen=True)
@@ -186,6 +196,8 @@ class ReliableChange:
     def threshold(self) -> float:
         if self.points is not None:
             return self.points
+        if self.sd is None or self.reliability is None:
+            raise ValueError("a reliable change is published points, or a reliability and an SD")
         return RCI_Z * self.sd * sqrt(2 * (1 - self.reliability))
 
 
@@ -285,7 +297,8 @@ class Instrument:
 
     def to_dict(self) -> dict[str, Any]:
         """The definition as JSON-ready data, in the shape the schema accepts."""
-        return _plain(self)
+        plain: dict[str, Any] = _plain(self)
+        return plain
 
 
 def _plain(value: Any) -> Any:

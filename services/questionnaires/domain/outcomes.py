@@ -67,7 +67,8 @@ def recovery_so_far(depression: SeriesEnds | None, anxiety: SeriesEnds | None) -
             return None, f"no {name} measure has been recorded yet"
         if not ends.has_change:
             return None, f"the {name} measure ({ends.instrument.code}) has only its baseline so far"
-    measures = [Measure(e.instrument, e.baseline.total, e.final.total) for e in (depression, anxiety)]
+    # Both are there (the loop returned otherwise); the filter says so to the type checker.
+    measures = [Measure(e.instrument, e.baseline.total, e.final.total) for e in (depression, anxiety) if e is not None]
     return recovery(*measures), None
 
 
@@ -136,14 +137,17 @@ class Tally:
 def tally(instrument: Instrument, series: Iterable[SeriesEnds]) -> Tally:
     """Classify every series (each a client's on ``instrument``) and count."""
     counts = dict.fromkeys(CATEGORIES, 0)
-    denominators: dict[str, int | None] = {CLIENTS: 0, JUDGED: 0, CASES_AT_BASELINE: 0}
+    clients = judged = cases_at_baseline = 0
     for ends in series:
-        denominators[CLIENTS] += 1
+        clients += 1
         for category in series_outcome(ends):
             counts[category] += 1
         if ends.has_change:
-            denominators[JUDGED] += 1
-            denominators[CASES_AT_BASELINE] += bool(is_case(instrument, ends.baseline.total))
-    if instrument.change.caseness is None:
-        denominators[CASES_AT_BASELINE] = None
+            judged += 1
+            cases_at_baseline += bool(is_case(instrument, ends.baseline.total))
+    rules = instrument.change
+    has_caseness = rules is not None and rules.caseness is not None
+    denominators: dict[str, int | None] = {
+        CLIENTS: clients, JUDGED: judged, CASES_AT_BASELINE: cases_at_baseline if has_caseness else None,
+    }
     return Tally(counts, denominators)

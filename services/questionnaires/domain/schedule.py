@@ -43,7 +43,7 @@ class Schedule:
     ends_at: datetime | None = None
     grace: timedelta = DEFAULT_GRACE
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("starts_at", "ends_at"):
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
@@ -102,9 +102,8 @@ def occurrence(schedule: Schedule, index: int) -> Occurrence | None:
     closes_at = None if schedule.period is None else opens_at + schedule.period
     if schedule.ends_at is not None and (closes_at is None or schedule.ends_at < closes_at):
         closes_at = schedule.ends_at
-    overdue_at = opens_at + schedule.grace
-    if closes_at is not None and overdue_at >= closes_at:
-        overdue_at = None
+    late_from = opens_at + schedule.grace
+    overdue_at = None if closes_at is not None and late_from >= closes_at else late_from
     return Occurrence(index=index, opens_at=opens_at, closes_at=closes_at, overdue_at=overdue_at)
 
 

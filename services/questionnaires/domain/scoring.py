@@ -72,10 +72,8 @@ def score(instrument: Instrument, answers: Any) -> Score:
     values = _read_answers(instrument, answers)
     missing = tuple(item.id for item in instrument.items if values[item.id] is None)
     # Optional items left out are simply not counted; only a missing required item is stood in for.
-    prorated = any(not instrument.item(item_id).optional for item_id in missing)
-    points = {
-        item.id: item.score_of(values[item.id]) for item in instrument.items if values[item.id] is not None
-    }
+    prorated = any(not item.optional for item in instrument.items if values[item.id] is None)
+    points = {item.id: item.score_of(value) for item in instrument.items if (value := values[item.id]) is not None}
     scoring = instrument.scoring
     raw = _combine(instrument.items, points, scoring.method) * _exact(scoring.multiplier)
     total = _round(raw, scoring.decimals)
@@ -85,9 +83,9 @@ def score(instrument: Instrument, answers: Any) -> Score:
         severity=band.label if band else None,
         subscales={name: _subscale(instrument, sub, points) for name, sub in scoring.subscales.items()},
         flags=tuple(
-            Flag(rule.flag, rule.item, values[rule.item])
+            Flag(rule.flag, rule.item, answer)
             for rule in instrument.critical_items
-            if values[rule.item] is not None and values[rule.item] > rule.above
+            if (answer := values[rule.item]) is not None and answer > rule.above
         ),
         extras=_extras(instrument, total, points),
         missing_items=missing,
@@ -108,7 +106,7 @@ def _read_answers(instrument: Instrument, answers: Any) -> dict[str, int | None]
     elif isinstance(answers, (list, tuple)):
         if len(answers) != len(items):
             raise AnswerError({"answers": [f"expected {len(items)} answers, got {len(answers)}"]})
-        given = {item.id: value for item, value in zip(items, answers)}
+        given = {item.id: value for item, value in zip(items, answers, strict=True)}
     else:
         raise AnswerError({"answers": ["must be a list in item order or an object keyed by item id"]})
     for item in items:
@@ -136,7 +134,9 @@ def _missing_errors(instrument: Instrument, values: Mapping[str, Any]) -> dict[s
     """Unanswered items the instrument's missing rule does not allow."""
     unanswered = [item.id for item in instrument.items if values[item.id] is None and not item.optional]
     rule = instrument.scoring.missing
-    if not unanswered or (rule.rule == "prorate" and len(unanswered) <= rule.max_missing):
+    if not unanswered or (
+        rule.rule == "prorate" and rule.max_missing is not None and len(unanswered) <= rule.max_missing
+    ):
         return {}
     if rule.rule == "refuse":
         return {f"answers.{item_id}": ["an answer is required"] for item_id in unanswered}
@@ -157,7 +157,7 @@ def _combine(items: Sequence[Item], points: Mapping[str, int], method: str) -> F
 
 
 def _subscale(instrument: Instrument, subscale: Subscale, points: Mapping[str, int]) -> int | float | None:
-    items = [instrument.item(item_id) for item_id in subscale.items]
+    items = [item for item in instrument.items if item.id in subscale.items]
     if not any(item.id in points for item in items):
         return None
     value = _combine(items, points, subscale.method) * _exact(subscale.multiplier)
@@ -173,11 +173,14 @@ def _extras(instrument: Instrument, total: int | float, points: Mapping[str, int
     for indicator in scoring.indicators:
         if indicator.at_or_above is not None:
             extras[indicator.name] = total >= indicator.at_or_above
-        else:
+        elif indicator.endorsed_at is not None and indicator.min_endorsed is not None:
+            endorsed_at = indicator.endorsed_at
             extras[indicator.name] = all(
-                _endorsed(scoring.subscales[name].items, points, indicator.endorsed_at) >= needed
+                _endorsed(scoring.subscales[name].items, points, endorsed_at) >= needed
                 for name, needed in indicator.min_endorsed.items()
             )
+        else:  # the definition schema refuses such an indicator
+            raise ValueError(f"indicator {indicator.name} has neither a cut-off nor a symptom count")
     return extras
 
 

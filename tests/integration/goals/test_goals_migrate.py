@@ -68,8 +68,9 @@ def test_old_goals_move_into_their_histories_once(api, db, harness, clock):
     assert db[config.DEADLINES].count_documents({"goal_id": GOAL_ID, "target_date": "2026-01-12"}) == 1
     assert db[JOURNAL].count_documents({}) == 0, "the copied records' events are not published again"
 
-    assert migrate(database, clock.now(), 7) == {name: 0 for name in ("goals", "goal_revisions", "goal_progress",
-                                                                       "goal_claims", "goal_ratings")}
+    assert migrate(database, clock.now(), 7) == dict.fromkeys(
+        ("goals", "goal_revisions", "goal_progress", "goal_claims", "goal_ratings"), 0
+    )
     assert db[config.HISTORY].count_documents({"goal_id": GOAL_ID}) == 5
     # The next change takes the next seq after the copied revision.
     changed = api.post(f"/v1/goals/{GOAL_ID}/status", {"status": "on_hold"}).json()

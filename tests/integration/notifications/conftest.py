@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from flask.testing import FlaskClient
 
 from services.notifications import config
 from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINICIANS, Memberships
@@ -22,6 +23,7 @@ from services.notifications.work.delivery_job import DeliveryJob
 from services.notifications.work.rules_consumer import RulesConsumer
 from services.notifications.worker import build_worker, retry_policy
 from shared.clock import FixedClock
+from shared.config import Settings
 from shared.events.publisher import Publisher
 from shared.mongo import Database, Scope
 from shared.worker import Worker
@@ -38,14 +40,14 @@ class Service:
 
     harness: Harness
     clock: FixedClock
-    settings: object
+    settings: Settings
     worker: Worker
-    client: object  # Flask's test client of the API
+    client: FlaskClient
     api: Caller  # the same API as one caller or another
     database: Database
 
     def publish(self, event: dict, times: int = 1) -> None:
-        publisher = Publisher(self.harness.amqp_url, self.harness.exchange)
+        publisher = Publisher(self.harness.broker, self.harness.exchange)
         try:
             for _ in range(times):
                 publisher.publish(event)
@@ -109,7 +111,9 @@ class Store:
     def raise_alert(self, client_id: str) -> str:
         event = risk_flagged(client_id=client_id)
         self.rules()(event)
-        return self.database[config.ALERTS].find_one({"event_id": event["id"]})["_id"]
+        alert = self.database[config.ALERTS].find_one({"event_id": event["id"]})
+        assert alert is not None, "the rules consumer raised an alert"
+        return alert["_id"]
 
     def every_page(self, path: str, headers: dict, limit: int = 4, **query) -> list[dict]:
         """The items of every page of a list, checking that each cursor continues its page."""
@@ -119,6 +123,7 @@ class Store:
                                      query_string={**query, "limit": limit, **({"cursor": cursor} if cursor else {})})
             assert answer.status_code == 200, answer.json
             page = answer.json
+            assert page is not None
             assert len(page["items"]) == limit or page["next_cursor"] is None
             items += page["items"]
             cursor = page["next_cursor"]

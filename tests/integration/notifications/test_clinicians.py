@@ -67,7 +67,7 @@ def test_a_care_team_grown_from_a_service_an_admin_and_a_client_id_sends_its_ale
     assert view["routing_reason"] == "no_clinician_on_care_team"
     assert view["history"][0]["action"] == "raised" and view["history"][0]["reason"] == "no_clinician_on_care_team"
     for admin in ("admin-1", "admin-2"):
-        [entry] = service.wait(lambda: service.call("GET", "/v1/notifications", auth("admin", admin)).json["items"],
+        [entry] = service.wait(lambda admin=admin: service.call("GET", "/v1/notifications", auth("admin", admin)).json["items"],
                                f"{admin}'s inbox entry")
         assert (entry["type"], entry["priority"], entry["alert_id"]) == ("risk_alert", "urgent", alert["_id"])
         assert "Nobody on this client's care team is on the clinic's clinician roster" in entry["body"]

@@ -21,7 +21,7 @@ def service(harness, auth) -> Iterator[Service]:
     clock = FixedClock(START)
     settings = harness.settings(config.SERVICE, config.OPTIONS)
     url = harness.serve(create_app(settings=settings, clock=clock))
-    client = pymongo.MongoClient(harness.mongo_url, tz_aware=True)
+    client: pymongo.MongoClient[dict] = pymongo.MongoClient(harness.mongo_url, tz_aware=True)
     database = Database(harness.mongo_url, settings.database, config.INDEXES)
     try:
         yield Service(harness, Caller.over_http(url, auth), clock, client[settings.database], ReminderLedger(database))

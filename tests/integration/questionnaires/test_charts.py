@@ -24,7 +24,7 @@ def chart(service, client_id: str, instrument: str = "phq9", **kwargs):
     return service.get(f"/v1/clients/{client_id}/scores?instrument={instrument}", headers=headers, **kwargs)
 
 
-def points(root) -> list[str]:
+def points(root) -> list[str | None]:
     return [node.get("data-category") for node in of_class(root, "path", "point")]
 
 

@@ -26,7 +26,7 @@ def test_every_route_is_documented_with_its_schemas(service):
     assert answer.status_code == 200
     spec = answer.json()
     documented = {(path, method) for path, item in spec["paths"].items() for method in item if method != "parameters"}
-    assert ROUTES <= documented
+    assert documented >= ROUTES
     schemas = spec["components"]["schemas"]
     for path, method in ROUTES:
         operation = spec["paths"][path][method]

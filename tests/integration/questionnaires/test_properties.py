@@ -63,7 +63,7 @@ def invalid_answers(draw):
         extra = draw(st.integers(1, 3))
         answers = answers + [0] * extra if draw(st.booleans()) else answers[: max(0, len(answers) - extra)]
     elif broken == "unknown_item":
-        answers = {**{item.id: value for item, value in zip(items, answers)}, draw(st.sampled_from(["0", "x", "99"])): 1}
+        answers = {**{item.id: value for item, value in zip(items, answers, strict=False)}, draw(st.sampled_from(["0", "x", "99"])): 1}
     else:
         answers = draw(st.integers() | st.text(max_size=4) | st.none())
     return instrument, answers

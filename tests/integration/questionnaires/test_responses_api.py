@@ -2,6 +2,7 @@
 trajectories, recovery, idempotent retries and paging."""
 from __future__ import annotations
 
+import itertools
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -132,7 +133,7 @@ def test_concurrent_submissions_for_one_client_take_distinct_places(service):
     assert [a.status_code for a in answers] == [201] * len(totals)
     placed = sorted((a.json()["seq"], a.json()) for a in answers)
     assert [seq for seq, _ in placed] == list(range(1, len(totals) + 1))
-    for (_, before), (_, after) in zip(placed, placed[1:]):
+    for (_, before), (_, after) in itertools.pairwise(placed):
         assert after["change"]["previous_total"] == before["score"]["total"]
     first = placed[0][1]
     assert all(r["change"]["baseline_total"] == first["score"]["total"] for _, r in placed[1:])

@@ -35,9 +35,11 @@ def database(harness):
 def cached_and_folded(database: Database, goal_id: str, tenant: str = "clinic-a") -> tuple[dict, dict]:
     """The goal's current-goal document as stored (without its tenant and list stamp), and as
     folded from its history now."""
-    cached = database[config.CURRENT].find_one({"_id": goal_id})
-    cached = {key: value for key, value in cached.items() if key not in ("tenant", period_field("month"))}
-    return cached, store_for(database, tenant).history(goal_id).current().document()
+    stored = database[config.CURRENT].find_one({"_id": goal_id})
+    history = store_for(database, tenant).history(goal_id)
+    assert stored is not None and history is not None, f"goal {goal_id} is stored"
+    cached = {key: value for key, value in stored.items() if key not in ("tenant", period_field("month"))}
+    return cached, history.current().document()
 
 
 def in_parallel(work, count: int = THREADS) -> list:

@@ -48,7 +48,7 @@ def tier_database(settings) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def client(settings) -> Iterator[pymongo.MongoClient]:
-    opened = pymongo.MongoClient(settings.mongo_url, tz_aware=True)
+    opened: pymongo.MongoClient[dict] = pymongo.MongoClient(settings.mongo_url, tz_aware=True)
     yield opened
     opened.close()
 

@@ -75,7 +75,7 @@ def test_one_idempotency_key_submitted_at_once_stores_one_response_and_one_event
     for round_ in range(rounds):
         key = {"Idempotency-Key": f"same-{uuid.uuid4()}"}
         body = {"client_id": "client-2", "instrument": "phq9", "answers": phq9(10 + round_, item9=1)}
-        answers = together(THREADS, lambda _: service.post("/v1/responses", body, headers=key))
+        answers = together(THREADS, lambda _, body=body, key=key: service.post("/v1/responses", body, headers=key))
         assert [answer.status_code for answer in answers] == [201] * THREADS, [a.text for a in answers]
         assert len({answer.json["id"] for answer in answers}) == 1
         assert len({str(answer.json) for answer in answers}) == 1

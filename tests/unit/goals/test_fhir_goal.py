@@ -17,7 +17,7 @@ AT = datetime(2026, 1, 31, 9, tzinfo=timezone.utc)
 
 def shown(**changes) -> dict:
     """A goal as views.goal_view shows it."""
-    goal = {
+    goal: dict = {
         "id": "g1", "client_id": "ada", "title": "PHQ-9 below 10", "description": None, "category": None,
         "status": "active", "created_at": AT, "updated_at": AT, "revisions": [],
         "start_date": "2026-01-01", "target_date": "2026-04-01",

@@ -68,7 +68,7 @@ def test_status_milestones_and_scale():
 
 def test_removing_every_measure_field_leaves_no_measure():
     old = CREATED["measure"]
-    changes = {"measure": {"from": dict(old), "to": {key: None for key in old}}}
+    changes = {"measure": {"from": dict(old), "to": dict.fromkeys(old)}}
     assert fold(CREATED, [revision(1, "revise", changes)])["measure"] is None
 
 

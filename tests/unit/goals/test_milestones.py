@@ -79,3 +79,17 @@ def test_a_valid_milestone_has_no_errors():
 ])
 def test_invalid_milestones_name_the_field(milestone, field):
     assert field in milestone_errors(milestone, DOWN)
+
+
+def test_a_value_milestone_on_a_measure_without_both_numbers_names_the_value():
+    # The measure's own errors are reported beside it (validation.milestones_errors); the value
+    # cannot be placed between numbers that are not there.
+    without_target = {**DOWN, "target": None}
+    errors = milestone_errors({"title": "Below 13", "value": 12}, without_target)
+    assert list(errors) == ["value"]
+    assert "numeric starting point and target" in errors["value"][0]
+
+
+def test_a_percent_milestone_of_a_measure_without_both_numbers_has_no_threshold():
+    with pytest.raises(ValueError, match="numeric baseline and target"):
+        threshold(HALFWAY, {**DOWN, "baseline": None})

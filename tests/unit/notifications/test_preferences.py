@@ -106,7 +106,7 @@ def test_no_preferences_or_no_quiet_hours_delivers_now():
 
 def test_naive_now_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
-        deliver_at(datetime(2025, 1, 15, 23, 30), quiet(), "normal")
+        deliver_at(datetime(2025, 1, 15, 23, 30), quiet(), "normal")  # noqa: DTZ001  naive on purpose
 
 
 # Validation.

@@ -1,5 +1,6 @@
 import re
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
 
 # Distinctive values, so that finding one in an email can only mean it leaked. Numbers avoid 8
 # ("utf-8" is in every HTML email).
-FULL = {
+FULL: dict[str, dict[str, Any]] = {
     "risk.flagged": {
         "response_id": "resp-4411", "client_id": "client-7731", "instrument": "phq9",
         "flags": [{"code": "self_harm_risk", "item": 9, "value": 3}],

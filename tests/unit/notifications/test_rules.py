@@ -218,7 +218,7 @@ def test_what_a_notification_shows_is_read_as_the_registry_defines_it(make_event
 
 
 def test_a_rule_showing_a_field_the_registry_does_not_define_is_refused():
-    with pytest.raises(KeyError, match="score.sum"):
+    with pytest.raises(KeyError, match=r"score\.sum"):
         REGISTRY["questionnaire.scored"].require(["score.sum"])
     with pytest.raises(KeyError, match="title"):
         REGISTRY["questionnaire.due"].require(["instrument", "title"])

@@ -15,7 +15,7 @@ from services.notifications.domain.targets import (
     parse_target,
 )
 
-NOTHING_ALLOWED = frozenset()
+NOTHING_ALLOWED: frozenset[str] = frozenset()
 
 
 @pytest.mark.parametrize("url", [
@@ -48,7 +48,7 @@ NOTHING_ALLOWED = frozenset()
     "https://240.0.0.1/hook",
 ])
 def test_a_literal_address_that_is_not_global_is_refused(url):
-    with pytest.raises(TargetRefused, match="^names "):
+    with pytest.raises(TargetRefused, match=r"^names "):
         parse_target(url, NOTHING_ALLOWED)
 
 

@@ -24,7 +24,7 @@ def table_rows() -> dict[str, dict[str, str]]:
         if match is None:
             break
         cells = [match.group(1)] + [cell.strip() for cell in match.group(2).split("|")]
-        rows[match.group(1)] = dict(zip(COLUMNS, cells))
+        rows[match.group(1)] = dict(zip(COLUMNS, cells, strict=False))
     return rows
 
 

@@ -138,7 +138,7 @@ def test_the_occurrence_key_is_stable():
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"starts_at": datetime(2026, 3, 2, 9, 0)},
+        {"starts_at": datetime(2026, 3, 2, 9, 0)},  # noqa: DTZ001  naive on purpose
         {"starts_at": MONDAY, "every_days": 0},
         {"starts_at": MONDAY, "every_days": 1.5},
         {"starts_at": MONDAY, "every_days": True},
@@ -153,7 +153,7 @@ def test_invalid_schedules(kwargs):
 
 def test_naive_moments_are_refused():
     with pytest.raises(ValueError):
-        occurrence_at(WEEKLY, datetime(2026, 3, 2, 9, 0))
+        occurrence_at(WEEKLY, datetime(2026, 3, 2, 9, 0))  # noqa: DTZ001  naive on purpose
 
 
 @settings(max_examples=200, deadline=None)

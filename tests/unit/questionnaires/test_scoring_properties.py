@@ -29,7 +29,7 @@ def valid_answers(draw, instrument):
         return values
     ids = [item.id for item in instrument.items]
     # An object may also omit an unanswered item altogether.
-    return {i: v for i, v in zip(ids, values) if v is not None or draw(st.booleans())}
+    return {i: v for i, v in zip(ids, values, strict=True) if v is not None or draw(st.booleans())}
 
 
 @pytest.mark.parametrize("code", CODES)

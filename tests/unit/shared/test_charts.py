@@ -1,6 +1,7 @@
 """shared.charts: the pure drawing of a chart, without HTTP."""
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime, timedelta, timezone
 
@@ -32,7 +33,7 @@ def test_whole_number_bands_are_drawn_without_gaps_between_them():
     drawn = [node for node in root.iter(f"{SVG}rect") if node.get("class") == "band"]
     assert [node.get("data-label") for node in drawn] == ["minimal", "mild", "moderate"]
     assert sum(float(node.get("height")) for node in drawn) == pytest.approx(BOTTOM - TOP, abs=0.05)
-    for lower, upper in zip(drawn, drawn[1:]):
+    for lower, upper in itertools.pairwise(drawn):
         assert float(upper.get("y")) + float(upper.get("height")) == pytest.approx(float(lower.get("y")), abs=0.02)
 
 
@@ -48,7 +49,7 @@ def test_ticks_are_round_and_within_the_range():
     for low, high in ((0, 27), (0, 100), (0, 1), (3.5, 17.2), (-4, 4)):
         ticks = nice_ticks(low, high)
         assert 2 <= len(ticks) <= 6 and low <= ticks[0] and ticks[-1] <= high
-        steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
+        steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
         assert len(steps) == 1 and f"{steps.pop():e}"[0] in "125"
 
 

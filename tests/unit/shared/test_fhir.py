@@ -4,11 +4,12 @@ from datetime import datetime, timezone
 import pytest
 from marshmallow import ValidationError
 
-from shared.fhir import Bounds, PatientSearchQuery, date_bounds, operation_outcome
+from shared.fhir import Bounds, PatientSearchQuery, date_bounds
+from shared.fhir_errors import operation_outcome
 
 
-def utc(*parts) -> datetime:
-    return datetime(*parts, tzinfo=timezone.utc)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("text, lower, upper", [
