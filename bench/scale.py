@@ -67,7 +67,7 @@ from services.notifications import config as notifications_config  # noqa: E402
 from services.notifications.adapters.notifications import Notifications  # noqa: E402
 from services.notifications.domain.preferences import Preferences, channels_for  # noqa: E402
 from services.notifications.domain.rules import intents_for  # noqa: E402
-from services.notifications.work.notifier import notification_of  # noqa: E402
+from services.notifications.actions import notification_of  # noqa: E402
 from services.questionnaires import config as questionnaires_config  # noqa: E402
 from services.questionnaires.actions import Questionnaires  # noqa: E402
 from services.questionnaires.adapters.responses import ResponseStore, link_of  # noqa: E402

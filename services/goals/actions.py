@@ -27,13 +27,10 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from services.goals import events
-from services.goals.adapters.store import (
-    DUE_SOON_CLAIM, MILESTONE_CLAIM, REFRESH_GRACE, CurrentGoal, GoalHistory, GoalStore, SeqTaken, deadlines,
-    refreshes, store_for,
-)
+from services.goals.adapters.store import MILESTONE_CLAIM, CurrentGoal, GoalHistory, GoalStore, SeqTaken
 from services.goals.domain.attainment import DEFAULT_RHO, scale_errors, t_score
 from services.goals.domain.dates import as_date
-from services.goals.domain.deadlines import due_soon_from, is_due_soon
+from services.goals.domain.deadlines import due_soon_from
 from services.goals.domain.history import fold, next_seq
 from services.goals.domain.lifecycle import InvalidTransition, is_open, transition
 from services.goals.domain.measure import value_problem
@@ -47,8 +44,6 @@ from shared.charts import Chart
 from shared.errors import Problem
 from shared.events.outbox import with_events
 from shared.idempotency import fingerprint, record_id, request_key
-from shared.mongo import Database
-from shared.timetable import Timetable
 
 # A change loses the race for a seq only to another change that was stored, so with n changes
 # at once each is stored within n attempts. Changes to one goal are rarely concurrent (a
@@ -518,63 +513,6 @@ class Goals:
         score = t_score([(goal["level"], goal["weight"]) for goal in used], DEFAULT_RHO)
         return {"client_id": client_id, "t_score": None if score is None else round(score, 2), "rho": DEFAULT_RHO,
                 "goals": used}
-
-
-# The worker's jobs. Several replicas may run them at once: what they do is idempotent.
-
-
-def raise_due_soon(database: Database, now: datetime, days_before: int) -> int:
-    """The ``goals.due-soon`` job: for each due-soon check now due, raise ``goal.due_soon`` if
-    the goal is still open, the check's date is still its target date and that date is within
-    ``days_before`` days. The claim's id is the goal's, so it is raised once in the goal's life
-    however many replicas run this. Returns how many this call raised."""
-    table = deadlines(database)
-    raised = 0
-
-    def handle(entry: dict) -> None:
-        nonlocal raised
-        raised += _due_soon(table, store_for(database, entry["tenant"]), entry, now, days_before)
-
-    table.run(now, handle)
-    return raised
-
-
-def _due_soon(table: Timetable, store: GoalStore, entry: Mapping[str, Any], now: datetime, days_before: int) -> bool:
-    history = store.history(entry["goal_id"])
-    goal = history.goal if history else None
-    if goal is not None and is_open(goal["status"]) and goal["target_date"] == entry["target_date"]:
-        first_day = due_soon_from(goal["target_date"], days_before)
-        if now.date() < first_day:
-            # Put with a shorter DUE_SOON_DAYS than now: check again when it is due soon.
-            table.move(entry, f"{entry['_id']}:{first_day.isoformat()}",
-                       datetime.combine(first_day, time(), tzinfo=timezone.utc), now)
-            return False
-        if is_due_soon(goal["target_date"], now.date(), days_before):
-            claim = {"_id": f"{history.id}:{DUE_SOON_CLAIM}", "goal_id": history.id, "client_id": goal["client_id"],
-                     "kind": DUE_SOON_CLAIM, "target_date": goal["target_date"], "at": now}
-            raised = store.claim(with_events(claim, [events.due_soon(store.scope.tenant, goal, now)], now))
-            table.done(entry["_id"])
-            return raised
-    # Closed, moved to another date (which has its own check) or past: nothing to raise.
-    table.done(entry["_id"])
-    return False
-
-
-def refresh_announced(database: Database, now: datetime, days_before: int) -> int:
-    """The ``goals.refresh`` job: refresh the goals whose writers announced a change and did
-    not settle it within ``REFRESH_GRACE`` (they stopped between their append and their
-    rewrite of the current-goal document). Returns how many entries it handled."""
-    table = refreshes(database)
-
-    def handle(entry: dict) -> None:
-        goals = Goals(store_for(database, entry["tenant"]), now=now, by=None, due_soon_days=days_before)
-        if goals.repair(entry["goal_id"]):
-            table.done(entry["_id"])
-        else:
-            # Writers are still at it (and will settle it); look again later.
-            table.move(entry, f"{entry['_id']}~{table.slot(now)}", now + REFRESH_GRACE, now)
-
-    return table.run(now, handle)
 
 
 def event_time(value: str) -> datetime:

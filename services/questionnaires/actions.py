@@ -36,7 +36,7 @@ from services.questionnaires.domain import (
     series_ends,
 )
 from services.questionnaires.domain.assignments import assignment_state
-from services.questionnaires.reminders import plan_reminders
+from services.questionnaires.jobs import plan_reminders
 from services.questionnaires.views import assignment_view, recovery_view, series_view, trajectory_chart
 from shared.auth import Principal
 from shared.charts import Chart
@@ -325,7 +325,7 @@ class Questionnaires:
                 "created_at": self.now,
             }
             # Planned before the assignment is stored, so that a stored assignment always has
-            # its reminders (the job drops entries whose assignment never came, see reminders.py).
+            # its reminders (the job drops entries whose assignment never came, see jobs.py).
             plan_reminders(self.reminders, assignment, self.grace, self.now)
             return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now,
                                ordering_key=assignment["client_id"])

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from services.questionnaires import config, events
 from services.questionnaires.adapters.assignments import ReminderLedger
-from services.questionnaires.reminders import plan_reminders
+from services.questionnaires.jobs import plan_reminders
 from shared.clock import SystemClock
 from shared.logs import configure_logging
 from shared.events.outbox import with_events

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from services.notifications.domain.preferences import INBOX
+from services.notifications.domain.channels import INBOX
 from services.notifications.domain.rules import ADMIN, URGENT, Intent
 
 RAISED = "raised"

@@ -47,7 +47,7 @@ def test_a_care_team_grown_from_a_service_an_admin_and_a_client_id_sends_its_ale
     service, auth, caplog
 ):
     clinic(service, auth)
-    caplog.set_level(logging.WARNING, logger="services.notifications.work.rules_consumer")
+    caplog.set_level(logging.WARNING, logger="services.notifications.handlers")
     grown = [questionnaire_assigned("client-1", "svc-platform"), questionnaire_assigned("client-1", "admin-1"),
              goal_created("client-1", "client-2")]
     for event in grown:
