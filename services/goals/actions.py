@@ -54,7 +54,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 GOAL_TEXT_FIELDS = ("client_id", "therapist_id", "title", "description", "category", "parent_goal_id")
 
 
-class Change(NamedTuple):
+class PlannedRevision(NamedTuple):
     """A revision to append: its kind, changes, reason, the events it carries, extra fields."""
 
     kind: str
@@ -216,7 +216,7 @@ class Goals:
         ``goal.revised``. A patch that changes nothing stores nothing. Progress is untouched."""
         patch = {name: _iso(value) if name in ("start_date", "target_date") else value for name, value in patch.items()}
 
-        def plan(history: GoalHistory) -> Change | None:
+        def plan(history: GoalHistory) -> PlannedRevision | None:
             before = history.goal
             try:
                 after, _ = revise(before, patch)
@@ -236,8 +236,8 @@ class Goals:
             subgoals = len(self.store.children([before])[goal_id])
             smart = assess(after, self.today, subgoal_count=subgoals, milestone_count=len(after["milestones"]),
                            instrument_ranges=self.ranges)
-            return Change("revise", changes, reason, [events.revised(self.tenant, after, changes, reason, self.now)],
-                          {"smart": smart})
+            raised = [events.revised(self.tenant, after, changes, reason, self.now)]
+            return PlannedRevision("revise", changes, reason, raised, {"smart": smart})
 
         return self._change(goal_id, plan)
 
@@ -245,7 +245,7 @@ class Goals:
         """Change the status if the lifecycle allows it (409 naming the allowed ones);
         ``goal.status_changed``, and ``goal.achieved`` when marked achieved."""
 
-        def plan(history: GoalHistory) -> Change:
+        def plan(history: GoalHistory) -> PlannedRevision:
             goal = history.goal
             try:
                 transition(goal["status"], status)
@@ -255,12 +255,12 @@ class Goals:
 
         return self._change(goal_id, plan)
 
-    def _status_change(self, goal: Mapping[str, Any], status: str, reason: str | None, *, automatically: bool) -> Change:
+    def _status_change(self, goal: Mapping[str, Any], status: str, reason: str | None, *, automatically: bool) -> PlannedRevision:
         raised = [events.status_changed(self.tenant, goal, goal["status"], status, reason, self.now)]
         if status == "achieved":
             raised.append(events.achieved(self.tenant, goal, automatically, self.now))
         extra = {"auto": True} if automatically else {}
-        return Change("status", {"status": {"from": goal["status"], "to": status}}, reason, raised, extra)
+        return PlannedRevision("status", {"status": {"from": goal["status"], "to": status}}, reason, raised, extra)
 
     def add_milestone(self, goal_id: str, milestone: Mapping[str, Any], reason: str | None, *, route: str,
                       body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
@@ -272,7 +272,7 @@ class Goals:
         milestone = _milestone(milestone)
         replayed = False
 
-        def plan(history: GoalHistory) -> Change | None:
+        def plan(history: GoalHistory) -> PlannedRevision | None:
             nonlocal replayed
             goal = history.goal
             earlier = next((r for r in history.revisions if r["kind"] == "milestone_added"
@@ -288,8 +288,9 @@ class Goals:
             if errors:
                 raise _invalid(errors)
             changes = {"milestone": {"from": None, "to": {"id": milestone_id, **milestone}}}
-            return Change("milestone_added", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)],
-                          {"idempotency": {"key": key, "fingerprint": body_print} if key else None})
+            raised = [events.revised(self.tenant, goal, changes, reason, self.now)]
+            return PlannedRevision("milestone_added", changes, reason, raised,
+                                   {"idempotency": {"key": key, "fingerprint": body_print} if key else None})
 
         current = self._change(goal_id, plan)
         return current, not replayed
@@ -302,16 +303,17 @@ class Goals:
         scale = {"levels": {key: scale["levels"][key] for key in sorted(scale["levels"], key=int)},
                  "weight": scale.get("weight", 1)}
 
-        def plan(history: GoalHistory) -> Change | None:
+        def plan(history: GoalHistory) -> PlannedRevision | None:
             goal = history.goal
             if goal["attainment_scale"] == scale:
                 return None
             changes = {"attainment_scale": {"from": goal["attainment_scale"], "to": scale}}
-            return Change("attainment_scale", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)])
+            raised = [events.revised(self.tenant, goal, changes, reason, self.now)]
+            return PlannedRevision("attainment_scale", changes, reason, raised)
 
         return self._change(goal_id, plan)
 
-    def _change(self, goal_id: str, plan: Callable[[GoalHistory], Change | None]) -> CurrentGoal:
+    def _change(self, goal_id: str, plan: Callable[[GoalHistory], PlannedRevision | None]) -> CurrentGoal:
         """Append the revision ``plan`` makes (if any) and answer the goal as it is after. A new
         status or target date reschedules the goal's due-soon check."""
         history, revision = self._append(goal_id, plan)
@@ -320,7 +322,7 @@ class Goals:
         deadline = revision["kind"] == "status" or "target_date" in revision["changes"]
         return self._refresh(goal_id, deadline=deadline).current()
 
-    def _append(self, goal_id: str, plan: Callable[[GoalHistory], Change | None],
+    def _append(self, goal_id: str, plan: Callable[[GoalHistory], PlannedRevision | None],
                 history: GoalHistory | None = None) -> tuple[GoalHistory, dict | None]:
         """Append the revision ``plan`` makes of the current goal under its next seq, re-reading
         and re-planning when a concurrent change took the seq first (``history``, when given,
@@ -390,7 +392,7 @@ class Goals:
     def record_progress(self, goal_id: str, entry: Mapping[str, Any], source: str, *, route: str,
                         body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Log a progress entry (once per Idempotency-Key); ``goal.progress_recorded``, then
-        its milestones and achievement (``settle``). Returns the goal and whether the entry is new."""
+        its milestones and achievement (``follow_up_entry``). Returns the goal and whether the entry is new."""
         history = self.find(goal_id)
         goal = history.goal
         if not goal["measure"]:
@@ -409,7 +411,7 @@ class Goals:
             route, body, lambda _entry_id: self.progress_entry(history, entry["value"], recorded_at, entry.get("note"), source))
         # Also after a replay: a first attempt that stored its entry but died before settling
         # is completed by its retry.
-        return self.settle(goal_id, stored["_id"]).current(), created
+        return self.follow_up_entry(goal_id, stored["_id"]).current(), created
 
     def progress_entry(self, history: GoalHistory, value: float, recorded_at: datetime, note: str | None,
                        source: str) -> dict:
@@ -439,7 +441,7 @@ class Goals:
                       "response_id": response_id, "created_at": self.now}
             self._announce(history.id)
             added += self.store.add_progress(with_events(stored, [self._progress_event(history, stored)], self.now))
-            self.settle(history.id, stored["_id"])
+            self.follow_up_entry(history.id, stored["_id"])
         return added
 
     def _progress_event(self, history: GoalHistory, entry: Mapping[str, Any]) -> dict:
@@ -447,7 +449,7 @@ class Goals:
         current = current_value([*history.entries, entry])
         return events.progress_recorded(self.tenant, goal, entry, rounded(percent(goal["measure"], current)), self.now)
 
-    def settle(self, goal_id: str, entry_id: str) -> GoalHistory:
+    def follow_up_entry(self, goal_id: str, entry_id: str) -> GoalHistory:
         """What a stored entry leads to: each milestone the current value newly passed is
         claimed once (``goal.milestone_reached``), and an open goal whose target is now met is
         achieved (``goal.status_changed``, ``goal.achieved``), once in its life, so a therapist
@@ -473,7 +475,7 @@ class Goals:
         history, revision = self._append(goal_id, self._achievement, None if claimed else history)
         return self._refresh(goal_id, known=history if revision is None else None)
 
-    def _achievement(self, history: GoalHistory) -> Change | None:
+    def _achievement(self, history: GoalHistory) -> PlannedRevision | None:
         goal = history.goal
         if not is_open(goal["status"]) or goal["auto_achieved"] or not goal["measure"] or not history.entries:
             return None

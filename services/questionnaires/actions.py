@@ -16,16 +16,16 @@ from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires import events
 from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
-from services.questionnaires.adapters.instruments import Catalogue, Entry
+from services.questionnaires.adapters.instruments import Catalogue, CatalogueEntry
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
-    Entry as SeriesEntry,
     Instrument,
     Link,
     Placement,
     Reference,
     Schedule,
+    SeriesEntry,
     assess_change,
     due_dates,
     has_recovery_rules,
@@ -112,7 +112,7 @@ class Questionnaires:
     def reminders(self) -> ReminderLedger:
         return ReminderLedger(self.database)
 
-    def instrument(self, code: str, field: str = "instrument") -> Entry:
+    def instrument(self, code: str, field: str = "instrument") -> CatalogueEntry:
         entry = self.catalogue.get(code)
         if entry is None:
             raise invalid(field, f"no instrument {code!r} here; GET /v1/instruments lists them")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from services.questionnaires.adapters.instruments import Entry
+from services.questionnaires.adapters.instruments import CatalogueEntry
 from services.questionnaires.domain import Instrument, Occurrence, SeriesEnds
 from services.questionnaires.domain.assignments import AssignmentState
 from services.questionnaires.domain.change import Recovery
@@ -12,7 +12,7 @@ from services.questionnaires.domain.model import Threshold
 from shared.charts import Band, Chart, Level, Mark, Point
 
 
-def instrument_view(entry: Entry) -> dict[str, Any]:
+def instrument_view(entry: CatalogueEntry) -> dict[str, Any]:
     return {
         **entry.instrument.to_dict(),
         "builtin": entry.builtin,

@@ -6,7 +6,7 @@ import binascii
 
 from flask_smorest import Blueprint
 
-from services.questionnaires.adapters.instruments import CodeTaken, Entry
+from services.questionnaires.adapters.instruments import CodeTaken, CatalogueEntry
 from services.questionnaires.api.common import caller
 from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
 from services.questionnaires.api.schemas import InstrumentPageSchema, InstrumentViewSchema
@@ -36,7 +36,7 @@ def _after(cursor: str) -> str:
     return code
 
 
-def page_by_code(entries: list[Entry], limit: int, cursor: str | None) -> tuple[list[Entry], str | None]:
+def page_by_code(entries: list[CatalogueEntry], limit: int, cursor: str | None) -> tuple[list[CatalogueEntry], str | None]:
     """A page of ``entries`` (sorted by code) after ``cursor``, and the next page's cursor."""
     if cursor:
         after = _after(cursor)

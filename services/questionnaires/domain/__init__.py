@@ -11,7 +11,7 @@ The API, adapters and worker use these names:
 - :class:`Schedule`, :class:`Occurrence`, :func:`occurrence_at`, :func:`next_to_remind`,
   :func:`due_dates`, :func:`status` (``schedule``)
 - :class:`Link`, :class:`Placement`, :class:`Reference`, :func:`place` (``history``)
-- :class:`Entry`, :class:`SeriesEnds`, :func:`series_ends`, :func:`has_recovery_rules`,
+- :class:`SeriesEntry`, :class:`SeriesEnds`, :func:`series_ends`, :func:`has_recovery_rules`,
   :func:`recovery_so_far` (``outcomes``)
 """
 from .change import Change, Measure, Recovery, assess_change, recovery
@@ -23,14 +23,13 @@ from .instruments import (
     parse_instrument,
 )
 from .model import Instrument
-from .outcomes import Entry, SeriesEnds, has_recovery_rules, recovery_so_far, series_ends
+from .outcomes import SeriesEnds, SeriesEntry, has_recovery_rules, recovery_so_far, series_ends
 from .schedule import Occurrence, Schedule, due_dates, next_to_remind, occurrence_at, status
 from .scoring import AnswerError, Score, score
 
 __all__ = [
     "AnswerError",
     "Change",
-    "Entry",
     "Instrument",
     "InstrumentDefinitionError",
     "InstrumentError",
@@ -43,6 +42,7 @@ __all__ = [
     "Schedule",
     "Score",
     "SeriesEnds",
+    "SeriesEntry",
     "assess_change",
     "due_dates",
     "has_recovery_rules",
