@@ -483,6 +483,11 @@ class Goals:
             return None
         return self._status_change(goal, "achieved", "The target was met.", automatically=True)
 
+    def smart_check(self, draft: Mapping[str, Any]) -> dict:
+        """A draft goal assessed against SMART, as it would be on creation; nothing is stored."""
+        milestones = len(draft.get("milestones") or ())
+        return assess(draft, self.today, milestone_count=milestones, instrument_ranges=self.ranges)
+
     # Goal attainment scaling
 
     def rate(self, goal_id: str, rating: Mapping[str, Any], *, route: str,

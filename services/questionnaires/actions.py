@@ -7,6 +7,8 @@ client's records, one tenant's period of a list, or a record by id. Bad input ra
 """
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -16,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires import events
 from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
-from services.questionnaires.adapters.instruments import Catalogue, CatalogueEntry
+from services.questionnaires.adapters.instruments import Catalogue, CatalogueEntry, CodeTaken
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
@@ -83,6 +85,29 @@ def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, A
     return [{"item": item.id, "value": values[item.id]} for item in instrument.items]
 
 
+def _cursor(code: str) -> str:
+    return base64.urlsafe_b64encode(code.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> str:
+    try:
+        code = base64.b64decode((cursor + "=" * (-len(cursor) % 4)).encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        code = ""
+    if not code:
+        raise Problem(422, "The cursor is not one this service gave out", errors={"cursor": ["invalid cursor"]})
+    return code
+
+
+def page_by_code(entries: list[CatalogueEntry], limit: int, cursor: str | None) -> tuple[list[CatalogueEntry], str | None]:
+    """A page of ``entries`` (sorted by code) after ``cursor``, and the next page's cursor."""
+    if cursor:
+        after = _after(cursor)
+        entries = [entry for entry in entries if entry.instrument.code > after]
+    found = entries[:limit]
+    return found, _cursor(found[-1].instrument.code) if len(entries) > limit else None
+
+
 @dataclass
 class Questionnaires:
     """What one caller may see and do, at one moment."""
@@ -111,6 +136,13 @@ class Questionnaires:
     @cached_property
     def reminders(self) -> ReminderLedger:
         return ReminderLedger(self.database)
+
+    def add_instrument(self, instrument: Instrument) -> tuple[CatalogueEntry, bool]:
+        """Add the clinic's own instrument; 409 when its code is a built-in's or already used."""
+        try:
+            return self.catalogue.add(instrument, self.principal.sub, self.now)
+        except CodeTaken as exc:
+            raise Problem(409, str(exc)) from None
 
     def instrument(self, code: str, field: str = "instrument") -> CatalogueEntry:
         entry = self.catalogue.get(code)
