@@ -31,8 +31,8 @@ from marshmallow import ValidationError
 
 from services.notifications import metrics
 from services.notifications.adapters.alerts import Alerts
-from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.deliveries import Deliveries, HeldEmails, WebhookAttempts
+from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINICIANS, Memberships
 from services.notifications.adapters.notifications import Notifications
 from services.notifications.adapters.preferences import PreferencesRepository
 from services.notifications.adapters.smtp import Email, SmtpSender
