@@ -141,6 +141,8 @@ def test_an_acknowledgement_keeps_the_note_and_action_taken_in_the_history(servi
     flag = risk_flagged("client-1")
     service.publish(flag)
     alert = alert_of(service, flag)
+    # The alert is stored before its inbox delivery is recorded: compare once the event is handled.
+    service.wait(lambda: was_handled(service.database, "notifications.risk", flag["id"]), "the risk event handled")
     therapist = auth("therapist", "ther-1")
     path = f"/v1/alerts/{alert['_id']}/acknowledge"
     before = stored(service)
