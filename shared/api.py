@@ -16,6 +16,8 @@ from shared.schemas import ProblemSchema
 READ_PROBLEMS = (401, 403, 422)
 WRITE_PROBLEMS = (400, 401, 403, 413, 415, 422)
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Marks an operation for shared.apidocs, which documents its replay header and removes the mark.
+REPLAYABLE = "x-stepwise-replayable"
 IDEMPOTENCY_KEY = {
     "in": "header",
     "name": IDEMPOTENCY_HEADER,
@@ -38,6 +40,13 @@ def problems(blueprint: Blueprint, *statuses: int) -> Callable:
     return decorate
 
 
+def replayable(blueprint: Blueprint, *, keyed: bool = True) -> Callable:
+    """Document a create that answers a repeat with the first record and ``Idempotent-Replayed:
+    true`` (``replayed``); ``keyed``: a repeat is one with the same ``Idempotency-Key`` and body
+    (``shared.idempotency``), else one with the same body (shared.apidocs documents the header)."""
+    return blueprint.doc(parameters=[IDEMPOTENCY_KEY] if keyed else [], **{REPLAYABLE: True})
+
+
 def replayed(created: bool) -> dict:
     """Tell a caller whose Idempotency-Key matched an earlier request that nothing new was made."""
     return {} if created else {REPLAYED_HEADER: "true"}
@@ -50,6 +59,10 @@ CHART_CONTENT = {
     SVG_MEDIA_TYPE: {"schema": {"type": "string"}},
     PNG_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
 }
+
+
+NOT_ACCEPTABLE = "This resource is served as application/json, image/svg+xml or image/png"
+NOT_ACCEPTABLE_ERRORS = {"Accept": [f"Accept one of {JSON_MEDIA_TYPE}, {SVG_MEDIA_TYPE}, {PNG_MEDIA_TYPE}."]}
 
 
 def chartable(blueprint: Blueprint, schema: type) -> Callable:
@@ -72,10 +85,7 @@ def wanted_media() -> str:
         return JSON_MEDIA_TYPE
     chosen = request.accept_mimetypes.best_match((JSON_MEDIA_TYPE, *CHART_MEDIA_TYPES))
     if chosen is None:
-        raise Problem(
-            406, "This resource is served as application/json, image/svg+xml or image/png",
-            errors={"Accept": [f"Accept one of {JSON_MEDIA_TYPE}, {SVG_MEDIA_TYPE}, {PNG_MEDIA_TYPE}."]},
-        )
+        raise Problem(406, NOT_ACCEPTABLE, errors=NOT_ACCEPTABLE_ERRORS)
     return chosen
 
 

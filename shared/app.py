@@ -1,8 +1,9 @@
 """The app factory helper: every service's ``create_app`` wires the same way through it.
 
 It builds the Flask app with flask-smorest (OpenAPI at ``/openapi.json`` from the marshmallow
-schemas, an interactive page at ``/docs``), problem+json errors and request guards, the access
-audit (``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, a span per request when
+schemas, completed by ``shared.apidocs``; Swagger UI at ``/docs``, served by the service itself:
+``shared.swagger_ui``), problem+json errors and request guards, the access audit
+(``shared.audit``, ``GET /v1/audit``), JSON logs with a request id, a span per request when
 tracing is on (``shared.tracing``), Prometheus metrics at ``/metrics``, ``/healthz`` and
 ``/readyz``, and keeps the service's settings, database and clock where routes find them
 (``service_context()``).
@@ -18,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest import Api
 
 from shared import metrics, tracing
+from shared.apidocs import ApiDocs, Examples
 from shared.audit import RouteAudit, blp as audit_blueprint, install_audit
 from shared.auth import install_token_verifier
 from shared.clock import SystemClock
@@ -28,10 +30,18 @@ from shared.guards import install_guards
 from shared.health import OPERATIONS_PATHS, mongodb_check, operations_blueprint
 from shared.logs import REQUEST_ID_HEADER, configure_logging, correlation_id, new_correlation_id
 from shared.mongo import Database
+from shared.schemas import ProblemSchema
+from shared.swagger_ui import docs_blueprint
 
 log = logging.getLogger(__name__)
 
-SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/"
+
+class _Api(Api):
+    # flask-smorest documents an error of its own (JSON, never sent) as every operation's default;
+    # errors are problem+json (shared.errors), which ApiDocs documents instead. The error answers
+    # it registers for later use name our schema, so no unused one is left in the documents.
+    ERROR_SCHEMA = ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 @dataclass
@@ -90,6 +100,7 @@ def create_service_app(
     audited: RouteAudit,
     clock: Any = None,
     extras: dict[str, Any] | None = None,
+    examples: Examples | None = None,
 ) -> Flask:
     configure_logging(settings.service, settings.log_level)
     tracing.configure(f"stepwise-{settings.service}", settings.traces_exporters)
@@ -100,8 +111,6 @@ def create_service_app(
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL=SWAGGER_UI_URL,
         API_SPEC_OPTIONS={
             "info": {"description": description},
             "components": {
@@ -113,12 +122,13 @@ def create_service_app(
     context = ServiceContext(settings, database, clock or SystemClock(), dict(extras or {}))
     app.extensions["stepwise"] = context
 
-    api = Api(app)
+    api = _Api(app, spec_kwargs={"extra_plugins": [ApiDocs(examples or Examples())]})
     collectors = [backlog_metrics(database), metrics.BuildInfo(settings.service)]
     # Readiness follows the database only: see shared/health.py for why not the broker.
     checks = {"mongodb": mongodb_check(database)}
     for blueprint in (operations_blueprint(checks, collectors), *blueprints, audit_blueprint):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs_blueprint(title))
     # flask-smorest installs its own error handler; ours replaces it so every error is problem+json.
     install_error_handlers(app)
     install_guards(app, settings.max_body_bytes)

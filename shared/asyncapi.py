@@ -2,23 +2,42 @@
 
     python -m shared.asyncapi > docs/asyncapi.json
 
-A test regenerates it and compares with the committed file, and validates it against the
-official AsyncAPI 3.0.0 JSON schema, so the published event contract cannot drift from the code.
+It has a channel and a send operation per event (its routing key on the topic exchange), each
+message with an example (``shared/events/examples.json``: events the services really stored) and
+its correlation id (the ``correlationid`` of the request that caused it), and each consumer's
+queues as each service's worker declares them with default settings: the queue and a receive
+operation, a delay queue per retry delay and the dead-letter queue, with their arguments.
+
+A test regenerates it and compares with the committed file, validates it against the official
+AsyncAPI 3.0.0 JSON schema, and checks each example against its message's schema, so the
+published event contract cannot drift from the code.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from shared.apidocs import default_settings
 from shared.config import DEFAULT_EXCHANGE
+from shared.events.amqp import QueueTopology, dead_letter_queue, retry_queue
 from shared.events.envelope import CONTENT_TYPE, SPECVERSION, event_type, source_for
 from shared.events.registry import ANY_SERVICE, REGISTRY, SERVICES
+from shared.events.topics import matches
 
 VERSION = "1.0.0"
+EXAMPLES = Path(__file__).resolve().parent / "events" / "examples.json"
+CORRELATION_ID = {
+    "description": "The X-Request-ID of the HTTP request that caused the event (its log lines carry it too); "
+    "absent from events a job or a consumer raised on its own.",
+    "location": "$message.payload#/correlationid",
+}
+_AMQP = "0.3.0"
 
 
 def _camel(name: str) -> str:
@@ -36,6 +55,58 @@ def _json_schema(node: Any) -> Any:
     if isinstance(node, list):
         return [_json_schema(item) for item in node]
     return node
+
+
+def consumers() -> list[tuple[str, QueueTopology]]:
+    """Each worker's consumers as it declares them, built from its service's default settings
+    (nothing is connected to): the service and the consumer's queues and bindings."""
+    found = []
+    for service in SERVICES:
+        worker = importlib.import_module(f"services.{service}.worker").build_worker(default_settings(service))
+        found.extend((service, consumer.topology) for consumer in worker.consumers)
+    return found
+
+
+def _queue_channel(queue: str, arguments: dict, messages: Iterable[str], description: str) -> dict[str, Any]:
+    binding = {"is": "queue", "queue": {"name": queue, "durable": True, "exclusive": False, "autoDelete": False,
+                                         "vhost": "/"}, "bindingVersion": _AMQP, "x-arguments": arguments}
+    return {
+        "address": queue,
+        "title": f"Queue {queue}",
+        "description": description,
+        "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"} for message_id in messages},
+        "bindings": {"amqp": binding},
+    }
+
+
+def _consumer_topology(channels: dict[str, Any], operations: dict[str, Any]) -> None:
+    for service, topology in consumers():
+        queue, dead = topology.queue, dead_letter_queue(topology.queue)
+        names = [name for name in REGISTRY if any(matches(pattern, name) for pattern in topology.patterns)]
+        messages = [_camel(name) for name in names]
+        delays = ", ".join(f"{delay:g} s" for delay in topology.retry_delays)
+        descriptions = {
+            queue: f"Bound to `{DEFAULT_EXCHANGE}` with {', '.join(f'`{p}`' for p in topology.patterns)}. The "
+            f"{service} worker acknowledges an event once its handler's writes are stored, and skips an `id` it "
+            f"has handled. A handler that fails sends the event to the next delay queue ({delays}: "
+            f"`RETRY_DELAYS`), which returns it here when the delay is over; after the last, it goes to `{dead}`.",
+            dead: f"Events that failed every retry of `{queue}`, kept for ops: "
+            f"`python -m shared.events.deadletters list|show|replay --queue {queue}`.",
+            **{
+                retry_queue(queue, delay): f"Holds a failed event for {delay:g} s (message TTL), then dead-letters "
+                f"it back to `{queue}` through the default exchange, so only the consumer that failed sees it again."
+                for delay in topology.retry_delays
+            },
+        }
+        for name, arguments in topology.queues():
+            channels[name] = _queue_channel(name, arguments, messages, descriptions[name])
+        operations[f"consume_{_camel(queue)}"] = {
+            "action": "receive",
+            "title": f"The {service} worker consumes {queue}",
+            "channel": {"$ref": f"#/channels/{queue}"},
+            "messages": [{"$ref": f"#/channels/{queue}/messages/{message_id}"} for message_id in messages],
+            "bindings": {"amqp": {"ack": True, "bindingVersion": _AMQP}},
+        }
 
 
 def _data_schemas() -> dict[str, Any]:
@@ -79,6 +150,7 @@ def build_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
     schemas: dict[str, Any] = dict(_data_schemas())
+    examples = json.loads(EXAMPLES.read_text())
     for name, spec in REGISTRY.items():
         message_id = _camel(name)
         envelope_id = f"{message_id}Event"
@@ -89,13 +161,17 @@ def build_document() -> dict[str, Any]:
             "summary": spec.summary,
             "contentType": CONTENT_TYPE,
             "payload": {"$ref": f"#/components/schemas/{envelope_id}"},
-            "bindings": {"amqp": {"messageType": event_type(name), "bindingVersion": "0.3.0"}},
+            "correlationId": {"$ref": "#/components/correlationIds/requestId"},
+            # A new event without one yet is documented all the same; tests/test_asyncapi.py names it.
+            "examples": [{"name": name, "summary": f"A {name} event as stored", "payload": examples[name]}]
+            if name in examples else [],
+            "bindings": {"amqp": {"messageType": event_type(name), "bindingVersion": _AMQP}},
         }
         channels[name] = {
             "address": name,
             "title": f"Routing key {name}",
             "messages": {message_id: {"$ref": f"#/components/messages/{message_id}"}},
-            "bindings": {"amqp": {"is": "routingKey", "exchange": exchange, "bindingVersion": "0.3.0"}},
+            "bindings": {"amqp": {"is": "routingKey", "exchange": exchange, "bindingVersion": _AMQP}},
         }
         operations[f"publish_{message_id}"] = {
             "action": "send",
@@ -104,8 +180,9 @@ def build_document() -> dict[str, Any]:
             "summary": spec.summary,
             "channel": {"$ref": f"#/channels/{name}"},
             "messages": [{"$ref": f"#/channels/{name}/messages/{message_id}"}],
-            "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": "0.3.0"}},
+            "bindings": {"amqp": {"deliveryMode": 2, "mandatory": True, "bindingVersion": _AMQP}},
         }
+    _consumer_topology(channels, operations)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -132,7 +209,7 @@ def build_document() -> dict[str, Any]:
         },
         "channels": channels,
         "operations": operations,
-        "components": {"schemas": schemas, "messages": messages},
+        "components": {"schemas": schemas, "messages": messages, "correlationIds": {"requestId": CORRELATION_ID}},
     }
 
 

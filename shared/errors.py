@@ -76,15 +76,15 @@ class Problem(Exception):
         self.extensions = extensions
 
 
-def problem_response(
+def problem_body(
     status: int,
     detail: str | None = None,
     *,
     errors: Mapping[str, Any] | None = None,
     title: str | None = None,
-    headers: Mapping[str, str] | None = None,
     **extensions: Any,
-) -> Response:
+) -> dict[str, Any]:
+    """The problem document itself (also the examples of the OpenAPI documents, shared.apidocs)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + SLUGS.get(status, str(status)),
         "title": title or TITLES.get(status, "Error"),
@@ -94,6 +94,19 @@ def problem_response(
     if errors:
         body["errors"] = errors
     body.update(extensions)
+    return body
+
+
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    *,
+    errors: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    body = problem_body(status, detail, errors=errors, title=title, **extensions)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
     for key, value in (headers or {}).items():
         response.headers[key] = value

@@ -27,17 +27,16 @@ from urllib.parse import urlencode
 
 from flask import Response, request
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal
 from shared.errors import PROBLEM_MIMETYPE, TITLES
+from shared.fhir_errors import FHIR_MIMETYPE, FHIR_PREFIX, OperationOutcomeSchema, operation_outcome
 from shared.paging import MAX_LIMIT
 from shared.schemas import Id
 
 FHIR_VERSION = "4.0.1"
-FHIR_MIMETYPE = "application/fhir+json"
-FHIR_PREFIX = "/fhir/R4"
 # Stepwise's own code systems, extensions and questionnaires: the .invalid domain says that they
 # are not published anywhere (the same base as the instruments' own codes, shared/instruments).
 STEPWISE_FHIR = "https://stepwise.invalid/fhir"
@@ -46,13 +45,6 @@ JSON_FORMATS = ("json", FHIR_MIMETYPE, "application/json")
 # A questionnaire score as a Quantity: LOINC gives {score} as the example unit of its score
 # codes (e.g. its page of 44261-6, the PHQ-9 total).
 SCORE_UNIT = {"system": "http://unitsofmeasure.org", "code": "{score}", "unit": "{score}"}
-
-# The IssueType of an OperationOutcome for each HTTP status we answer (FHIR R4 issue-type).
-ISSUE_TYPES = {
-    400: "structure", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 409: "conflict",
-    413: "too-long", 414: "too-long", 415: "not-supported", 422: "invalid", 429: "throttled", 431: "too-long",
-    500: "exception", 503: "transient",
-}
 
 
 # Values
@@ -262,19 +254,6 @@ def searchset(resources: Iterable[Mapping[str, Any]], next_cursor: str | None) -
     return fhir_response(bundle)
 
 
-def operation_outcome(status: int, detail: str | None, errors: Mapping[str, Sequence[str]] | None) -> dict:
-    """An OperationOutcome saying what a problem says: one issue per wrong field (its name first)."""
-    code = ISSUE_TYPES.get(status, "processing")
-    issues = [
-        {"severity": "error", "code": code, "diagnostics": f"{field}: {' '.join(messages)}"}
-        for field, messages in sorted((errors or {}).items())
-    ]
-    return {
-        "resourceType": "OperationOutcome",
-        "issue": issues or [{"severity": "error", "code": code, "diagnostics": detail or "Error"}],
-    }
-
-
 def _is_fhir_request() -> bool:
     return request.path == FHIR_PREFIX or request.path.startswith(FHIR_PREFIX + "/")
 
@@ -361,7 +340,8 @@ def fhir_blueprint(title: str, served: Sequence[Served]) -> Blueprint:
     blp.after_app_request(_as_operation_outcome)
 
     @blp.get("/metadata")
-    @blp.response(200, content_type=FHIR_MIMETYPE, description="The CapabilityStatement: what this service serves.")
+    @blp.response(200, FhirResourceSchema, content_type=FHIR_MIMETYPE,
+                  description="The CapabilityStatement: what this service serves.")
     def metadata():
         """What this service serves in FHIR: resource types, interactions and search parameters."""
         return fhir_response(capability_statement(title, served, service_context().clock.now()))
@@ -369,15 +349,15 @@ def fhir_blueprint(title: str, served: Sequence[Served]) -> Blueprint:
     return blp
 
 
-class IssueSchema(Schema):
-    severity = fields.String()
-    code = fields.String()
-    diagnostics = fields.String()
+class FhirResourceSchema(Schema):
+    """Any FHIR R4 resource, for the OpenAPI documents: its ``resourceType`` and the members FHIR
+    defines for that type (the routes answer their own ``Response``; nothing is loaded or dumped
+    through this schema)."""
 
+    class Meta:
+        unknown = INCLUDE
 
-class OperationOutcomeSchema(Schema):
-    resourceType = fields.Constant("OperationOutcome")
-    issue = fields.List(fields.Nested(IssueSchema))
+    resourceType = fields.String(required=True)
 
 
 def documented(blp: Blueprint, description: str, *errors: int) -> Callable:
@@ -388,6 +368,6 @@ def documented(blp: Blueprint, description: str, *errors: int) -> Callable:
         for status in sorted({401, *errors}):
             view = blp.alt_response(status, schema=OperationOutcomeSchema, content_type=FHIR_MIMETYPE,
                                     description=TITLES[status])(view)
-        return blp.response(200, content_type=FHIR_MIMETYPE, description=description)(view)
+        return blp.response(200, FhirResourceSchema, content_type=FHIR_MIMETYPE, description=description)(view)
 
     return decorate

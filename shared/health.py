@@ -23,7 +23,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from shared import metrics
-from shared.errors import PROBLEM_MIMETYPE, problem_response
+from shared.errors import PROBLEM_MIMETYPE, problem_body, problem_response
 from shared.schemas import ProblemSchema
 
 Check = Callable[[], None]
@@ -31,6 +31,10 @@ PUBLIC = {"security": []}
 # Below the probes' own timeout (3 s in the Helm chart and Compose), so the answer is a 503 that
 # names the database rather than a probe timeout that names nothing.
 READY_TIMEOUT_SECONDS = 2.0
+METRICS_EXAMPLE = """# HELP stepwise_http_requests_total Multiprocess metric
+# TYPE stepwise_http_requests_total counter
+stepwise_http_requests_total{method="GET",route="/v1/goals/<goal_id>",status="200"} 42.0
+"""
 
 
 def mongodb_check(database) -> Check:
@@ -64,15 +68,20 @@ def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[objec
 
     @blueprint.get(HEALTHZ)
     @blueprint.doc(**PUBLIC)
-    @blueprint.response(200, HealthSchema)
+    @blueprint.response(200, HealthSchema, example={"status": "ok"})
     def healthz():
         """The process is alive."""
         return {"status": "ok"}
 
     @blueprint.get(READYZ)
     @blueprint.doc(**PUBLIC)
-    @blueprint.response(200, ReadySchema)
-    @blueprint.alt_response(503, schema=NotReadySchema, content_type=PROBLEM_MIMETYPE, description="Not ready")
+    @blueprint.response(200, ReadySchema, example={"status": "ready", "checks": {"mongodb": "ok"}})
+    @blueprint.alt_response(
+        503, schema=NotReadySchema, content_type=PROBLEM_MIMETYPE, description="Not ready",
+        example=problem_body(
+            503, "Not ready: mongodb unreachable", checks={"mongodb": "unavailable: ServerSelectionTimeoutError"}
+        ),
+    )
     def readyz():
         """MongoDB answers (RabbitMQ is not asked: the outbox holds events while it is away); 503 names what does not."""
         results: dict[str, str] = {}
@@ -88,7 +97,9 @@ def operations_blueprint(checks: Mapping[str, Check], collectors: Iterable[objec
         return {"status": "ready", "checks": results}
 
     @blueprint.get(METRICS)
-    @blueprint.doc(**PUBLIC, responses={"200": {"description": "Prometheus text format", "content": {"text/plain": {}}}})
+    @blueprint.doc(**PUBLIC, responses={"200": {"description": "Prometheus text format", "content": {"text/plain": {
+        "schema": {"type": "string"}, "example": METRICS_EXAMPLE,
+    }}}})
     def metrics_page() -> Response:
         """Prometheus metrics of every worker process of this API, and the outbox backlog."""
         body, content_type = metrics.render(collectors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timezone
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 MAX_ID_LENGTH = 200
 # C0 and C1 control characters (NUL, newline, escape, ...): never part of an id, and NUL cannot
@@ -72,11 +72,24 @@ class Id(Text):
 
 
 class ProblemSchema(Schema):
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    """An RFC 9457 problem (``shared.errors``). Extension members beyond those named here may be
+    added (RFC 9457, section 3.2): a client ignores those it does not know."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(metadata={"description": "a URI naming the kind of problem"})
+    title = fields.String(metadata={"description": "the kind of problem, in words"})
+    status = fields.Integer(metadata={"description": "the HTTP status"})
+    detail = fields.String(metadata={"description": "this occurrence, in words"})
+    errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()),
+        metadata={"description": "each wrong field (dotted path) and what is wrong with it"},
+    )
+    current = fields.String(metadata={"description": "409 of a status change: the record's current status"})
+    allowed = fields.List(
+        fields.String(), metadata={"description": "409 of a status change: the statuses it can change to"}
+    )
 
 
 def page_of(item_schema: type[Schema]) -> type[Schema]:

@@ -411,8 +411,9 @@ class Clinic:
             raise Problem(403, f"Only the subscription's creator or an admin may {action} it")
         return found
 
-    def create_subscription(self, body: dict, targets: Targets) -> SubscriptionRecords:
-        """Subscribe ``body["url"]`` when the target rules allow it; once per Idempotency-Key."""
+    def create_subscription(self, body: dict, targets: Targets) -> tuple[SubscriptionRecords, bool]:
+        """Subscribe ``body["url"]`` when the target rules allow it, once per Idempotency-Key;
+        returns the subscription and whether it is new."""
         try:
             targets.check(body["url"])
         except TargetRefused as refused:
@@ -422,8 +423,8 @@ class Clinic:
             return {**body, "_id": new_id, "created_at": self.now, "created_by": self.principal.sub}
 
         subscriptions = self._subscriptions()
-        created, _ = create_once(subscriptions.records, SUBSCRIPTION_ROUTE, body, build)
-        return self._records(subscriptions, created)
+        subscription, created = create_once(subscriptions.records, SUBSCRIPTION_ROUTE, body, build)
+        return self._records(subscriptions, subscription), created
 
     def subscriptions(self, limit: int, cursor: str | None) -> tuple[list[SubscriptionRecords], str | None]:
         subscriptions = self._subscriptions()

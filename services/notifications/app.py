@@ -1,15 +1,20 @@
 """``create_app`` for the notifications API: ``gunicorn -c services/notifications/gunicorn.conf.py "services.notifications.app:create_app()"``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from services.notifications import config
 from services.notifications.adapters.webhook_client import Resolver, Targets, system_resolver
 from services.notifications.api import AUDITED, blueprints
 from services.notifications.api.common import TARGETS
+from shared.apidocs import Examples
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
+
+EXAMPLES = Examples.load(Path(__file__).parent / "api" / "examples.json")
 
 
 def create_app(settings: Settings | None = None, clock=None, resolver: Resolver = system_resolver) -> Flask:
@@ -24,4 +29,5 @@ def create_app(settings: Settings | None = None, clock=None, resolver: Resolver 
         audited=AUDITED,
         clock=clock,
         extras={TARGETS: Targets(settings["WEBHOOK_ALLOWED_HOSTS"], resolver)},
+        examples=EXAMPLES,
     )

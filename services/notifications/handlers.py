@@ -49,7 +49,9 @@ log = logging.getLogger(__name__)
 
 URGENT_PATTERNS = tuple(key for key, rule in RULES.items() if rule.priority == URGENT)
 # Every other event a rule or a care team needs (every goal event names the goal's therapist).
-ROUTINE_PATTERNS = ("goal.#", "questionnaire.assigned", "questionnaire.due", "questionnaire.scored")
+ROUTINE_PATTERNS = (
+    "goal.#", "questionnaire.assigned", "questionnaire.due", "questionnaire.scored", "questionnaire.not_on_track",
+)
 WEBHOOK_PATTERNS = ("#",)
 _OUTCOME_EVENTS = ("notification.delivered", "notification.failed")
 

@@ -38,6 +38,7 @@ from services.questionnaires.domain import (
     series_ends,
 )
 from services.questionnaires.domain.assignments import assignment_state
+from services.questionnaires.domain.expected import track
 from services.questionnaires.jobs import plan_reminders
 from services.questionnaires.views import assignment_view, recovery_view, series_view, trajectory_chart
 from shared.auth import Principal
@@ -228,11 +229,22 @@ class Questionnaires:
             placement.previous.total if placement.previous else None,
         ).to_dict()
         del change["total"]  # the score has it
-        return self._scored_response(record, response_id, placement, change)
+        baseline = placement.baseline
+        expected = track(
+            instrument,
+            record["score"]["total"],
+            baseline.total if baseline else None,
+            baseline.completed_at if baseline else None,
+            record["completed_at"],
+        )
+        return self._scored_response(record, response_id, placement, change, expected and expected.to_dict())
 
-    def _scored_response(self, record: dict, response_id: str, placement: Placement, change: dict) -> dict:
-        """The response document, carrying ``questionnaire.scored`` and, for a flagged answer,
-        ``risk.flagged`` first, so an alert goes out with the response itself."""
+    def _scored_response(
+        self, record: dict, response_id: str, placement: Placement, change: dict, expected: dict | None
+    ) -> dict:
+        """The response document, carrying ``questionnaire.scored``; before it, for a flagged
+        answer, ``risk.flagged``, so an alert goes out with the response itself; after it, for a
+        score reliably worse than expected, ``questionnaire.not_on_track``."""
         response = {
             **record,
             "_id": response_id,
@@ -243,10 +255,13 @@ class Questionnaires:
                 "previous": placement.previous and placement.previous.to_dict(),
             },
             "change": change,
+            "expected_recovery": expected,
         }
         raised = [events.scored(self.tenant, response, self.now)]
         if response["score"]["flags"]:
             raised.insert(0, events.risk_flagged(self.tenant, response, self.now))
+        if expected is not None and expected["not_on_track"]:
+            raised.append(events.not_on_track(self.tenant, response, self.now))
         return with_events(response, raised, self.now, ordering_key=response["client_id"])
 
     def _answered_occurrence(

@@ -1,14 +1,19 @@
 """``create_app`` for the questionnaires API: ``gunicorn -c services/questionnaires/gunicorn.conf.py "services.questionnaires.app:create_app()"``."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from services.questionnaires import config
 from services.questionnaires.api import AUDITED, blueprints
 from services.questionnaires.domain import load_builtin_instruments
+from shared.apidocs import Examples
 from shared.app import create_service_app
 from shared.config import Settings
 from shared.mongo import Database
+
+EXAMPLES = Examples.load(Path(__file__).parent / "api" / "examples.json")
 
 
 def create_app(settings: Settings | None = None, clock=None) -> Flask:
@@ -23,4 +28,5 @@ def create_app(settings: Settings | None = None, clock=None) -> Flask:
         blueprints=blueprints(),
         audited=AUDITED,
         clock=clock,
+        examples=EXAMPLES,
     )

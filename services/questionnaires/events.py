@@ -18,6 +18,8 @@ from shared.events.envelope import isoformat, new_event
 
 # Reminder events get ids derived from their claim, so the same reminder always has one id.
 _REMINDER_NAMESPACE = uuid.UUID("2f0f8f7e-5b0c-4c41-9a55-5e3c8f1f7a10")
+# A not-on-track signal gets an id derived from its response: one per response, however raised.
+_NOT_ON_TRACK_NAMESPACE = uuid.UUID("8d4c1b52-3f0e-4a7c-9a61-0e2b7f5d9c34")
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -51,6 +53,33 @@ def risk_flagged(tenant: str, response: Mapping[str, Any], now: datetime) -> dic
         "severity": response["score"]["severity"],
     }
     return new_event("risk.flagged", tenant=tenant, subject=response["_id"], data=data, time=now)
+
+
+def not_on_track(tenant: str, response: Mapping[str, Any], now: datetime) -> dict:
+    """A follow-up reliably worse than the instrument's expected-recovery rule expects by now."""
+    expected = response["expected_recovery"]
+    data = {
+        "response_id": response["_id"],
+        "client_id": response["client_id"],
+        "instrument": response["instrument"],
+        "therapist_id": response.get("therapist_id"),
+        "completed_at": isoformat(response["completed_at"]),
+        "total": response["score"]["total"],
+        "baseline_response_id": response["compared_with"]["baseline"]["response_id"],
+        "baseline_total": expected["baseline_total"],
+        "weeks_since_baseline": expected["weeks_since_baseline"],
+        "expected_total": expected["expected_total"],
+        "worse_than_expected_by": expected["worse_than_expected_by"],
+        "reliable_change_threshold": expected["reliable_change_threshold"],
+    }
+    return new_event(
+        "questionnaire.not_on_track",
+        tenant=tenant,
+        subject=response["_id"],
+        data=data,
+        time=now,
+        event_id=str(uuid.uuid5(_NOT_ON_TRACK_NAMESPACE, f"{tenant}\x1f{response['_id']}")),
+    )
 
 
 def assigned(tenant: str, assignment: Mapping[str, Any], now: datetime) -> dict:

@@ -38,6 +38,8 @@ def response_view(response: Mapping[str, Any]) -> dict[str, Any]:
         "baseline": response["baseline"],
         "score": response["score"],
         "change": response["change"],
+        # Responses stored before the rule existed have none: not known.
+        "expected_recovery": response.get("expected_recovery"),
     }
 
 
@@ -69,6 +71,7 @@ def series_view(instrument: Instrument, responses: Iterable[Mapping[str, Any]]) 
                 "flags": response["score"]["flags"],
                 "baseline": response["baseline"],
                 "change": response["change"],
+                "expected_recovery": response.get("expected_recovery"),
             }
             for response in responses
         ],
@@ -103,7 +106,7 @@ def trajectory_chart(client_id: str, series: Mapping[str, Any], due: Iterable[da
         value_range=(series["range"][0], series["range"][1]),
         now=now,
         points=[
-            Point(point["completed_at"], point["total"], _category(point), point["severity"] or "")
+            Point(point["completed_at"], point["total"], _category(point), _note(point))
             for point in points
         ],
         bands=[Band(band["label"], band["min"], band["max"]) for band in series["bands"]],
@@ -112,6 +115,16 @@ def trajectory_chart(client_id: str, series: Mapping[str, Any], due: Iterable[da
         marks=[Mark(moment, f"due {moment:%Y-%m-%d}") for moment in sorted(set(due))],
         empty=f"No {series['name']} responses yet.",
     )
+
+
+def _note(point: Mapping[str, Any]) -> str:
+    """What the text alternative says after a point's value: its band, and when it is reliably
+    worse than expected by then, that it is not on track."""
+    expected = point["expected_recovery"]
+    parts = [point["severity"] or ""]
+    if expected and expected["not_on_track"]:
+        parts.append(f"not on track (expected {expected['expected_total']:g} or better)")
+    return "; ".join(part for part in parts if part)
 
 
 def _category(point: Mapping[str, Any]) -> str:

@@ -116,6 +116,28 @@ class QuestionnaireScored(EventData):
     assignment_id = fields.String(allow_none=True)
 
 
+class QuestionnaireNotOnTrack(EventData):
+    """A follow-up reliably worse than its instrument's expected-recovery rule expects by now
+    (a transparent rule from a published decision point, not a validated prediction)."""
+
+    response_id = fields.String(required=True)
+    client_id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    therapist_id = fields.String(allow_none=True)
+    completed_at = fields.String(required=True)
+    total = fields.Float(required=True)
+    baseline_response_id = fields.String(required=True)
+    baseline_total = fields.Float(required=True)
+    weeks_since_baseline = fields.Float(
+        required=True, metadata={"description": "From the baseline's completion to this one's."})
+    expected_total = fields.Float(required=True, metadata={"description": "The score the rule expects by now."})
+    worse_than_expected_by = fields.Float(
+        required=True, metadata={"description": "How far the total is on the worse side of the expected score."})
+    reliable_change_threshold = fields.Float(
+        required=True,
+        metadata={"description": "The instrument's reliable change value; worse_than_expected_by is at least this."})
+
+
 class RiskFlagged(EventData):
     response_id = fields.String(required=True)
     client_id = fields.String(required=True)
@@ -190,6 +212,8 @@ REGISTRY: dict[str, EventSpec] = dict(
         _spec("questionnaire.assigned", "questionnaires", "An instrument is assigned to a client.", QuestionnaireAssigned),
         _spec("questionnaire.due", "questionnaires", "An assignment's occurrence falls due (once each).", QuestionnaireDue),
         _spec("questionnaire.scored", "questionnaires", "A response is scored, with its change.", QuestionnaireScored),
+        _spec("questionnaire.not_on_track", "questionnaires",
+              "A follow-up score is reliably worse than expected by now (one per response).", QuestionnaireNotOnTrack),
         _spec("risk.flagged", "questionnaires", "A scored answer signals risk; raised at once.", RiskFlagged),
         _spec("instrument.defined", "questionnaires", "A clinic adds an instrument of its own (once per code).",
               InstrumentDefined),

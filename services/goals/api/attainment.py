@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.goals.api.common import caller_goals, goal_records_page
-from shared.api import IDEMPOTENCY_KEY, READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayable, replayed
 from services.goals.api.schemas import (
     AttainmentScaleInSchema, ClientAttainmentSchema, GoalSchema, RatingInSchema, RatingPageSchema,
 )
@@ -29,7 +29,7 @@ def set_scale(data, goal_id):
 
 
 @blp.post("/goals/<goal_id>/attainment")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires(*STAFF)
 @blp.arguments(RatingInSchema)
 @blp.response(201, GoalSchema)

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from services.goals.api.common import caller_goals, goal_records_page
 from shared.api import (
-    IDEMPOTENCY_KEY, JSON_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, chart_response, chartable, problems, replayed, wanted_media,
+    JSON_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, chart_response, chartable, problems, replayable, replayed, wanted_media,
 )
 from services.goals.api.schemas import (
     EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
@@ -24,7 +24,7 @@ blp = Blueprint("goals", __name__, url_prefix="/v1", description="Goals, their p
 
 
 @blp.post("/goals")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires()
 @blp.arguments(GoalCreateSchema)
 @blp.response(201, GoalSchema)
@@ -102,7 +102,7 @@ def revise_goal(data, goal_id):
 
 
 @blp.post("/goals/<goal_id>/progress")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires()
 @blp.arguments(ProgressInSchema)
 @blp.response(201, GoalSchema)
@@ -137,7 +137,7 @@ def change_status(data, goal_id):
 
 
 @blp.post("/goals/<goal_id>/milestones")
-@blp.doc(parameters=[IDEMPOTENCY_KEY])
+@replayable(blp)
 @requires(*STAFF)
 @blp.arguments(NewMilestoneSchema)
 @blp.response(201, GoalSchema)

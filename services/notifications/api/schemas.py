@@ -22,7 +22,8 @@ from shared.schemas import Id, UtcDateTime
 
 class NotificationSchema(Schema):
     id = fields.String(attribute="_id")
-    type = fields.String(metadata={"description": "risk_alert, risk_alert_escalated, reminder, milestone, goal_achieved, deterioration"})
+    type = fields.String(metadata={
+        "description": "risk_alert, risk_alert_escalated, reminder, milestone, goal_achieved, deterioration, not_on_track"})
     priority = fields.String(metadata={"description": "urgent or normal"})
     recipient_id = fields.String()
     client_id = fields.String(allow_none=True)

@@ -13,7 +13,7 @@ from services.notifications.api.common import caller_clinic, webhook_targets
 from services.notifications.api.schemas import AttemptSchema, RotationBodySchema, SubscriptionBodySchema, SubscriptionSchema
 from services.notifications.domain.signing import SIGNATURE_HEADER
 from services.notifications.views import attempt_view, subscription_view
-from shared.api import problems
+from shared.api import problems, replayable, replayed
 from shared.auth import requires
 from shared.paging import PageQuery
 from shared.schemas import page_of
@@ -23,14 +23,16 @@ blp = Blueprint("subscriptions", __name__, url_prefix="/v1/subscriptions",
 
 
 @blp.route("", methods=["POST"])
+@replayable(blp)
 @requires(*ADMINISTRATORS)
 @blp.arguments(SubscriptionBodySchema)
 @blp.response(201, SubscriptionSchema)
 @problems(blp, 400, 401, 403, 409, 413, 415, 422)
 def create_subscription(body):
-    """Subscribe a URL to the tenant's events matching ``event_types``. Accepts ``Idempotency-Key``."""
+    """Subscribe a URL to the tenant's events matching ``event_types``; once per Idempotency-Key."""
     clinic = caller_clinic()
-    return subscription_view(clinic.create_subscription(body, webhook_targets()), clinic.now)
+    subscription, created = clinic.create_subscription(body, webhook_targets())
+    return subscription_view(subscription, clinic.now), 201, replayed(created)
 
 
 @blp.route("")

@@ -8,8 +8,8 @@ Only version 1 payloads are read: a ``.v2`` event has a different shape and need
 rather than being half-understood by this one.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.notifications.domain.events import parse_type, required
@@ -62,7 +62,8 @@ def _always(data: dict[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    """A row of the routing table; ``applies`` filters events of the right type by their data."""
+    """A row of the routing table; ``applies`` filters events of the right type by their data,
+    and ``only_when`` names the audiences told only when their own test of the data holds."""
 
     type: str
     priority: str
@@ -71,6 +72,10 @@ class Rule:
     context: Callable[[dict[str, Any]], dict[str, Any]]
     applies: Callable[[dict[str, Any]], bool] = _always
     creates_alert: bool = False
+    only_when: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
+
+    def reaches(self, audience: str, data: dict[str, Any]) -> bool:
+        return self.only_when.get(audience, _always)(data)
 
 
 def _title_of(value: Any) -> str | None:
@@ -98,7 +103,12 @@ def _questionnaire_due_context(data: dict[str, Any]) -> dict[str, Any]:
         "instrument": data.get("instrument"),
         "assignment_id": data.get("assignment_id"),
         "due_at": data.get("due_at"),
+        "overdue": _overdue(data),
     }
+
+
+def _overdue(data: dict[str, Any]) -> bool:
+    return data.get("kind") == "overdue"
 
 
 def _goal_due_soon_context(data: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +144,17 @@ def _deterioration_context(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _not_on_track_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "instrument": data.get("instrument"),
+        "response_id": data.get("response_id"),
+        "total": data.get("total"),
+        "expected_total": data.get("expected_total"),
+        "baseline_total": data.get("baseline_total"),
+        "weeks_since_baseline": data.get("weeks_since_baseline"),
+    }
+
+
 def _deteriorated(data: dict[str, Any]) -> bool:
     return (data.get("change") or {}).get("reliable_change") == "deteriorated"
 
@@ -142,8 +163,10 @@ RULES: dict[str, Rule] = {
     "risk.flagged": Rule(
         "risk_alert", URGENT, "risk_alert", (TO_CLINICIANS,), _risk_context, creates_alert=True
     ),
+    # An overdue check-in is also the care team's to follow up; one merely due is the client's.
     "questionnaire.due": Rule(
-        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT,), _questionnaire_due_context
+        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT, TO_CARE_TEAM), _questionnaire_due_context,
+        only_when={TO_CARE_TEAM: _overdue},
     ),
     "goal.due_soon": Rule(
         "reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _goal_due_soon_context
@@ -163,6 +186,11 @@ RULES: dict[str, Rule] = {
         _deterioration_context,
         applies=_deteriorated,
     ),
+    # For the care team to review the plan, never for the client: a rule's verdict on someone's
+    # progress is a clinician's to interpret and to talk through.
+    "questionnaire.not_on_track": Rule(
+        "not_on_track", NORMAL, "not_on_track", (TO_CARE_TEAM,), _not_on_track_context
+    ),
 }
 
 # Where each kind of event names the clinician responsible for the client (goal events: ``therapist_id``).
@@ -170,6 +198,7 @@ _THERAPIST_FIELDS: dict[str, tuple[str, ...]] = {
     "questionnaire.assigned": ("assigned_by", "therapist_id"),
     "risk.flagged": ("therapist_id",),
     "questionnaire.scored": ("therapist_id",),
+    "questionnaire.not_on_track": ("therapist_id",),
 }
 
 
@@ -206,11 +235,11 @@ def route(care_team: list[str], roster: set[str] | frozenset[str]) -> Routing:
 
 def care_team_additions(event: dict[str, Any]) -> list[str]:
     """The ids an event names as its client's clinician: ``questionnaire.assigned`` its author
-    (``assigned_by``) and ``therapist_id``; goal events, ``risk.flagged`` and
-    ``questionnaire.scored`` their ``therapist_id`` when they know it. The client's own id is
-    never one. Whoever is named joins the care team only if on the clinician roster (``route``):
-    the author of an assignment may be an admin or a service account, and ``therapist_id`` is
-    whatever id the writer gave.
+    (``assigned_by``) and ``therapist_id``; goal events, ``risk.flagged``,
+    ``questionnaire.scored`` and ``questionnaire.not_on_track`` their ``therapist_id`` when they
+    know it. The client's own id is never one. Whoever is named joins the care team only if on the
+    clinician roster (``route``): the author of an assignment may be an admin or a service
+    account, and ``therapist_id`` is whatever id the writer gave.
     """
     parsed = parse_type(event.get("type", ""))
     if parsed is None:
@@ -267,6 +296,8 @@ def intents_for(
     intents: list[Intent] = []
     told: set[str] = set()
     for audience in rule.audiences:
+        if not rule.reaches(audience, data):
+            continue
         for recipient_id, role in _recipients(audience, client_id, routing, _unique(list(admins))):
             if recipient_id in told:
                 continue

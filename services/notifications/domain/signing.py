@@ -30,6 +30,8 @@ import hmac
 from datetime import datetime
 from typing import Sequence
 
+from shared.events.topics import matches  # noqa: F401  subscriptions match routing keys as the broker does
+
 SIGNATURE_HEADER = "Stepwise-Signature"
 DEFAULT_TOLERANCE_SECONDS = 300
 
@@ -101,23 +103,3 @@ def is_valid_pattern(pattern: str) -> bool:
         word in ("*", "#") or (word and "*" not in word and "#" not in word)
         for word in _words(pattern)
     )
-
-
-def matches(pattern: str, routing_key: str) -> bool:
-    """AMQP topic matching: ``*`` is exactly one word, ``#`` zero or more words.
-
-    ``goal.*`` matches ``goal.achieved`` but not ``goal`` or ``goal.a.b``; ``#`` matches
-    everything; ``goal.#`` matches ``goal`` and ``goal.achieved``.
-    """
-    words, keys = _words(pattern), _words(routing_key)
-    # reachable[j]: the pattern words read so far can consume exactly keys[:j].
-    reachable = [True] + [False] * len(keys)
-    for word in words:
-        if word == "#":
-            for j in range(1, len(keys) + 1):
-                reachable[j] = reachable[j] or reachable[j - 1]
-        else:
-            reachable = [False] + [
-                reachable[j] and (word == "*" or word == keys[j]) for j in range(len(keys))
-            ]
-    return reachable[-1]

@@ -27,7 +27,7 @@ from shared.mongo import TenantRepository
 # What trajectories read: everything but the events and the raw answers.
 SUMMARY = {"outbox": 0, "answers": 0, "idempotency": 0}
 # What placing the next response needs of the latest one (see ``link_of``).
-LINK_FIELDS = {"seq": 1, "score.total": 1, "baseline": 1, "compared_with.baseline": 1}
+LINK_FIELDS = {"seq": 1, "score.total": 1, "completed_at": 1, "baseline": 1, "compared_with.baseline": 1}
 
 
 class ResponseStore(TenantRepository):
@@ -86,6 +86,6 @@ class ResponseStore(TenantRepository):
 
 def link_of(response: Mapping[str, Any]) -> Link:
     """The series' link once ``response`` is stored."""
-    me = Reference(response["_id"], response["score"]["total"])
+    me = Reference(response["_id"], response["score"]["total"], response["completed_at"])
     baseline = me if response["baseline"] else Reference.from_dict(response["compared_with"]["baseline"])
     return Link(response["seq"], me, baseline)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.questionnaires.api.common import caller, client_named
-from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayable, replayed
 from services.questionnaires.api.schemas import (
     AssignmentInSchema, AssignmentListQuery, AssignmentPageSchema, AssignmentViewSchema, CancelInSchema,
 )
@@ -17,6 +17,7 @@ ASSIGN_ROUTE = "POST /v1/assignments"
 
 
 @blp.post("/assignments")
+@replayable(blp)
 @requires()
 @blp.arguments(AssignmentInSchema)
 @blp.response(201, AssignmentViewSchema)

@@ -19,8 +19,8 @@ blp = Blueprint("clients", __name__, url_prefix="/v1", description="A client's t
 @problems(blp, *READ_PROBLEMS)
 @chartable(blp, TrajectorySchema)
 def client_scores(query, client_id):
-    """The client's scores over time, per instrument: totals, bands, flags and change, with the
-    instrument's range, bands and cut-offs for the chart.
+    """The client's scores over time, per instrument: totals, bands, flags, change and expected
+    recovery, with the instrument's range, bands and cut-offs for the chart.
 
     With `Accept: image/svg+xml` or `image/png` and an `instrument`, that chart drawn: severity
     bands, caseness cut-off, the corridor of no reliable change around the baseline, each score

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from services.questionnaires.actions import page_by_code
 from services.questionnaires.api.common import caller
-from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayable, replayed
 from services.questionnaires.api.schemas import InstrumentPageSchema, InstrumentViewSchema
 from services.questionnaires.domain.instruments import InstrumentSchema
 from services.questionnaires.views import instrument_view
@@ -43,6 +43,7 @@ def get_instrument(code):
 
 
 @blp.post("/instruments")
+@replayable(blp, keyed=False)
 @requires("admin")
 @blp.arguments(InstrumentSchema)
 @blp.response(201, InstrumentViewSchema)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.questionnaires.api.common import caller, client_named
-from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayed
+from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayable, replayed
 from services.questionnaires.api.schemas import ResponseInSchema, ResponseListQuery, ResponsePageSchema, ScoredResponseSchema
 from services.questionnaires.views import response_view
 from shared.auth import check_client_access, current_principal, requires
@@ -19,6 +19,7 @@ BASELINE_ROLES = ("therapist", "admin")
 
 
 @blp.post("/responses")
+@replayable(blp)
 @requires()
 @blp.arguments(ResponseInSchema)
 @blp.response(201, ScoredResponseSchema)

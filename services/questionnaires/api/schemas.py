@@ -146,6 +146,27 @@ class ChangeViewSchema(Schema):
     reliable_change_from_previous = fields.String(allow_none=True, validate=validate.OneOf(RELIABLE_CHANGES))
 
 
+class ExpectedRecoveryViewSchema(Schema):
+    class Meta:
+        description = (
+            "A follow-up against the instrument's expected-recovery rule (PHQ-9: 25% below baseline from "
+            "week 10, ICSI; before then, the baseline). A transparent rule, not a validated prediction. "
+            "Null when not known: a baseline, an instrument without a rule (GAD-7 has none), or a "
+            "follow-up dated before its baseline."
+        )
+
+    baseline_total = Number()
+    weeks_since_baseline = Number(metadata={"description": "to a tenth of a week, rounded down"})
+    expected_total = Number(metadata={"description": "the score the rule expects by now"})
+    worse_than_expected_by = Number(
+        metadata={"description": "how far the total is on the worse side of expected_total (negative: better)"}
+    )
+    reliable_change_threshold = Number()
+    not_on_track = fields.Boolean(
+        metadata={"description": "worse_than_expected_by is at least the reliable change threshold"}
+    )
+
+
 class ScoredResponseSchema(Schema):
     id = fields.String()
     client_id = fields.String()
@@ -162,6 +183,7 @@ class ScoredResponseSchema(Schema):
     baseline = fields.Boolean(metadata={"description": "this response is the client's baseline on the instrument"})
     score = fields.Nested(ScoreViewSchema)
     change = fields.Nested(ChangeViewSchema)
+    expected_recovery = fields.Nested(ExpectedRecoveryViewSchema, allow_none=True)
 
 
 class BandViewSchema(Schema):
@@ -183,6 +205,7 @@ class PointSchema(Schema):
     flags = fields.List(fields.Nested(FlagViewSchema))
     baseline = fields.Boolean()
     change = fields.Nested(ChangeViewSchema)
+    expected_recovery = fields.Nested(ExpectedRecoveryViewSchema, allow_none=True)
 
 
 class SeriesSchema(Schema):

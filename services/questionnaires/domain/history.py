@@ -18,22 +18,25 @@ one can take a number, and the other is placed again after it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
 
 
 @dataclass(frozen=True)
 class Reference:
-    """An earlier response, by id, with its total."""
+    """An earlier response, by id, with its total and when it was completed (None for a
+    response stored before references kept it)."""
 
     response_id: str
     total: int | float
+    completed_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"response_id": self.response_id, "total": self.total}
+        return {"response_id": self.response_id, "total": self.total, "completed_at": self.completed_at}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "Reference | None":
-        return cls(data["response_id"], data["total"]) if data else None
+        return cls(data["response_id"], data["total"], data.get("completed_at")) if data else None
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from .model import (
     Coding,
     CriticalItem,
     Derived,
+    ExpectedRecovery,
     Indicator,
     Instrument,
     Item,
@@ -295,7 +296,9 @@ class ScoringSchema(Schema):
         keys=Text(validate=Matches(r"^[A-Za-z0-9_]{1,64}$", error="must be letters, digits or _")),
         values=fields.Nested(SubscaleSchema),
     )
-    missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"))
+    # The documented default is the rule as a caller writes it: dumping MissingRule("refuse") would
+    # show null for the fields a refuse rule leaves out, which the Missing schema does not allow.
+    missing = fields.Nested(MissingSchema, load_default=MissingRule("refuse"), metadata={"default": {"rule": "refuse"}})
     derived = fields.List(fields.Nested(DerivedSchema), load_default=())
     indicators = fields.List(fields.Nested(IndicatorSchema), load_default=())
     source = Text(required=True, validate=TEXT)
@@ -386,12 +389,25 @@ class ResponseSchema(Schema):
         return Response(**data)
 
 
+class ExpectedRecoverySchema(Schema):
+    fraction = Number(
+        required=True, validate=Range(min=0, max=1, min_inclusive=False, error="must be above 0 and at most 1")
+    )
+    by_week = Number(required=True, validate=Range(min=0, min_inclusive=False, error="must be positive"))
+    source = Text(required=True, validate=TEXT)
+
+    @post_load
+    def build(self, data, **kwargs):
+        return ExpectedRecovery(**data)
+
+
 class ChangeSchema(Schema):
     direction = Text(required=True, validate=OneOf([HIGHER_IS_WORSE, HIGHER_IS_BETTER]))
     reliable_change = fields.Nested(ReliableChangeSchema)
     caseness = fields.Nested(ThresholdSchema)
     remission = fields.Nested(ThresholdSchema)
     response = fields.Nested(ResponseSchema)
+    expected_recovery = fields.Nested(ExpectedRecoverySchema)
 
     @validates_schema
     def check(self, data, **kwargs):
@@ -406,6 +422,9 @@ class ChangeSchema(Schema):
         if remission is not None and (remission.below is None) == worse_up:
             side = "below" if worse_up else "at_or_above"
             errors.add(("remission",), f"remission is {side} the cut-off")
+        # "Reliably worse than expected" is measured in the reliable change value.
+        if data.get("expected_recovery") is not None and data.get("reliable_change") is None:
+            errors.add(("expected_recovery",), "needs a reliable_change to say when a score is off track")
         errors.raise_if_any()
 
     @post_load

@@ -199,12 +199,25 @@ class Response:
 
 
 @dataclass(frozen=True)
+class ExpectedRecovery:
+    """A transparent rule for how far a score is expected to have moved by a time after the
+    baseline: ``fraction`` of the way from the baseline to the best possible score by
+    ``by_week`` weeks (no change expected before then). A rule from a published decision
+    point, not a validated prediction (``domain/expected.py``)."""
+
+    fraction: float
+    by_week: float
+    source: str
+
+
+@dataclass(frozen=True)
 class ChangeRules:
     direction: str
     reliable_change: ReliableChange | None = None
     caseness: Threshold | None = None
     remission: Threshold | None = None
     response: Response | None = None
+    expected_recovery: ExpectedRecovery | None = None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import re
 
 import pytest
 import requests
+from openapi_schema_validator import OAS30Validator
 
 from services.goals.app import create_app
 
@@ -52,3 +53,21 @@ def test_every_route_is_documented_with_its_schemas(api, settings):
     goal = schemas["Goal"]["properties"]
     assert {"status", "smart", "progress", "milestones", "revisions", "attainment", "overdue"} <= set(goal)
     assert schemas["Measure"]["properties"]["kind"]["enum"] == ["count", "duration", "scale", "boolean", "instrument"]
+
+
+def test_a_refused_status_change_is_the_problem_the_document_describes(api):
+    """The 409 carries ``allowed`` and ``current``: the documented problem schema must accept them."""
+    document = requests.get(api.base + "/openapi.json", timeout=10).json()
+    goal = api.create()
+    path = f"/v1/goals/{goal['id']}/status"
+    assert api.post(path, {"status": "on_hold", "reason": "Travelling"}).status_code == 200
+
+    refused = api.post(path, {"status": "on_hold"})
+
+    assert refused.status_code == 409 and refused.headers["Content-Type"] == "application/problem+json"
+    assert {"allowed", "current"} <= set(refused.json())
+    documented = document["paths"]["/v1/goals/{goal_id}/status"]["post"]["responses"]["409"]
+    schema = {"allOf": [documented["content"]["application/problem+json"]["schema"]], "components": document["components"]}
+    assert [error.message for error in OAS30Validator(schema).iter_errors(refused.json())] == []
+    for header in documented["headers"]:
+        assert header in refused.headers, header

@@ -176,6 +176,7 @@ def test_creating_a_subscription_is_idempotent_with_a_key(service, auth):
 
     assert (first.status_code, again.status_code, changed.status_code) == (201, 201, 409)
     assert first.json == again.json
+    assert "Idempotent-Replayed" not in first.headers and again.headers["Idempotent-Replayed"] == "true"
     assert len(service.call("GET", "/v1/subscriptions", platform).json["items"]) == 1
     assert service.call("GET", "/v1/subscriptions", auth("therapist", "ther-1")).status_code == 403
     assert service.call("GET", f"/v1/subscriptions/{first.json['id']}", auth("admin", "a", "clinic-b")).status_code == 404

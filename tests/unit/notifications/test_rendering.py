@@ -40,6 +40,11 @@ FULL = {
         "score": {"total": 23, "severity": "severe"},
         "change": {"baseline_total": 11, "previous_total": 17, "reliable_change": "deteriorated"},
     },
+    "questionnaire.not_on_track": {
+        "response_id": "resp-4413", "client_id": "client-7731", "instrument": "phq9", "total": 24,
+        "baseline_total": 23, "weeks_since_baseline": 12.5, "expected_total": 17.25,
+        "worse_than_expected_by": 6.75, "reliable_change_threshold": 6,
+    },
 }
 # What an event may leave out: optional fields absent, so templates must not print "None".
 SPARSE = {
@@ -49,7 +54,10 @@ SPARSE = {
     "goal.milestone_reached": {"client_id": "client-7731"},
     "goal.achieved": {"client_id": "client-7731"},
     "questionnaire.scored": {"client_id": "client-7731", "change": {"reliable_change": "deteriorated"}},
+    "questionnaire.not_on_track": {"client_id": "client-7731"},
 }
+# An overdue reminder reaches the care team too: every sample set also has one.
+OVERDUE = {"questionnaire.due#overdue": {**FULL["questionnaire.due"], "kind": "overdue"}}
 # Words that would tell an email reader about someone's mental health or therapy content.
 CLINICAL_WORDS = ["phq", "gad", "who-5", "score", "risk", "self harm", "self_harm", "deteriorat",
                   "severe", "goal", "milestone", "questionnaire", "baseline", "answered"]
@@ -58,9 +66,9 @@ CLINICAL_WORDS = ["phq", "gad", "who-5", "score", "risk", "self harm", "self_har
 def all_intents(samples, make_event, raised_alert):
     """Every notification the samples lead to, for every kind of recipient, escalations included."""
     intents = []
-    for key, data in samples.items():
+    for key, data in {**samples, **OVERDUE}.items():
         for team in (["ther-1"], []):
-            intents += intents_for(make_event(key, data), team, ["admin-1"], CLINICIANS)
+            intents += intents_for(make_event(key.split("#")[0], data), team, ["admin-1"], CLINICIANS)
     risk = make_event("risk.flagged", samples["risk.flagged"])
     alert = raised_alert("alert-9931", risk, ["ther-1"], datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
     return intents + escalation_intents(
@@ -114,6 +122,30 @@ def test_inbox_client_reminder_names_instrument_and_day(make_event):
     rendered = render(intent, "inbox")
 
     assert rendered.title == "GAD-7 check-in due 3 March 2025"
+
+
+def test_an_overdue_reminder_says_overdue_to_the_client_and_to_the_therapist(make_event):
+    event = make_event("questionnaire.due", OVERDUE["questionnaire.due#overdue"])
+    client, therapist = intents_for(event, ["ther-1"], [], CLINICIANS)
+
+    to_client, to_therapist = render(client, "inbox"), render(therapist, "inbox")
+
+    assert to_client.title == "GAD-7 check-in overdue since 3 March 2025"
+    assert to_client.text.startswith("Your GAD-7 questionnaire is overdue: it was due on 3 March 2025.")
+    assert to_therapist.title == "Client client-7731's GAD-7 check-in is overdue"
+    assert "Client client-7731 has not completed the GAD-7 check-in that was due on 3 March 2025" in to_therapist.text
+
+
+def test_inbox_not_on_track_tells_the_clinician_the_scores_and_that_it_is_a_rule(make_event):
+    [intent] = intents_for(make_event("questionnaire.not_on_track", FULL["questionnaire.not_on_track"]),
+                           ["ther-1"], [], CLINICIANS)
+
+    rendered = render(intent, "inbox")
+
+    assert rendered.title == "PHQ-9 not on track — please review"
+    assert ("Client client-7731's PHQ-9 total is 24 at week 12.5 from a baseline of 23: reliably worse than the "
+            "17.25 or better expected by now.") in rendered.text
+    assert "not a prediction for this client" in rendered.text
 
 
 def test_milestone_reads_differently_for_client_and_therapist(make_event):

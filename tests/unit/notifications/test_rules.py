@@ -82,7 +82,50 @@ def test_questionnaire_due_reminds_the_client(make_event):
     assert (intent.recipient_id, intent.recipient_role) == ("client-1", "client")
     assert intent.creates_alert is False
     assert intent.context == {"instrument": "gad7", "assignment_id": "asg-1",
-                              "due_at": "2025-03-03T09:00:00Z"}
+                              "due_at": "2025-03-03T09:00:00Z", "overdue": False}
+
+
+def test_an_overdue_questionnaire_reaches_the_client_and_the_care_team(make_event):
+    data = {"assignment_id": "asg-1", "client_id": "client-1", "instrument": "gad7",
+            "due_at": "2025-03-03T09:00:00Z", "kind": "overdue"}
+
+    intents = intents_for(make_event("questionnaire.due", data), ["ther-1", "ther-2"], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("client-1", "client"), ("ther-1", "therapist"), ("ther-2", "therapist")]
+    assert {(i.type, i.template, i.context["overdue"]) for i in intents} == {("reminder", "questionnaire_due", True)}
+
+
+def test_an_overdue_questionnaire_without_a_care_team_reaches_the_client_only(make_event):
+    data = {"client_id": "client-1", "instrument": "gad7", "kind": "overdue"}
+
+    intents = intents_for(make_event("questionnaire.due", data), [], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("client-1", "client")]
+
+
+NOT_ON_TRACK = {
+    "response_id": "resp-3", "client_id": "client-1", "instrument": "phq9", "therapist_id": None,
+    "completed_at": "2025-03-03T09:00:00Z", "total": 21, "baseline_response_id": "resp-1",
+    "baseline_total": 20, "weeks_since_baseline": 12.0, "expected_total": 15, "worse_than_expected_by": 6,
+    "reliable_change_threshold": 6,
+}
+
+
+def test_not_on_track_tells_the_care_team_and_never_the_client(make_event):
+    intents = intents_for(make_event("questionnaire.not_on_track", NOT_ON_TRACK), ["ther-1"], ["admin-1"], CLINICIANS)
+
+    assert recipients(intents) == [("ther-1", "therapist")]
+    [intent] = intents
+    assert (intent.type, intent.priority, intent.template) == ("not_on_track", "normal", "not_on_track")
+    assert intent.context == {"instrument": "phq9", "response_id": "resp-3", "total": 21, "expected_total": 15,
+                              "baseline_total": 20, "weeks_since_baseline": 12.0}
+
+
+def test_not_on_track_naming_its_therapist_reaches_them_before_the_team_is_stored(make_event):
+    event = make_event("questionnaire.not_on_track", {**NOT_ON_TRACK, "therapist_id": "ther-9"})
+
+    assert recipients(intents_for(event, [], ["admin-1"], CLINICIANS)) == [("ther-9", "therapist")]
+    assert intents_for(make_event("questionnaire.not_on_track", NOT_ON_TRACK), [], ["admin-1"], CLINICIANS) == []
 
 
 def test_goal_due_soon_reminds_the_client(make_event):
@@ -216,6 +259,7 @@ def test_every_rule_names_a_known_type_priority_and_audience():
         ("goal.achieved", {"client_id": "c", "therapist_id": "ther-2"}, ["ther-2"]),
         ("risk.flagged", {"client_id": "c", "therapist_id": "ther-3"}, ["ther-3"]),
         ("questionnaire.scored", {"client_id": "c", "therapist_id": "ther-4"}, ["ther-4"]),
+        ("questionnaire.not_on_track", {"client_id": "c", "therapist_id": "ther-7"}, ["ther-7"]),
         ("risk.flagged", {"client_id": "c"}, []),
         ("goal.created", {"client_id": "c", "therapist_id": None}, []),
         ("questionnaire.due", {"client_id": "c", "therapist_id": "ther-5"}, []),

@@ -3,11 +3,14 @@ invalid definitions are refused with the wrong field named."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from services.questionnaires.domain import InstrumentDefinitionError, InstrumentError, parse_instrument
 from services.questionnaires.domain.instruments import load_instruments
+from tests.support.change_rules import PUBLISHED_CHANGE_RULES, WITHOUT_CHANGE_RULES
 
 EXPECTED_CODES = {"phq9", "phq2", "gad7", "gad2", "phq15", "who5", "pcl5", "k10", "audit", "auditc", "wsas", "waisr"}
 
@@ -25,9 +28,10 @@ def test_every_builtin_instrument_loads(builtins):
     assert set(builtins) == EXPECTED_CODES
 
 
-def test_contract_codes_are_there(builtins):
-    # CONTRACT.md: "Codes include phq9, gad7, phq2, gad2, who5".
-    assert {"phq9", "gad7", "phq2", "gad2", "who5"} <= set(builtins)
+def test_the_contract_names_every_builtin(builtins):
+    contract = (Path(__file__).resolve().parents[3] / "docs" / "CONTRACT.md").read_text()
+    sentence = contract[contract.index("Codes include"):contract.index("`POST /v1/instruments`")]
+    assert set(re.findall(r"`([a-z0-9]+)`", sentence)) == set(builtins)
 
 
 @pytest.mark.parametrize("code", sorted(EXPECTED_CODES))
@@ -76,29 +80,6 @@ def test_declared_ranges_match_the_publications(builtins):
         "wsas": (0, 40), "waisr": (12, 60),
     }
     assert {code: tuple(i.scoring.range) for code, i in builtins.items()} == published
-
-
-# Typed in from the publications, independently of the JSON files: (direction, reliable change
-# points, caseness, remission, response fraction); a cut-off is (">=", x) or ("<", x).
-PUBLISHED_CHANGE_RULES = {
-    # NHS Talking Therapies: reliable change 6, case >= 10; NCQA HEDIS: remission < 5, response 50%.
-    "phq9": ("higher_is_worse", 6, (">=", 10), ("<", 5), 0.5),
-    # NHS Talking Therapies: reliable change 4, case >= 8; remission < 5 is the contract's analogue.
-    "gad7": ("higher_is_worse", 4, (">=", 8), ("<", 5), 0.5),
-    # Kroenke et al. 2003 (PHQ-2) and 2010 (PHQ-2, GAD-2): positive screen at 3 or more.
-    "phq2": ("higher_is_worse", None, (">=", 3), None, None),
-    "gad2": ("higher_is_worse", None, (">=", 3), None, None),
-    # WHO-5 scoring instructions: a 10% change (2.5 raw points) is significant; below 13 is poor.
-    "who5": ("higher_is_better", 2.5, ("<", 13), None, None),
-    # Marx et al. 2022 sample 1: reliable change 15; Bovin et al. 2016: probable PTSD at 33.
-    "pcl5": ("higher_is_worse", 15, (">=", 33), None, None),
-    # WHO AUDIT manual: 8 or more is hazardous and harmful use.
-    "audit": ("higher_is_worse", None, (">=", 8), None, None),
-    # Higher is a stronger alliance; no published thresholds.
-    "waisr": ("higher_is_better", None, None, None, None),
-}
-# No published rule could be confirmed (AUDIT-C's cut-off depends on sex).
-WITHOUT_CHANGE_RULES = {"phq15", "k10", "auditc", "wsas"}
 
 
 def _cut_off(threshold):
