@@ -7,7 +7,7 @@ from typing import Callable
 from flask import Response, request
 from flask_smorest import Blueprint
 
-from shared.charts import PNG_MEDIA_TYPE, SVG_MEDIA_TYPE, Chart, render_png, render_svg
+from shared.charts import PNG_MEDIA_TYPE, SVG_MEDIA_TYPE, BarChart, Chart, render_png, render_svg
 from shared.errors import PROBLEM_MIMETYPE, TITLES, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER, MAX_KEY_LENGTH
 from shared.schemas import ProblemSchema
@@ -89,7 +89,7 @@ def wanted_media() -> str:
     return chosen
 
 
-def chart_response(chart: Chart, media_type: str) -> Response:
+def chart_response(chart: Chart | BarChart, media_type: str) -> Response:
     """The chart drawn as ``media_type`` (SVG or PNG)."""
     svg = render_svg(chart)
     body = svg if media_type == SVG_MEDIA_TYPE else render_png(svg)

@@ -89,8 +89,10 @@ def _consumer_topology(channels: dict[str, Any], operations: dict[str, Any]) -> 
             queue: f"Bound to `{DEFAULT_EXCHANGE}` with {', '.join(f'`{p}`' for p in topology.patterns)}. The "
             f"{service} worker acknowledges an event once its handler's writes are stored, and skips an `id` it "
             f"has handled. A handler that fails sends the event to the next delay queue ({delays}: "
-            f"`RETRY_DELAYS`), which returns it here when the delay is over; after the last, it goes to `{dead}`.",
-            dead: f"Events that failed every retry of `{queue}`, kept for ops: "
+            f"`RETRY_DELAYS`), which returns it here when the delay is over; after the last, it goes to `{dead}`. "
+            f"A malformed event (its envelope or data not as these schemas define them) goes to `{dead}` at once.",
+            dead: f"Events of `{queue}` that were malformed (header `x-stepwise-reason: malformed`, on their first "
+            f"delivery) or failed every retry (`failed`), kept for ops: "
             f"`python -m shared.events.deadletters list|show|replay --queue {queue}`.",
             **{
                 retry_queue(queue, delay): f"Holds a failed event for {delay:g} s (message TTL), then dead-letters "
@@ -193,8 +195,11 @@ def build_document() -> dict[str, Any]:
                 "Each message is a persistent CloudEvents 1.0 event in structured JSON mode, published with "
                 "publisher confirms. Delivery is at least once: de-duplicate on `id`. Stepwise's own consumers read "
                 "quorum queues (`<prefix>.<consumer>`, replicated across the cluster's nodes), with delay queues "
-                "`<queue>.retry.<ms>ms` and dead letters `<queue>.dead`; a subscriber's own queue should be a "
-                "quorum queue too (`x-queue-type: quorum`), so that losing a node loses none of its events."
+                "`<queue>.retry.<ms>ms` and dead letters `<queue>.dead`: an event whose envelope or data these "
+                "schemas refuse, or of an unregistered type, is malformed and dead-lettered on its first delivery "
+                "(`x-stepwise-reason: malformed`; retrying cannot fix it, and no handler sees it), one whose handler "
+                "keeps failing after the last retry (`x-stepwise-reason: failed`). A subscriber's own queue should be "
+                "a quorum queue too (`x-queue-type: quorum`), so that losing a node loses none of its events."
             ),
         },
         "defaultContentType": CONTENT_TYPE,

@@ -1,12 +1,15 @@
-"""Charts of a measure over time, as SVG (and PNG), for a therapist to see a trend at a glance.
+"""Charts of a measure over time, and of counts by category, as SVG (and PNG), for a therapist
+or a clinic to see a trend or a distribution at a glance.
 
 A service maps its data to a ``Chart`` (values on the vertical axis, times on the horizontal one)
 and this module draws it: the axes and their scales, shaded bands, horizontal reference lines, a
 shaded corridor, a guide line, vertical marks and one marker per point, each marked by its
-category. The SVG comes from a Jinja2 template (``templates/chart.svg``) with autoescaping, so
-names and labels are escaped once, here. It is accessible: ``role="img"``, ``aria-labelledby``
-naming its ``<title>`` and ``<desc>``, and the ``<desc>`` states every point in words (the text
-alternative). A chart without points says so in its picture and its description.
+category. Or to a ``BarChart``: one labelled bar per category, its value written above it. The
+SVG comes from Jinja2 templates (``templates/chart.svg``, ``templates/bar_chart.svg``, both in
+``templates/_frame.svg``) with autoescaping, so names and labels are escaped once, here. It is
+accessible: ``role="img"``, ``aria-labelledby`` naming its ``<title>`` and ``<desc>``, and the
+``<desc>`` states every point or bar in words (the text alternative). A chart without points (or
+whose bars are all 0) says so in its picture and its description.
 """
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ MARKERS = {
     "client": ("circle", "#1f4e9c"),
     "therapist": ("square", "#6a3d9a"),
     "score": ("diamond", "#1b7f3b"),
+    "recovered": ("circle", "#0f5a2a"),
 }
 # Reference lines by kind; an unknown kind is drawn like a cut-off.
 LEVEL_COLOURS = {"caseness": "#7a1f1f", "baseline": "#1f4e9c", "target": "#1b7f3b", "milestone": "#8a6d00"}
@@ -109,6 +113,25 @@ class Chart:
     empty: str = "No data yet."
 
 
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    category: str  # a key of MARKERS: its colour
+    note: str = ""  # written under the label and said in the text alternative, e.g. a percentage
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Counts by category: one bar each, in the order given."""
+
+    title: str
+    summary: str  # the first sentence of the text alternative: what the chart is of
+    value_label: str
+    bars: Sequence[Bar]
+    empty: str = "No data yet."  # said when every bar is 0
+
+
 class Scale:
     """A linear map from a domain [low, high] to pixels [start, end]."""
 
@@ -164,9 +187,14 @@ def _marker(kind: str, x: float, y: float) -> str:
     return f"M{x - r},{y}a{r},{r} 0 1,0 {2 * r},0a{r},{r} 0 1,0 {-2 * r},0Z"
 
 
-def description(chart: Chart) -> str:
-    """The text alternative: what the chart is of, its reference lines, and every point in words."""
+def description(chart: Chart | BarChart) -> str:
+    """The text alternative: what the chart is of, its reference lines, and every point (or bar) in words."""
     sentences = [chart.summary]
+    if isinstance(chart, BarChart):
+        if not any(bar.value for bar in chart.bars):
+            sentences.append(chart.empty)
+        return " ".join(sentences + [f"{bar.label}: {_number(bar.value)}{f', {bar.note}' if bar.note else ''}."
+                                     for bar in chart.bars])
     if chart.bands:
         sentences.append("Bands: " + "; ".join(f"{b.label} {_number(b.low)}–{_number(b.high)}" for b in chart.bands) + ".")
     if chart.corridor:
@@ -196,8 +224,41 @@ def _contiguous(bands: Sequence[Band]) -> list[Band]:
         for band, following in zip(ordered, ordered[1:])
     ] + ordered[-1:]
 
-def render_svg(chart: Chart) -> str:
+
+def _frame(chart: Chart | BarChart) -> dict:
+    """What every chart's template needs: its size, plot area, title and text alternative."""
+    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": RIGHT, "top": TOP, "bottom": BOTTOM,
+            "title": chart.title, "desc": description(chart), "value_label": chart.value_label}
+
+
+def _value_ticks(scale: Scale, low: float, high: float) -> list[dict]:
+    return [{"label": _number(tick), "y": scale(tick)} for tick in nice_ticks(low, high)]
+
+
+def render_bars(chart: BarChart) -> str:
+    """A bar chart as a standalone, accessible SVG document: the value axis from 0, each bar with
+    its value above it and its label (a word a line) and note below it."""
+    high = max([bar.value for bar in chart.bars] + [1])
+    y = Scale(0, high, BOTTOM, TOP)
+    slot = (RIGHT - LEFT) / max(len(chart.bars), 1)
+    width = round(slot * 0.6, 2)
+    bars = [
+        {"label": bar.label, "category": bar.category, "value": _number(bar.value), "note": bar.note,
+         "colour": MARKERS[bar.category][1], "lines": bar.label.split(),
+         "x": round(LEFT + slot * index + (slot - width) / 2, 2), "y": y(bar.value), "width": width,
+         "height": round(BOTTOM - y(bar.value), 2), "middle": round(LEFT + slot * (index + 0.5), 2),
+         "said": f"{bar.label}: {_number(bar.value)}{f', {bar.note}' if bar.note else ''}"}
+        for index, bar in enumerate(chart.bars)
+    ]
+    context = {**_frame(chart), "value_ticks": _value_ticks(y, 0, high), "bars": bars,
+               "empty": None if any(bar.value for bar in chart.bars) else chart.empty}
+    return _templates.get_template("bar_chart.svg").render(context)
+
+
+def render_svg(chart: Chart | BarChart) -> str:
     """The chart as a standalone, accessible SVG document."""
+    if isinstance(chart, BarChart):
+        return render_bars(chart)
     low, high = chart.value_range
     y = Scale(low, high, BOTTOM, TOP)
     first, last = _time_span(chart)
@@ -221,10 +282,7 @@ def render_svg(chart: Chart) -> str:
     time_ticks = [first + (last - first) * index / 4 for index in range(5)]
     legend = sorted({point.category for point in chart.points}, key=list(MARKERS).index)
     context = {
-        "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": RIGHT, "top": TOP, "bottom": BOTTOM,
-        "title": chart.title,
-        "desc": description(chart),
-        "value_label": chart.value_label,
+        **_frame(chart),
         "bands": bands,
         "corridor": corridor,
         "levels": [{"label": f"{level.label} {_number(level.value)}", "kind": level.kind, "y": y(level.value),
@@ -236,7 +294,7 @@ def render_svg(chart: Chart) -> str:
             "x1": x(chart.guide.start[0]), "y1": y(chart.guide.start[1]),
             "x2": x(chart.guide.end[0]), "y2": y(chart.guide.end[1]),
         },
-        "value_ticks": [{"label": _number(tick), "y": y(tick)} for tick in nice_ticks(low, high)],
+        "value_ticks": _value_ticks(y, low, high),
         "time_ticks": [{"label": _day(tick), "x": x(tick)} for tick in time_ticks],
         "line": " ".join(f"{x(point.at)},{y(point.value)}" for point in chart.points),
         "points": [

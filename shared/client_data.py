@@ -33,9 +33,10 @@ from marshmallow import Schema, fields
 from shared.api import problems
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal, requires
+from shared.clock import rfc3339
 from shared.errors import Problem
 from shared.events.consumer import Subscription
-from shared.events.envelope import isoformat, new_event
+from shared.events.envelope import new_event
 from shared.events.registry import SERVICES
 from shared.events.outbox import with_events
 from shared.mongo import Database, Index, Scope, ScopedCollection, insert_once
@@ -118,7 +119,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, datetime):
-        return isoformat(value)
+        return rfc3339(value)
     return value
 
 
@@ -144,7 +145,7 @@ def subscriptions(database: Database, records: ClientRecords, service: str, cloc
         deleted = records.erase(database, tenant, data["client_id"])
         now = clock.now()
         erased = {"erasure_id": data["erasure_id"], "client_id": data["client_id"], "service": service,
-                  "records_deleted": deleted, "erased_at": isoformat(now)}
+                  "records_deleted": deleted, "erased_at": rfc3339(now)}
         report = _report(tenant, erased)
         event_out = new_event("client.erased", tenant=tenant, subject=data["erasure_id"], time=now,
                               event_id=report["_id"], service=service, data=erased)

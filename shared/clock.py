@@ -5,8 +5,32 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 
+# A time a little ahead of ours is a caller's clock running fast, not a time in the future.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def is_future(moment: datetime, now: datetime) -> bool:
+    """Whether a time a caller gives is later than ``now``, beyond ``CLOCK_SKEW``."""
+    return moment > now + CLOCK_SKEW
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """A time as ``rfc3339`` writes it (any offset, or ``Z``); one without an offset is taken as
+    UTC. ``ValueError`` when ``value`` is not such a time."""
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 in UTC to the millisecond with a ``Z``, as the contract asks for every time on the
+    wire (MongoDB keeps milliseconds); a time without an offset is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SystemClock:

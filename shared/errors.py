@@ -143,6 +143,11 @@ def detail_for(errors: Mapping[str, list[str]]) -> str:
     return f"Invalid value for: {fields}" if fields else "The request is invalid"
 
 
+def invalid(errors: Mapping[str, list[str]]) -> Problem:
+    """The 422 for input a schema let through and a rule refused: names each field and says why."""
+    return Problem(422, detail_for(errors), errors=dict(errors))
+
+
 def _handle_problem(exc: Problem) -> Response:
     errors = exc.errors
     if errors is not None and not all(isinstance(v, list) for v in errors.values()):

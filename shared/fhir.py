@@ -31,6 +31,7 @@ from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_lo
 
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal
+from shared.clock import rfc3339
 from shared.errors import PROBLEM_MIMETYPE, TITLES
 from shared.fhir_errors import FHIR_MIMETYPE, FHIR_PREFIX, OperationOutcomeSchema, operation_outcome
 from shared.paging import MAX_LIMIT
@@ -51,9 +52,7 @@ SCORE_UNIT = {"system": "http://unitsofmeasure.org", "code": "{score}", "unit": 
 
 def instant(moment: datetime) -> str:
     """A FHIR ``instant``: UTC, to the millisecond, with a ``Z``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(moment)
 
 
 def reference(resource_type: str, resource_id: str) -> dict:

@@ -4,13 +4,16 @@ The created record's id is derived from the tenant, the route and the key, so th
 insert is the claim: a retry with the same key collides on ``_id``, finds the first record, and
 returns it. The record keeps a fingerprint of the body; a retry with the same key but another
 body is a 409. Because creation and claim are one insert, a crash can never leave a claimed key
-without its record, nor a record created twice.
+without its record, nor a record created twice. What a request creates inside another record
+(a goal's milestone, stored in a revision) takes its id, its stamp and the replay check from
+``keyed_request`` the same way.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from flask import request
@@ -46,6 +49,33 @@ def record_id(tenant: str, caller: str, route: str, key: str | None) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join((tenant, caller, route, key))))
 
 
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A creating request as its ``Idempotency-Key`` identifies it: the id of what it creates
+    (the same for every retry with the key, fresh without one) and its body's fingerprint."""
+
+    key: str | None
+    id: str
+    fingerprint: str
+
+    @property
+    def stamp(self) -> dict | None:
+        """What the created record keeps of the request, so a retry can be recognised."""
+        return {"key": self.key, "fingerprint": self.fingerprint} if self.key else None
+
+    def replay(self, existing: Mapping[str, Any]) -> dict:
+        """``existing``, created by an earlier try of this request; 409 when it had another body."""
+        if (existing.get("idempotency") or {}).get("fingerprint") != self.fingerprint:
+            raise Problem(409, f"This {HEADER} was already used with a different body")
+        return dict(existing)
+
+
+def keyed_request(tenant: str, route: str, body: Mapping[str, Any]) -> KeyedRequest:
+    """This request (its caller, ``route`` and key) as ``KeyedRequest``."""
+    key = request_key()
+    return KeyedRequest(key, record_id(tenant, current_principal().sub, route, key), fingerprint(body))
+
+
 def create_once(
     records: ScopedCollection,
     route: str,
@@ -57,31 +87,16 @@ def create_once(
     Returns ``(record, created)``. ``build`` receives the id to use and returns the document to
     insert (events included); it is called once per request.
     """
-    key = request_key()
-    body_print = fingerprint(body)
-    new_id = record_id(records.scope.tenant, current_principal().sub, route, key)
-    if key is not None:
-        existing = records.find_by_id(new_id)
+    request = keyed_request(records.scope.tenant, route, body)
+    if request.key is not None:
+        existing = records.find_by_id(request.id)
         if existing is not None:
-            return _replay(existing, body_print), False
-    document = as_created(build(new_id), new_id, key, body_print)
+            return request.replay(existing), False
+    document = {**build(request.id), "_id": request.id, "idempotency": request.stamp}
     try:
         return records.insert_one(document), True
     except DuplicateKeyError:
-        existing = records.find_by_id(new_id)
+        existing = records.find_by_id(request.id)
         if existing is None:
             raise
-        return _replay(existing, body_print), False
-
-
-def as_created(document: Mapping[str, Any], new_id: str, key: str | None = None, body_print: str | None = None) -> dict:
-    """``document`` as ``create_once`` stores it: under ``new_id``, with its key and the body's
-    fingerprint when the request had a key."""
-    return {**document, "_id": new_id, "idempotency": {"key": key, "fingerprint": body_print} if key else None}
-
-
-def _replay(existing: Mapping[str, Any], body_print: str) -> dict:
-    stored = (existing.get("idempotency") or {}).get("fingerprint")
-    if stored != body_print:
-        raise Problem(409, f"This {HEADER} was already used with a different body")
-    return dict(existing)
+        return request.replay(existing), False

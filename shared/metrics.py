@@ -47,7 +47,9 @@ EVENTS_CONSUMED = Counter(
 )
 EVENTS_RETRIED = Counter("stepwise_events_retried_total", "Events sent to a delay queue for another try", ["consumer"])
 EVENTS_DEAD_LETTERED = Counter(
-    "stepwise_events_dead_lettered_total", "Events moved to a dead-letter queue after the last try", ["consumer"]
+    "stepwise_events_dead_lettered_total",
+    "Events moved to a dead-letter queue: malformed (at once) or failed (after the last try)",
+    ["consumer", "reason"],
 )
 # Seconds from an event's time (when the change that raised it was stored) to a consumer taking it.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)

@@ -124,6 +124,12 @@ class Database:
             self._client = None
 
 
+# A writer that loses the race for a derived id (a goal's next revision seq, the next place in a
+# client's series) to another that was stored re-reads and tries again, so with n writers at once
+# each is stored within n attempts; one that loses this many times in a row gets a 409.
+CLAIM_ATTEMPTS = 10
+
+
 def insert_once(collection: Collection, document: Mapping[str, Any]) -> bool:
     """Insert ``document`` unless its unique key exists; True when this call inserted it.
 

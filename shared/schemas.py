@@ -6,6 +6,8 @@ from datetime import timezone
 
 from marshmallow import INCLUDE, Schema, fields, validate
 
+from shared.clock import rfc3339
+
 MAX_ID_LENGTH = 200
 # C0 and C1 control characters (NUL, newline, escape, ...): never part of an id, and NUL cannot
 # even be part of a MongoDB key.
@@ -21,11 +23,7 @@ class UtcDateTime(fields.DateTime):
     }
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return None if value is None else rfc3339(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timezone
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from services.goals import events
@@ -41,16 +41,12 @@ from services.goals.domain.smart import assess, infer_direction
 from services.goals.domain.validation import goal_errors, milestones_errors
 from services.goals.views import goal_chart, goal_view, rounded
 from shared.charts import Chart
-from shared.errors import Problem
+from shared.clock import is_future
+from shared.errors import Problem, invalid
 from shared.events.outbox import with_events
-from shared.idempotency import fingerprint, record_id, request_key
+from shared.idempotency import keyed_request
+from shared.mongo import CLAIM_ATTEMPTS
 
-# A change loses the race for a seq only to another change that was stored, so with n changes
-# at once each is stored within n attempts. Changes to one goal are rarely concurrent (a
-# therapist and a score at the same moment); one that loses this many times gets a 409.
-MAX_ATTEMPTS = 10
-# A time a little ahead of ours is a caller's clock running fast, not a time in the future.
-CLOCK_SKEW = timedelta(minutes=5)
 GOAL_TEXT_FIELDS = ("client_id", "therapist_id", "title", "description", "category", "parent_goal_id")
 
 
@@ -72,10 +68,6 @@ def _milestone(given: Mapping[str, Any]) -> dict:
     """A milestone as stored: every field present, the due date as ``YYYY-MM-DD``."""
     return {"title": given["title"], "value": given.get("value"), "percent": given.get("percent"),
             "due_date": _iso(given.get("due_date"))}
-
-
-def _invalid(errors: Mapping[str, list[str]]) -> Problem:
-    return Problem(422, f"Invalid value for: {', '.join(sorted(errors))}", errors=dict(errors))
 
 
 @dataclass
@@ -170,7 +162,7 @@ class Goals:
         parent_problem, parent = self._parent(goal, None)
         errors.update(parent_problem)
         if errors:
-            raise _invalid(errors)
+            raise invalid(errors)
         if goal["therapist_id"] is None and parent is not None:
             goal["therapist_id"] = parent.goal["therapist_id"]
         goal["smart"] = assess(goal, self.today, milestone_count=len(goal["milestones"]), instrument_ranges=self.ranges)
@@ -221,7 +213,7 @@ class Goals:
             try:
                 after, _ = revise(before, patch)
             except NotRevisable as exc:
-                raise _invalid({name: ["This field can't be revised."] for name in exc.fields}) from None
+                raise invalid({name: ["This field can't be revised."] for name in exc.fields}) from None
             after["measure"] = self._complete_measure(after["measure"], after)
             changes = diff(before, after)
             if not changes:
@@ -232,7 +224,7 @@ class Goals:
             if "parent_goal_id" in changes:
                 errors.update(self._parent(after, goal_id)[0])
             if errors:
-                raise _invalid(errors)
+                raise invalid(errors)
             subgoals = len(self.store.children([before])[goal_id])
             smart = assess(after, self.today, subgoal_count=subgoals, milestone_count=len(after["milestones"]),
                            instrument_ranges=self.ranges)
@@ -266,9 +258,7 @@ class Goals:
                       body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Add a milestone (once per Idempotency-Key: the milestone's id is derived from it);
         ``goal.revised``. Returns the goal and whether the milestone is new."""
-        key = request_key()
-        milestone_id = record_id(self.tenant, self.by or "", route, key) if key else str(uuid.uuid4())
-        body_print = fingerprint(body)
+        request = keyed_request(self.tenant, route, body)
         milestone = _milestone(milestone)
         replayed = False
 
@@ -276,21 +266,19 @@ class Goals:
             nonlocal replayed
             goal = history.goal
             earlier = next((r for r in history.revisions if r["kind"] == "milestone_added"
-                            and r["changes"]["milestone"]["to"]["id"] == milestone_id), None)
+                            and r["changes"]["milestone"]["to"]["id"] == request.id), None)
             if earlier is not None:
-                if (earlier.get("idempotency") or {}).get("fingerprint") != body_print:
-                    raise Problem(409, "This Idempotency-Key was already used with a different body")
+                request.replay(earlier)
                 replayed = True
                 return None
             if not goal["measure"]:
                 raise Problem(409, "Give the goal a measure before adding milestones.")
             errors = milestone_errors(milestone, goal["measure"])
             if errors:
-                raise _invalid(errors)
-            changes = {"milestone": {"from": None, "to": {"id": milestone_id, **milestone}}}
+                raise invalid(errors)
+            changes = {"milestone": {"from": None, "to": {"id": request.id, **milestone}}}
             raised = [events.revised(self.tenant, goal, changes, reason, self.now)]
-            return PlannedRevision("milestone_added", changes, reason, raised,
-                                   {"idempotency": {"key": key, "fingerprint": body_print} if key else None})
+            return PlannedRevision("milestone_added", changes, reason, raised, {"idempotency": request.stamp})
 
         current = self._change(goal_id, plan)
         return current, not replayed
@@ -299,7 +287,7 @@ class Goals:
         """Set the goal's attainment scale (five described levels and a weight); ``goal.revised``."""
         errors = scale_errors(scale)
         if errors:
-            raise _invalid(errors)
+            raise invalid(errors)
         scale = {"levels": {key: scale["levels"][key] for key in sorted(scale["levels"], key=int)},
                  "weight": scale.get("weight", 1)}
 
@@ -328,7 +316,8 @@ class Goals:
         and re-planning when a concurrent change took the seq first (``history``, when given,
         is the first attempt's reading). Returns the history the plan was made on and the
         revision appended, or None when the plan changed nothing."""
-        for _ in range(MAX_ATTEMPTS):
+        # Changes to one goal are rarely concurrent (a therapist and a score at the same moment).
+        for _ in range(CLAIM_ATTEMPTS):
             history = history or self.find(goal_id)
             change = plan(history)
             if change is None:
@@ -401,10 +390,10 @@ class Goals:
             raise Problem(409, "This goal was abandoned: set its status to active to log progress again.")
         problem = value_problem(goal["measure"], entry["value"], self.ranges)
         if problem:
-            raise _invalid({"value": [f"The value ({entry['value']}) {problem}."]})
+            raise invalid({"value": [f"The value ({entry['value']}) {problem}."]})
         recorded_at = entry.get("recorded_at") or self.now
-        if recorded_at > self.now + CLOCK_SKEW:
-            raise _invalid({"recorded_at": ["The time can't be in the future."]})
+        if is_future(recorded_at, self.now):
+            raise invalid({"recorded_at": ["The time can't be in the future."]})
 
         self._announce(goal_id)
         stored, created = self.store.add_progress_for_request(
@@ -498,8 +487,8 @@ class Goals:
         if history.goal["attainment_scale"] is None:
             raise Problem(409, "Set the goal's attainment scale before rating it.")
         rated_at = rating.get("rated_at") or self.now
-        if rated_at > self.now + CLOCK_SKEW:
-            raise _invalid({"rated_at": ["The time can't be in the future."]})
+        if is_future(rated_at, self.now):
+            raise invalid({"rated_at": ["The time can't be in the future."]})
 
         def build(_rating_id: str) -> dict:
             return {"goal_id": goal_id, "client_id": history.goal["client_id"], "level": rating["level"],
@@ -520,9 +509,3 @@ class Goals:
         score = t_score([(goal["level"], goal["weight"]) for goal in used], DEFAULT_RHO)
         return {"client_id": client_id, "t_score": None if score is None else round(score, 2), "rho": DEFAULT_RHO,
                 "goals": used}
-
-
-def event_time(value: str) -> datetime:
-    """An RFC 3339 time from an event; one without an offset is taken as UTC."""
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

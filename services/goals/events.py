@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from shared.events.envelope import isoformat, new_event
+from shared.clock import rfc3339
+from shared.events.envelope import new_event
+from shared.events.registry import REGISTRY
 
 
 def _about(goal: Mapping[str, Any]) -> dict[str, Any]:
@@ -25,11 +27,8 @@ def _event(name: str, tenant: str, goal: Mapping[str, Any], data: Mapping[str, A
 
 
 def created(tenant: str, goal: Mapping[str, Any], now: datetime) -> dict:
-    """``goal.created`` carries the goal as stored (its public fields)."""
-    data = {"id": goal["id"], "client_id": goal["client_id"], "therapist_id": goal.get("therapist_id"),
-            "title": goal["title"], "status": goal["status"]}
-    for field in ("description", "category", "measure", "start_date", "target_date", "parent_goal_id", "milestones", "smart"):
-        data[field] = goal.get(field)
+    """``goal.created`` carries the goal as stored: the fields the registry defines for it."""
+    data = {field: goal.get(field) for field in REGISTRY["goal.created"].fields}
     return _event("goal.created", tenant, goal, data, now)
 
 
@@ -39,7 +38,7 @@ def revised(tenant: str, goal: Mapping[str, Any], changes: Mapping[str, Any], re
 
 def progress_recorded(tenant: str, goal: Mapping[str, Any], entry: Mapping[str, Any], percent: float | None, now: datetime) -> dict:
     data = {**_about(goal), "value": entry["value"], "percent": percent, "source": entry["source"],
-            "recorded_at": isoformat(entry["recorded_at"])}
+            "recorded_at": rfc3339(entry["recorded_at"])}
     return _event("goal.progress_recorded", tenant, goal, data, now)
 
 

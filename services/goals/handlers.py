@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from services.goals.actions import Goals, event_time
+from services.goals.actions import Goals
 from services.goals.adapters.instruments import remember
 from services.goals.adapters.store import store_for
+from shared.clock import parse_rfc3339
 from shared.mongo import Database
 
 log = logging.getLogger(__name__)
@@ -20,15 +21,12 @@ log = logging.getLogger(__name__)
 
 def score_handler(database: Database, clock, due_soon_days: int):
     def handle(event: dict) -> None:
+        # The consumer dead-lettered a score without a numeric total (the registry requires one).
         data = event["data"]
-        total = (data.get("score") or {}).get("total")
-        if isinstance(total, bool) or not isinstance(total, (int, float)):
-            # Retrying can't fix it: after the retries it waits in dead letters for ops.
-            raise ValueError(f"questionnaire.scored {event['id']} has no numeric score total")
         goals = Goals(store_for(database, event["tenantid"]), now=clock.now(), by=None, due_soon_days=due_soon_days)
         added = goals.record_score(
-            data["response_id"], data["client_id"], data["instrument"], total,
-            event_time(data.get("completed_at") or event["time"]),
+            data["response_id"], data["client_id"], data["instrument"], data["score"]["total"],
+            parse_rfc3339(data.get("completed_at") or event["time"]),
         )
         log.info("score fed to goals", extra={"event_id": event["id"], "entries_added": added})
 

@@ -58,7 +58,7 @@ from services.notifications.events import outcome_events
 from services.notifications.views import SubscriptionRecords
 from shared import tracing
 from shared.auth import Principal
-from shared.errors import Problem
+from shared.errors import Problem, invalid
 from shared.events.envelope import CONTENT_TYPE
 from shared.idempotency import create_once
 from shared.mongo import Database, Scope
@@ -263,7 +263,7 @@ def _refuse(field_name: str, ids: list[str], refused: dict[str, str]) -> None:
     """A 422 naming each refused id's place in the list (``therapist_ids.2``)."""
     errors = {f"{field_name}.{n}": [refused[i]] for n, i in enumerate(ids) if i in refused}
     if errors:
-        raise Problem(422, f"Invalid value for: {', '.join(errors)}", errors=errors)
+        raise invalid(errors)
 
 
 @dataclass
@@ -309,7 +309,7 @@ class Clinic:
         try:
             prefs = parse_preferences(body)
         except InvalidPreferences as exc:
-            raise Problem(422, "Invalid value for: " + ", ".join(sorted(exc.errors)), errors=exc.errors) from None
+            raise invalid(exc.errors) from None
         stored = PreferencesRepository(self.database, self.scope).put(user_id, prefs, self.now, self.principal.sub)
         HeldEmails(self.database, self.scope).release(user_id, self.now)
         return stored
@@ -417,7 +417,7 @@ class Clinic:
         try:
             targets.check(body["url"])
         except TargetRefused as refused:
-            raise Problem(422, "Invalid value for: url", errors={"url": [f"not a webhook target: it {refused}"]}) from None
+            raise invalid({"url": [f"not a webhook target: it {refused}"]}) from None
 
         def build(new_id: str) -> dict:
             return {**body, "_id": new_id, "created_at": self.now, "created_by": self.principal.sub}

@@ -36,11 +36,11 @@ from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Membe
 from services.notifications.adapters.subscriptions import Subscriptions
 from services.notifications.domain import ids
 from services.notifications.domain.channels import WEBHOOK
-from services.notifications.domain.events import parse_type
 from services.notifications.domain.rules import (
-    RULES, URGENT, Intent, care_team_additions, intents_for, route, routing_for,
+    RULES, URGENT, Intent, care_team_additions, context_for, intents_for, route, routing_for,
 )
 from shared import tracing
+from shared.clock import parse_rfc3339
 from shared.events.consumer import event_age
 from shared.events.envelope import routing_key
 from shared.mongo import Database, Scope
@@ -56,13 +56,6 @@ WEBHOOK_PATTERNS = ("#",)
 _OUTCOME_EVENTS = ("notification.delivered", "notification.failed")
 
 
-def _event_time(event: dict) -> datetime | None:
-    try:
-        return datetime.fromisoformat(event["time"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 class RulesConsumer:
     def __init__(self, database: Database, clock, escalate_after: timedelta):
         self.database = database
@@ -73,19 +66,17 @@ class RulesConsumer:
     def __call__(self, event: dict) -> None:
         now = self.clock.now()
         scope = Scope(event["tenantid"])
-        data = event.get("data") or {}
-        client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
+        # Every event these consumers take names its client (the registry requires it).
+        client_id = event["data"]["client_id"]
         teams = Memberships(self.database, scope)
         roster = teams.roster()
-        if client_id:
-            named = route(care_team_additions(event), roster)
-            for therapist_id in named.clinicians:
-                teams.add(CARE_TEAM, client_id, therapist_id, now, by=f"event:{event['id']}")
-            if named.not_clinicians:
-                log.warning("event names as the client's clinician an id not on the clinician roster; not added",
-                            extra={"event_id": event.get("id"), "tenant": scope.tenant,
-                                   "ignored": len(named.not_clinicians)})
-        care_team = teams.members(CARE_TEAM, client_id) if client_id else []
+        named = route(care_team_additions(event), roster)
+        for therapist_id in named.clinicians:
+            teams.add(CARE_TEAM, client_id, therapist_id, now, by=f"event:{event['id']}")
+        if named.not_clinicians:
+            log.warning("event names as the client's clinician an id not on the clinician roster; not added",
+                        extra={"event_id": event["id"], "tenant": scope.tenant, "ignored": len(named.not_clinicians)})
+        care_team = teams.members(CARE_TEAM, client_id)
         intents = intents_for(event, care_team, teams.members(ADMINS), roster)
         reason = routing_for(event, care_team, roster).reason
         alert_id = self._raise_alert(event, intents, reason, now) if self._raises_alert(event) else None
@@ -97,15 +88,13 @@ class RulesConsumer:
 
     @staticmethod
     def _raises_alert(event: dict) -> bool:
-        parsed = parse_type(event.get("type", ""))
-        rule = RULES.get(parsed[0]) if parsed and parsed[1] == 1 else None
-        return rule is not None and rule.creates_alert and rule.applies(event.get("data") or {})
+        rule = RULES.get(routing_key(event))
+        return rule is not None and rule.creates_alert and rule.applies(event["data"])
 
     def _raise_alert(self, event: dict, intents: list[Intent], reason: str | None, now: datetime) -> str:
         """Store the alert, even when nobody can be told: then it is due for escalation at once,
         and goes to the tenant's admins as soon as there are any. ``reason`` says why no
         clinician of the care team was told (then the admins were, at once)."""
-        rule = RULES[parse_type(event["type"])[0]]
         tenant, data = event["tenantid"], event["data"]
         recipients = [intent.recipient_id for intent in intents if intent.creates_alert]
         alert_id = ids.alert(tenant, event["id"])
@@ -115,10 +104,10 @@ class RulesConsumer:
                 "client_id": data["client_id"],
                 "event_id": event["id"],
                 "raised_at": now,
-                "flagged_at": _event_time(event),
+                "flagged_at": parse_rfc3339(event["time"]),
                 "recipients": recipients,
                 "routing_reason": reason,
-                "context": rule.context(data),
+                "context": context_for(routing_key(event), data),
                 "escalate_at": now + self.escalate_after if recipients else now,
             },
             now,
@@ -140,7 +129,7 @@ class WebhookFanout:
 
     def __call__(self, event: dict) -> None:
         key = routing_key(event)
-        if key in _OUTCOME_EVENTS and (event.get("data") or {}).get("channel") == WEBHOOK:
+        if key in _OUTCOME_EVENTS and event["data"]["channel"] == WEBHOOK:
             return
         tenant = event["tenantid"]
         subscriptions = Subscriptions(self.database, Scope(tenant)).matching(key)
@@ -148,7 +137,6 @@ class WebhookFanout:
             return
         now = self.clock.now()
         body = json.dumps(event, separators=(",", ":"))
-        client_id = (event.get("data") or {}).get("client_id")
         for subscription in subscriptions:
             self.deliveries.create(
                 {
@@ -156,7 +144,8 @@ class WebhookFanout:
                     "tenant": tenant,
                     "kind": WEBHOOK,
                     "subscription_id": subscription["_id"],
-                    "client_id": client_id if isinstance(client_id, str) else None,
+                    # The registry types client_id as a string wherever an event has one.
+                    "client_id": event["data"].get("client_id"),
                     "event_id": event["id"],
                     "event_type": key,
                     "body": body,

@@ -1,9 +1,10 @@
 """What the questionnaires service does for its routes: score and store responses, make and
 cancel assignments, and read back trajectories, outcomes and assignment states.
 
-Every write is an insert (see the README, "Storage"), and every read an equality lookup of one
-client's records, one tenant's period of a list, or a record by id. Bad input raises
-``Problem`` before anything is written.
+Every write is an insert (see the README, "Storage") but a series' summary, rewritten whole
+from the series; every read is an equality lookup of one client's records, one tenant's period
+of a list, a tenant's series summaries on one instrument (one per client), or a record by id.
+Bad input raises ``Problem`` before anything is written.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 from services.questionnaires import events
 from services.questionnaires.adapters.assignments import AssignmentStore, ReminderLedger, occurrence_key, schedule_of
 from services.questionnaires.adapters.instruments import Catalogue, CatalogueEntry, CodeTaken
+from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks, ends_of
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
@@ -39,28 +41,28 @@ from services.questionnaires.domain import (
 )
 from services.questionnaires.domain.assignments import assignment_state
 from services.questionnaires.domain.expected import track
+from services.questionnaires.domain.outcomes import can_tally, tally
 from services.questionnaires.jobs import plan_reminders
-from services.questionnaires.views import assignment_view, recovery_view, series_view, trajectory_chart
+from services.questionnaires.views import (
+    assignment_view,
+    outcomes_chart,
+    outcomes_view,
+    recovery_view,
+    series_view,
+    trajectory_chart,
+)
 from shared.auth import Principal
-from shared.charts import Chart
-from shared.errors import Problem
+from shared.charts import BarChart, Chart
+from shared.clock import is_future
+from shared.errors import Problem, invalid
 from shared.events.outbox import with_events
-from shared.mongo import Database
+from shared.mongo import CLAIM_ATTEMPTS, Database
 
-# Two submissions for the same client and instrument at the same moment are rare; one that
-# loses the race for its place this many times in a row gets a 409 and can be retried.
-MAX_ATTEMPTS = 10
-# A time a little ahead of ours is a caller's clock running fast, not a time in the future.
-CLOCK_SKEW = timedelta(minutes=5)
 # Times further from now than this are mistakes, and near year 1 or 9999 schedule arithmetic
 # would overflow.
 REACH = timedelta(days=100 * 366)
 # A chart marks at most this many due dates of one assignment (the latest): a year of weekly ones.
 DUE_DATES_SHOWN = 53
-
-
-def invalid(field: str, message: str) -> Problem:
-    return Problem(422, f"Invalid value for: {field}", errors={field: [message]})
 
 
 def to_millis(moment: datetime) -> datetime:
@@ -71,7 +73,7 @@ def to_millis(moment: datetime) -> datetime:
 def a_time(field: str, moment: datetime, now: datetime) -> datetime:
     """``moment`` to the millisecond, or 422 when it is not within a century of ``now``."""
     if abs(moment - now) > REACH:
-        raise invalid(field, "must be within a hundred years of now")
+        raise invalid({field: ["must be within a hundred years of now"]})
     return to_millis(moment)
 
 
@@ -138,6 +140,14 @@ class Questionnaires:
     def reminders(self) -> ReminderLedger:
         return ReminderLedger(self.database)
 
+    @cached_property
+    def summaries(self) -> SeriesSummaries:
+        return SeriesSummaries(self.database, self.principal.scope)
+
+    @cached_property
+    def therapist_links(self) -> TherapistLinks:
+        return TherapistLinks(self.database, self.principal.scope)
+
     def add_instrument(self, instrument: Instrument) -> tuple[CatalogueEntry, bool]:
         """Add the clinic's own instrument; 409 when its code is a built-in's or already used."""
         try:
@@ -148,7 +158,7 @@ class Questionnaires:
     def instrument(self, code: str, field: str = "instrument") -> CatalogueEntry:
         entry = self.catalogue.get(code)
         if entry is None:
-            raise invalid(field, f"no instrument {code!r} here; GET /v1/instruments lists them")
+            raise invalid({field: [f"no instrument {code!r} here; GET /v1/instruments lists them"]})
         return entry
 
     def therapist_for(self, assignment: Mapping[str, Any] | None) -> str | None:
@@ -164,9 +174,12 @@ class Questionnaires:
         instrument = self.instrument(data["instrument"]).instrument
         record, assignment = self.new_response(instrument, data)
         response, created = self._store_in_series(instrument, record, data["baseline"], route, data)
+        # Also on a retried request: the first attempt may have stopped before these.
         if assignment is not None and response.get("occurrence") is not None:
-            # Also on a retried request: the first attempt may have stopped before this.
             self.assignments.fulfil(assignment, response["occurrence"], response)
+        if response["therapist_id"] is not None:
+            self.therapist_links.link(response["client_id"], response["therapist_id"], self.now)
+        self.summaries.refresh(self.responses, response["client_id"], instrument.code)
         return response, created
 
     def new_response(self, instrument: Instrument, data: Mapping[str, Any]) -> tuple[dict, dict | None]:
@@ -175,10 +188,10 @@ class Questionnaires:
         try:
             scored = score(instrument, data["answers"]).to_dict()
         except AnswerError as exc:
-            raise Problem(422, f"Invalid value for: {', '.join(sorted(exc.errors))}", errors=exc.errors) from None
+            raise invalid(exc.errors) from None
         completed_at = a_time("completed_at", data.get("completed_at") or self.now, self.now)
-        if completed_at > self.now + CLOCK_SKEW:
-            raise invalid("completed_at", "must not be in the future")
+        if is_future(completed_at, self.now):
+            raise invalid({"completed_at": ["must not be in the future"]})
         client_id = data["client_id"]
         assignment, index = self._answered_occurrence(data.get("assignment_id"), client_id, instrument.code, completed_at)
         record = {
@@ -204,7 +217,8 @@ class Questionnaires:
         latest again and place this one after it."""
         client_id = record["client_id"]
         latest = self.responses.latest(client_id, instrument.code)
-        for _ in range(MAX_ATTEMPTS):
+        # Two submissions for the same client and instrument at the same moment are rare.
+        for _ in range(CLAIM_ATTEMPTS):
 
             def build(response_id: str, latest: Link | None = latest) -> dict:
                 return self.placed_response(instrument, record, latest, mark_baseline, response_id)
@@ -273,11 +287,11 @@ class Questionnaires:
             return self._open_occurrence(client_id, code, completed_at)
         assignment = self.assignments.get(assignment_id)
         if assignment is None:
-            raise invalid("assignment_id", "no such assignment")
+            raise invalid({"assignment_id": ["no such assignment"]})
         if assignment["client_id"] != client_id:
-            raise invalid("assignment_id", "this assignment is for another client")
+            raise invalid({"assignment_id": ["this assignment is for another client"]})
         if assignment["instrument"] != code:
-            raise invalid("assignment_id", f"this assignment is for {assignment['instrument']}, not {code}")
+            raise invalid({"assignment_id": [f"this assignment is for {assignment['instrument']}, not {code}"]})
         cancellation = self.assignments.cancellation(assignment_id)
         if cancellation is not None and cancellation["cancelled_at"] <= completed_at:
             return assignment, None
@@ -337,7 +351,7 @@ class Questionnaires:
         for field, code in (("depression", depression), ("anxiety", anxiety)):
             entry = self.instrument(code, field)
             if not has_recovery_rules(entry.instrument):
-                raise invalid(field, f"{code} publishes no caseness and reliable change rules")
+                raise invalid({field: [f"{code} publishes no caseness and reliable change rules"]})
             measures[field] = entry.instrument
         ends = {
             field: series_ends(instrument, [_series_entry(r) for r in self.responses.series(client_id, instrument.code)])
@@ -345,6 +359,39 @@ class Questionnaires:
         }
         outcome, reason = recovery_so_far(ends["depression"], ends["anxiety"])
         return recovery_view(client_id, ends["depression"], ends["anxiety"], outcome, reason)
+
+    def outcomes(self, filters: Mapping[str, Any]) -> tuple[dict, BarChart]:
+        """The clinic's outcomes on one instrument, baseline to latest score of each client's
+        series, over the series ``filters`` select, as JSON and drawn. A therapist sees only their
+        own clients (those they submitted a response for or are responsible for an assignment
+        of); naming another therapist is 403."""
+        therapist = filters.get("therapist")
+        if self.principal.role == "therapist":
+            if therapist not in (None, self.principal.sub):
+                raise Problem(403, "A therapist sees the outcomes of their own clients only",
+                              errors={"therapist": ["Name yourself, or leave it out."]})
+            therapist = self.principal.sub
+        instrument = self.instrument(filters["instrument"]).instrument
+        if not can_tally(instrument):
+            raise invalid({"instrument": [f"{instrument.code} publishes no reliable change rule, so no outcome can be judged"]})
+        first, last = filters.get("from"), filters.get("to")
+        if first and last and first > last:
+            raise invalid({"to": ["must not be before from"]})
+        if therapist is None:
+            summaries = self.summaries.of_instrument(instrument.code, filters.get("cohort"))
+        else:
+            clients = self.therapist_links.clients_of(therapist)
+            summaries = self.summaries.of_clients(clients, instrument.code, filters.get("cohort"))
+        ends = [
+            ends_of(instrument, summary) for summary in summaries
+            if (first is None or summary["latest_at"].date() >= first) and (last is None or summary["latest_at"].date() <= last)
+        ]
+        applied = {
+            "instrument": instrument.code, "therapist": therapist, "from": first and first.isoformat(),
+            "to": last and last.isoformat(), "cohort": filters.get("cohort"),
+        }
+        view = outcomes_view(instrument, tally(instrument, ends), applied)
+        return view, outcomes_chart(instrument, view)
 
     # Assignments
 
@@ -355,7 +402,7 @@ class Questionnaires:
         try:
             Schedule(starts_at, data["every_days"], ends_at, self.grace)
         except ValueError as exc:
-            raise invalid("ends_at" if "ends_at" in str(exc) else "every_days", str(exc)) from None
+            raise invalid({"ends_at" if "ends_at" in str(exc) else "every_days": [str(exc)]}) from None
 
         def build(assignment_id: str) -> dict:
             assignment = {
@@ -377,7 +424,12 @@ class Questionnaires:
             return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now,
                                ordering_key=assignment["client_id"])
 
-        return self.assignments.create(route, data, build)
+        assignment, created = self.assignments.create(route, data, build)
+        # The therapist responsible, and a therapist who assigned it for someone else: both have the client.
+        assigner = assignment["assigned_by"] if assignment.get("assigned_by_role") == "therapist" else None
+        for therapist_id in sorted({assignment.get("therapist_id"), assigner} - {None}):
+            self.therapist_links.link(assignment["client_id"], therapist_id, self.now)
+        return assignment, created
 
     def assignment(self, assignment_id: str) -> dict:
         found = self.assignments.get(assignment_id)

@@ -24,6 +24,12 @@ CANCELLATIONS = "assignment_cancellations"  # _id = the assignment's id
 FULFILMENTS = "fulfilments"  # _id = the occurrence key: the response that answered it
 REMINDERS = "reminders"  # _id = "<occurrence key>:<kind>": the claim that carries questionnaire.due
 REMINDER_TIMETABLE = "reminder_timetable"  # the reminders to consider next (shared.timetable), one per occurrence and kind
+# What clinic outcomes read: one summary per client and instrument (its baseline and latest score),
+# rewritten whole from the series when a response is stored; _id derived from the three
+SERIES_SUMMARIES = "series_summaries"
+# Which therapists a client has (a therapist submitting, or responsible for an assignment), one
+# claim per pair, _id derived from tenant, client and therapist
+CLIENT_THERAPISTS = "client_therapists"
 
 # Lists that grow without bound are read a period at a time (shared.paging.Listing): a tenant's
 # responses a day at a time (tens a day per clinic), a client's a year at a time (a daily diary
@@ -40,7 +46,8 @@ REMINDER_SLOT_SECONDS = 3600
 # Append-only records that carry events (see shared/events/outbox.py).
 # A client's records, for export and erasure (shared/client_data.py).
 CLIENT_RECORDS = client_data.ClientRecords(by_client=tuple(
-    (collection, "client_id") for collection in (RESPONSES, ASSIGNMENTS, CANCELLATIONS, FULFILMENTS, REMINDERS)))
+    (collection, "client_id")
+    for collection in (RESPONSES, ASSIGNMENTS, CANCELLATIONS, FULFILMENTS, REMINDERS, SERIES_SUMMARIES, CLIENT_THERAPISTS)))
 
 OUTBOX_COLLECTIONS: tuple[str, ...] = (RESPONSES, ASSIGNMENTS, REMINDERS, INSTRUMENTS, INSTRUMENT_ANNOUNCEMENTS,
                                        *client_data.outbox_collections())
@@ -57,6 +64,10 @@ _INDEXES: tuple[Index, ...] = (
     Index(CANCELLATIONS, [("tenant", 1), ("client_id", 1)]),  # a client's, for assignment views
     Index(FULFILMENTS, [("tenant", 1), ("client_id", 1)]),  # a client's, for assignment views
     Index(INSTRUMENTS, [("tenant", 1)]),  # a tenant's own instruments, for the list
+    # A clinic's outcomes on an instrument, of every client or of one baseline month (the cohort);
+    # one therapist's clients are read by their summaries' ids.
+    Index(SERIES_SUMMARIES, [("tenant", 1), ("instrument", 1), ("cohort", 1)]),
+    Index(CLIENT_THERAPISTS, [("tenant", 1), ("therapist_id", 1)]),  # a therapist's clients, for outcomes
     *Timetable.indexes(REMINDER_TIMETABLE),
     *period_indexes(),
     *audit_indexes(),

@@ -14,7 +14,8 @@ import uuid
 from datetime import datetime
 from typing import Any, Mapping
 
-from shared.events.envelope import isoformat, new_event
+from shared.clock import rfc3339
+from shared.events.envelope import new_event
 
 # Reminder events get ids derived from their claim, so the same reminder always has one id.
 _REMINDER_NAMESPACE = uuid.UUID("2f0f8f7e-5b0c-4c41-9a55-5e3c8f1f7a10")
@@ -23,7 +24,7 @@ _NOT_ON_TRACK_NAMESPACE = uuid.UUID("8d4c1b52-3f0e-4a7c-9a61-0e2b7f5d9c34")
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return isoformat(moment) if moment is not None else None
+    return rfc3339(moment) if moment is not None else None
 
 
 def scored(tenant: str, response: Mapping[str, Any], now: datetime) -> dict:
@@ -34,7 +35,7 @@ def scored(tenant: str, response: Mapping[str, Any], now: datetime) -> dict:
         "score": response["score"],
         "change": response["change"],
         "therapist_id": response.get("therapist_id"),
-        "completed_at": isoformat(response["completed_at"]),
+        "completed_at": rfc3339(response["completed_at"]),
         "assignment_id": response.get("assignment_id"),
     }
     return new_event("questionnaire.scored", tenant=tenant, subject=response["_id"], data=data, time=now)
@@ -48,7 +49,7 @@ def risk_flagged(tenant: str, response: Mapping[str, Any], now: datetime) -> dic
         "instrument": response["instrument"],
         "flags": response["score"]["flags"],
         "therapist_id": response.get("therapist_id"),
-        "completed_at": isoformat(response["completed_at"]),
+        "completed_at": rfc3339(response["completed_at"]),
         "total": response["score"]["total"],
         "severity": response["score"]["severity"],
     }
@@ -63,7 +64,7 @@ def not_on_track(tenant: str, response: Mapping[str, Any], now: datetime) -> dic
         "client_id": response["client_id"],
         "instrument": response["instrument"],
         "therapist_id": response.get("therapist_id"),
-        "completed_at": isoformat(response["completed_at"]),
+        "completed_at": rfc3339(response["completed_at"]),
         "total": response["score"]["total"],
         "baseline_response_id": response["compared_with"]["baseline"]["response_id"],
         "baseline_total": expected["baseline_total"],
@@ -88,7 +89,7 @@ def assigned(tenant: str, assignment: Mapping[str, Any], now: datetime) -> dict:
         "client_id": assignment["client_id"],
         "instrument": assignment["instrument"],
         "every_days": assignment["every_days"],
-        "starts_at": isoformat(assignment["starts_at"]),
+        "starts_at": rfc3339(assignment["starts_at"]),
         "ends_at": _iso(assignment.get("ends_at")),
         "assigned_by": assignment["assigned_by"],
         "therapist_id": assignment.get("therapist_id"),
@@ -102,7 +103,7 @@ def due(reminder: Mapping[str, Any], assignment: Mapping[str, Any], now: datetim
         "assignment_id": assignment["_id"],
         "client_id": assignment["client_id"],
         "instrument": assignment["instrument"],
-        "due_at": isoformat(reminder["due_at"]),
+        "due_at": rfc3339(reminder["due_at"]),
         "therapist_id": assignment.get("therapist_id"),
         "kind": reminder["kind"],
         "occurrence": reminder["index"],

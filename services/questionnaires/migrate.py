@@ -16,6 +16,11 @@ FerretDB's lost concurrent updates cannot touch them. What the old layout kept b
 A clinic's instruments defined before they carried ``instrument.defined`` are announced once
 (an ``instrument_announcements`` record per definition carries the event), so that the goals
 service accepts goals measured by them.
+
+Clinic outcomes (``GET /v1/outcomes``) read a summary of each client's series on each instrument
+and the therapists each client has, both written when a response (or an assignment) is stored:
+this writes them for every series and every therapist named in the records stored before (a
+summary is rewritten from its series, a link is a claim: running again changes nothing).
 """
 from __future__ import annotations
 
@@ -24,11 +29,13 @@ from datetime import datetime, timedelta
 
 from services.questionnaires import config, events
 from services.questionnaires.adapters.assignments import ReminderLedger
+from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks
+from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.jobs import plan_reminders
 from shared.clock import SystemClock
 from shared.logs import configure_logging
 from shared.events.outbox import with_events
-from shared.mongo import Database, insert_once
+from shared.mongo import Database, Scope, insert_once
 from shared.paging import Listing
 
 log = logging.getLogger(__name__)
@@ -61,9 +68,32 @@ def _announce_instruments(database: Database, now: datetime) -> int:
     return announced
 
 
+def _summarize(database: Database) -> dict[str, int]:
+    """Write the series summary of every client's series on every instrument, and link every
+    therapist named on a response or an assignment (or assigning one) to its client."""
+    series, links = set(), {}
+    fields = {"tenant": 1, "client_id": 1, "instrument": 1, "therapist_id": 1, "created_at": 1}
+    for response in database[config.RESPONSES].find({}, fields):
+        series.add((response["tenant"], response["client_id"], response["instrument"]))
+        links.setdefault((response["tenant"], response["client_id"], response.get("therapist_id")), response["created_at"])
+    for assignment in database[config.ASSIGNMENTS].find({}, {**fields, "assigned_by": 1, "assigned_by_role": 1}):
+        key = assignment["tenant"], assignment["client_id"]
+        links.setdefault((*key, assignment.get("therapist_id")), assignment["created_at"])
+        if assignment.get("assigned_by_role") == "therapist":
+            links.setdefault((*key, assignment["assigned_by"]), assignment["created_at"])
+    for tenant, client_id, instrument in sorted(series):
+        SeriesSummaries(database, Scope(tenant)).refresh(ResponseStore(database, Scope(tenant)), client_id, instrument)
+    named = sorted((key, since) for key, since in links.items() if key[2] is not None)
+    linked = sum(
+        TherapistLinks(database, Scope(tenant)).link(client_id, therapist_id, since)
+        for (tenant, client_id, therapist_id), since in named
+    )
+    return {"series_summarized": len(series), "therapists_linked": linked}
+
+
 def migrate(database: Database, now: datetime, grace: timedelta) -> dict[str, int]:
-    """Stamp old responses and assignments, announce old clinic instruments, and plan the
-    reminders of live assignments."""
+    """Stamp old responses and assignments, announce old clinic instruments, plan the reminders
+    of live assignments, and summarize every series for clinic outcomes."""
     done = {
         "responses_stamped": _stamp(database, config.RESPONSES, (config.TENANT_RESPONSES, config.CLIENT_RESPONSES)),
         "assignments_stamped": _stamp(database, config.ASSIGNMENTS, (config.TENANT_ASSIGNMENTS,)),
@@ -75,7 +105,7 @@ def migrate(database: Database, now: datetime, grace: timedelta) -> dict[str, in
         if not ledger.cancelled(assignment["_id"]):
             plan_reminders(ledger, assignment, grace, now)
             done["assignments_planned"] += 1
-    return done
+    return {**done, **_summarize(database)}
 
 
 def main() -> None:

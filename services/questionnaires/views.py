@@ -7,9 +7,10 @@ from typing import Any, Iterable, Mapping
 from services.questionnaires.adapters.instruments import CatalogueEntry
 from services.questionnaires.domain import Instrument, Occurrence, SeriesEnds
 from services.questionnaires.domain.assignments import AssignmentState
-from services.questionnaires.domain.change import Recovery
+from services.questionnaires.domain.change import RECOVERY_SOURCE, Recovery
 from services.questionnaires.domain.model import Threshold
-from shared.charts import Band, Chart, Level, Mark, Point
+from services.questionnaires.domain.outcomes import CATEGORIES, DENOMINATORS, Tally
+from shared.charts import Band, Bar, BarChart, Chart, Level, Mark, Point
 
 
 def instrument_view(entry: CatalogueEntry) -> dict[str, Any]:
@@ -156,6 +157,52 @@ def recovery_view(
         "outcome": outcome.to_dict() if outcome else None,
         "reason": reason,
     }
+
+
+def outcomes_view(instrument: Instrument, tally: Tally, filters: Mapping[str, Any]) -> dict[str, Any]:
+    """A clinic's outcomes on one instrument: each category's count, its share of its
+    denominator and which denominator that is, the denominators, and the filters applied."""
+    return {
+        "instrument": instrument.code,
+        "filters": dict(filters),
+        "denominators": tally.denominators,
+        "outcomes": {
+            category: {"count": tally.counts[category], "percent": tally.share(category), "of": DENOMINATORS[category]}
+            for category in CATEGORIES
+        },
+        "reliable_change_threshold": instrument.change.reliable_change.threshold,
+        "source": RECOVERY_SOURCE,
+    }
+
+
+# How each outcome category is drawn: its bar's colour (a marker category of shared.charts).
+_OUTCOME_BARS = {
+    "reliable_improvement": "improved",
+    "reliable_recovery": "recovered",
+    "no_reliable_change": "none",
+    "deterioration": "deteriorated",
+    "not_enough_data": "unrated",
+}
+
+
+def outcomes_chart(instrument: Instrument, view: Mapping[str, Any]) -> BarChart:
+    """``view`` (an ``outcomes_view``) as a bar per category, each with its share of its denominator."""
+    applied = [f"{name} {value}" for name, value in view["filters"].items() if value is not None and name != "instrument"]
+    denominators = view["denominators"]
+    bars = []
+    for category, outcome in view["outcomes"].items():
+        whole = denominators[outcome["of"]]
+        share = f"{outcome['percent']:g}% of {whole}" if outcome["percent"] is not None else f"of {whole}"
+        bars.append(Bar(category.replace("_", " "), outcome["count"], _OUTCOME_BARS[category],
+                        share if whole is not None else "no caseness rule"))
+    return BarChart(
+        title=f"{instrument.name} outcomes",
+        summary=(f"Outcomes of {denominators['clients']} clients on {instrument.name}, baseline to latest score"
+                 + (f" ({', '.join(applied)})" if applied else "") + "; reliable recovery is part of reliable improvement."),
+        value_label="clients",
+        bars=bars,
+        empty=f"No {instrument.name} scores match.",
+    )
 
 
 def _occurrence_view(found: Occurrence | None, status: str | None, fulfilment: Mapping[str, Any] | None):

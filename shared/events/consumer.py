@@ -2,7 +2,13 @@
 
 For each message it:
 
-1. parses the CloudEvent (a malformed one is dead-lettered at once: retrying cannot fix it);
+1. parses the CloudEvent and checks its data against the registry's definition of its type
+   (``parse_event``). A malformed event (not JSON, not a CloudEvent, an unregistered type, data
+   its definition refuses) is dead-lettered on its first delivery, since retrying cannot fix it:
+   its dead letter says ``x-stepwise-reason: malformed`` and what is wrong, it is counted
+   (``stepwise_events_dead_lettered_total{reason="malformed"}``) and logged by message id, never
+   with its body, and the handler never sees it. So a handler may read every field the registry
+   defines as required without checking it;
 2. records that it received the event id (an insert under the unique ``_id``), and skips the
    event when an earlier delivery already finished it (at-least-once delivery means duplicates
    are normal);
@@ -10,7 +16,8 @@ For each message it:
    consumer killed mid-message gets the message back, and since that delivery never recorded
    "handled", the handler runs again;
 4. on a handler error, republishes the message to the next delay queue (or, after the last
-   retry, to the dead-letter queue), with confirms, and only then acks the original;
+   retry, to the dead-letter queue, ``x-stepwise-reason: failed``), with confirms, and only then
+   acks the original;
 5. on a database outage, puts the message back without counting a try: the event is fine,
    the store is not, and burning retries would send good events to dead letters.
 
@@ -42,8 +49,9 @@ from opentelemetry.trace import SpanKind
 from pymongo.errors import BulkWriteError, ConnectionFailure, PyMongoError
 
 from shared import retention, tracing
+from shared.clock import parse_rfc3339
 from shared.events import amqp
-from shared.events.envelope import parse_event, routing_key
+from shared.events.envelope import MalformedEvent, parse_event, routing_key
 from shared.events.publisher import PublishError, Publisher, with_headers
 from shared.logs import event_log_context
 from shared.metrics import (
@@ -61,6 +69,10 @@ log = logging.getLogger(__name__)
 PROCESSED = "processed_events"
 ATTEMPT_HEADER = "x-stepwise-attempt"
 ERROR_HEADER = "x-stepwise-error"
+# Why a message is in dead letters: MALFORMED (on its first delivery) or FAILED (its handler, every try).
+REASON_HEADER = "x-stepwise-reason"
+MALFORMED = "malformed"
+FAILED = "failed"
 QUEUE_HEADER = "x-stepwise-queue"
 FAILED_AT_HEADER = "x-stepwise-failed-at"
 DATABASE_OUTAGE_PAUSE_SECONDS = 2.0
@@ -199,9 +211,11 @@ class Consumer:
             try:
                 delivery.event = parse_event(delivery.body)
                 parsed.append(delivery)
-            except ValueError as exc:
-                log.error("malformed event dead-lettered", extra={"consumer": self.subscription.consumer})
-                self._dead_letter(delivery, publisher, str(exc))
+            except MalformedEvent as exc:
+                log.error("malformed event dead-lettered",
+                          extra={"consumer": self.subscription.consumer, "message_id": delivery.properties.message_id,
+                                 "problem": error_summary(exc)})
+                self._dead_letter(delivery, publisher, MALFORMED, error_summary(exc))
                 delivery.outcome = ACK
         if not parsed:
             return
@@ -326,20 +340,21 @@ class Consumer:
             publisher.send("", queue, delivery.body, with_headers(delivery.properties, headers))
             EVENTS_RETRIED.labels(self.subscription.consumer).inc()
         else:
-            self._dead_letter(delivery, publisher, error_summary(exc))
+            self._dead_letter(delivery, publisher, FAILED, error_summary(exc))
 
-    def _dead_letter(self, delivery: "_Delivery", publisher: Publisher, why: str) -> None:
+    def _dead_letter(self, delivery: "_Delivery", publisher: Publisher, reason: str, why: str) -> None:
         headers = dict(
             delivery.properties.headers or {},
             **{
                 ATTEMPT_HEADER: delivery.attempt,
+                REASON_HEADER: reason,
                 ERROR_HEADER: why,
                 QUEUE_HEADER: delivery.queue,
                 FAILED_AT_HEADER: datetime.now(timezone.utc).isoformat(),
             },
         )
         publisher.send("", amqp.dead_letter_queue(delivery.queue), delivery.body, with_headers(delivery.properties, headers))
-        EVENTS_DEAD_LETTERED.labels(self.subscription.consumer).inc()
+        EVENTS_DEAD_LETTERED.labels(self.subscription.consumer, reason).inc()
 
 
 @dataclass
@@ -402,11 +417,9 @@ def _insert_marks(collection, marks: list[dict]) -> set[int]:
 def event_age(event: dict, now: datetime | None = None) -> float | None:
     """Seconds since the event's ``time`` (None when it cannot be read)."""
     try:
-        moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
-    except (KeyError, AttributeError, ValueError):
+        moment = parse_rfc3339(event["time"])
+    except (KeyError, TypeError, ValueError):
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     return ((now or datetime.now(timezone.utc)) - moment).total_seconds()
 
 

@@ -12,7 +12,9 @@ back to the consumer's main queue with its try count reset, and removes it from 
 only after the broker confirmed the replay; ``--into`` sends it to another queue instead (moving
 dead letters from classic queues to their quorum successors, docs/DEPLOY.md). ``--amqp-url``
 (default ``AMQP_URL``) may name several nodes, comma-separated. Output shows ids, types and the failure reason,
-never the event data (it may hold health data); ``show`` prints the whole event for an
+never the event data (it may hold health data); ``reason`` is ``malformed`` (dead-lettered on
+its first delivery: fix the raiser, replaying cannot help) or ``failed`` (its handler failed
+every try); ``show`` prints the whole event for an
 operator who needs it.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Iterator
 
 from shared.config import DEFAULT_AMQP_URL
 from shared.events import amqp
-from shared.events.consumer import ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER
+from shared.events.consumer import ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER, REASON_HEADER
 from shared.events.publisher import with_headers
 
 
@@ -50,6 +52,7 @@ def _summary(properties, body: bytes) -> dict:
         "tenant": event.get("tenantid"),
         "attempts": headers.get(ATTEMPT_HEADER),
         "failed_at": headers.get(FAILED_AT_HEADER),
+        "reason": headers.get(REASON_HEADER),
         "error": headers.get(ERROR_HEADER),
     }
 

@@ -111,6 +111,7 @@ def questionnaires_steps(session: Session) -> None:
     session.call("GET /v1/responses/<response_id>", f"/v1/responses/{response['id']}")
     session.call("GET /v1/clients/<client_id>/scores", f"/v1/clients/{CLIENT}/scores")
     session.call("GET /v1/clients/<client_id>/recovery", f"/v1/clients/{CLIENT}/recovery")
+    session.call("GET /v1/outcomes", "/v1/outcomes")  # the caller's clients: the one client here
     for resource in ("QuestionnaireResponse", "Observation"):
         session.call(f"GET /fhir/R4/{resource}", f"/fhir/R4/{resource}", patient=CLIENT)
         session.call(f"GET /fhir/R4/{resource}/<response_id>", f"/fhir/R4/{resource}/{response['id']}")

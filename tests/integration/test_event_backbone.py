@@ -22,6 +22,7 @@ from shared.events.envelope import new_event
 from shared.clock import FixedClock
 from shared.events.outbox import UNROUTABLE_BACKOFF_SECONDS, Relay, pending_count, with_events
 from shared.events.publisher import Publisher, Unroutable
+from shared.metrics import EVENTS_DEAD_LETTERED
 from shared.journal import SLOT_SECONDS, new_entry_id
 from shared.periods import slot_of
 from shared.mongo import Database, insert_once
@@ -129,6 +130,7 @@ def test_a_failing_handler_is_retried_with_delay_then_dead_lettered(harness):
     connection.close()
     assert row["id"] == event["id"]
     assert row["attempts"] == 2
+    assert row["reason"] == "failed"
     assert "RuntimeError" in row["error"]
     assert harness.message_count(amqp.dead_letter_queue(queue)) == 1, "listing must not remove dead letters"
 
@@ -239,16 +241,37 @@ def test_dead_letters_move_into_another_queue_when_replayed_into_it(harness):
     assert harness.message_count(amqp.dead_letter_queue(old)) == 0
 
 
-def test_a_malformed_message_goes_straight_to_dead_letters(harness):
-    settings = harness.settings("backbone")
+def test_malformed_events_are_dead_lettered_on_their_first_delivery_and_never_handled(harness):
+    # A long first delay: a malformed event retried like a failure would not reach dead letters in time.
+    settings = harness.settings("backbone", RETRY_DELAYS="60")
     database = Database(settings.mongo_url, settings.database)
     harness.start(Worker(settings=settings, database=database, subscriptions=[Subscription("strict", ["goal.#"], recording_handler(database))]))
+    queue = queue_name(settings.queue_prefix, "strict")
+    dead_before = EVENTS_DEAD_LETTERED.labels("strict", "malformed")._value.get()
+    no_client = achieved("g-bad")
+    del no_client["data"]["client_id"]
+    unregistered = {**achieved("g-new"), "type": "stepwise.goal.exploded.v1"}
+    for event in (no_client, unregistered):
+        publish_raw(harness.amqp_url, harness.exchange, event)
     connection = amqp.connect(harness.amqp_url)
     connection.channel().basic_publish(harness.exchange, "goal.created", b"{not json", pika.BasicProperties(delivery_mode=2))
     connection.close()
-    queue = queue_name(settings.queue_prefix, "strict")
-    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 1, what="a dead letter")
-    assert database["effects"].count_documents({}) == 0
+    valid = achieved("g-ok")
+    publish_raw(harness.amqp_url, harness.exchange, valid)
+
+    wait_for(lambda: was_handled(database, "strict", valid["id"]), what="the valid event after them handled")
+    wait_for(lambda: harness.message_count(amqp.dead_letter_queue(queue)) == 3, what="three dead letters")
+    assert [doc["event_id"] for doc in database["effects"].find()] == [valid["id"]]
+    assert harness.message_count(amqp.retry_queue(queue, 60)) == 0
+    assert EVENTS_DEAD_LETTERED.labels("strict", "malformed")._value.get() - dead_before == 3
+    connection = amqp.connect(harness.amqp_url)
+    rows = list_dead(connection.channel(), queue, 10)
+    connection.close()
+    assert {row["attempts"] for row in rows} == {0}
+    assert {row["reason"] for row in rows} == {"malformed"}
+    errors = {row["id"]: row["error"] for row in rows}
+    assert "client_id" in errors[no_client["id"]]
+    assert "not a registered event type" in errors[unregistered["id"]]
 
 
 def test_outbox_catches_up_after_a_broker_outage_without_loss_or_double_effect(harness):

@@ -61,6 +61,10 @@ HOT_QUERIES = {
         ("reminders", {"tenant": "t", "client_id": "c"}),
         ("instruments", {"tenant": "t"}),
         ("reminder_timetable", {"slot": 29542800}),
+        ("series_summaries", {"tenant": "t", "instrument": "phq9"}),
+        ("series_summaries", {"tenant": "t", "instrument": "phq9", "cohort": "2026-01"}),
+        ("series_summaries", {"_id": "s"}),
+        ("client_therapists", {"tenant": "t", "therapist_id": "th"}),
     ],
     "notifications": [
         ("notifications", {"tenant": "t", "recipient_id": "th", "month_no": 675, "inbox": True}),

@@ -17,7 +17,7 @@ from services.goals.api.schemas import (
 )
 from services.goals.views import entry_view, revision_view
 from shared.auth import STAFF, check_client_access, current_principal, requires
-from shared.errors import Problem
+from shared.errors import Problem, invalid
 from shared.paging import PageQuery
 
 blp = Blueprint("goals", __name__, url_prefix="/v1", description="Goals, their progress, milestones, status and revisions.")
@@ -38,7 +38,7 @@ def create_goal(data):
             raise Problem(403, "A client may not choose the therapist of a goal")
         draft.setdefault("client_id", principal.sub)
     elif not draft.get("client_id"):
-        raise Problem(422, "Invalid value for: client_id", errors={"client_id": ["Name the client whose goal this is."]})
+        raise invalid({"client_id": ["Name the client whose goal this is."]})
     check_client_access(principal, draft["client_id"])
     if principal.role == "therapist" and draft.get("therapist_id") is None:
         draft["therapist_id"] = principal.sub

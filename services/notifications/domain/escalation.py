@@ -15,11 +15,12 @@ show who was told what, and when, about a client at risk.
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from services.notifications.domain.channels import INBOX
 from services.notifications.domain.rules import ADMIN, URGENT, Intent
+from shared.clock import rfc3339
 
 RAISED = "raised"
 DELIVERED = "delivered"
@@ -112,10 +113,6 @@ def escalate(alert: Alert, admins: list[str], now: datetime) -> Alert:
     return _with(alert, HistoryEntry(ESCALATED, now, recipients=tuple(admins)), ESCALATED)
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def escalation_intents(alert: Alert, admins: list[str], now: datetime) -> list[Intent]:
     """Urgent ``risk_alert_escalated`` notifications to each admin.
 
@@ -124,7 +121,7 @@ def escalation_intents(alert: Alert, admins: list[str], now: datetime) -> list[I
     """
     context = {
         "alert_id": alert.id,
-        "raised_at": _rfc3339(alert.raised_at),
+        "raised_at": rfc3339(alert.raised_at),
         "waited_minutes": int((now - alert.raised_at).total_seconds() // 60),
     }
     return [

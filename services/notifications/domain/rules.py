@@ -1,18 +1,21 @@
 """Which event tells whom what.
 
-The routing is a table (``RULES``): one row per routing key saying the notification type, its
-priority, who receives it, which template renders it and which few fields of the event the
-template needs. Adding a notification is adding a row (and its inbox template).
+The routing is a table (``RULES``): one row per event name saying the notification type, its
+priority, who receives it, which template renders it and what of the event the template shows
+(``shows``: fields read as the registry defines them, ``shared/events/registry.py``; a row naming
+a field the registry does not define fails at import). Adding a notification is adding a row
+(and its inbox template).
 
-Only version 1 payloads are read: a ``.v2`` event has a different shape and needs its own row
-rather than being half-understood by this one.
+The events reaching the rules were checked against the registry by the consumer
+(``shared.events.consumer``): every field the registry requires is there, with its type.
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.notifications.domain.events import parse_type, required
+from shared.events.envelope import routing_key
+from shared.events.registry import REGISTRY
 
 URGENT = "urgent"
 NORMAL = "normal"
@@ -60,16 +63,32 @@ def _always(data: dict[str, Any]) -> bool:
     return True
 
 
+def _nothing(data: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def _shows(*paths: str, **renamed: str) -> dict[str, str]:
+    """What a template shows: context names and the dotted paths of the event's data they take,
+    each path under its own name unless renamed (``goal_title="title"``)."""
+    return {**{path: path for path in paths}, **renamed}
+
+
 @dataclass(frozen=True)
 class Rule:
     """A row of the routing table; ``applies`` filters events of the right type by their data,
-    and ``only_when`` names the audiences told only when their own test of the data holds."""
+    and ``only_when`` names the audiences told only when their own test of the data holds.
+
+    ``shows`` maps each name of the context an intent carries to a dotted path of the event's
+    data, read as the registry defines it (``EventSpec.pick``); ``derives`` adds what a template
+    needs computed from the data rather than copied (never a field of its own).
+    """
 
     type: str
     priority: str
     template: str
     audiences: tuple[str, ...]
-    context: Callable[[dict[str, Any]], dict[str, Any]]
+    shows: dict[str, str]
+    derives: Callable[[dict[str, Any]], dict[str, Any]] = _nothing
     applies: Callable[[dict[str, Any]], bool] = _always
     creates_alert: bool = False
     only_when: Mapping[str, Callable[[dict[str, Any]], bool]] = field(default_factory=dict)
@@ -78,104 +97,34 @@ class Rule:
         return self.only_when.get(audience, _always)(data)
 
 
-def _title_of(value: Any) -> str | None:
-    """A milestone or goal may arrive as a string or as an object with a ``title``."""
-    if isinstance(value, str):
-        return value or None
-    if isinstance(value, dict):
-        return value.get("title") or None
-    return None
-
-
-def _risk_context(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "instrument": data.get("instrument"),
-        "response_id": data.get("response_id"),
-        "flags": [
-            {"code": flag.get("code"), "item": flag.get("item"), "value": flag.get("value")}
-            for flag in data.get("flags") or []
-        ],
-    }
-
-
-def _questionnaire_due_context(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "instrument": data.get("instrument"),
-        "assignment_id": data.get("assignment_id"),
-        "due_at": data.get("due_at"),
-        "overdue": _overdue(data),
-    }
-
-
 def _overdue(data: dict[str, Any]) -> bool:
     return data.get("kind") == "overdue"
 
 
-def _goal_due_soon_context(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "goal_id": data.get("goal_id"),
-        "goal_title": _title_of(data.get("title")),
-        "target_date": data.get("target_date"),
-    }
-
-
-def _milestone_context(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "goal_id": data.get("goal_id"),
-        "goal_title": _title_of(data.get("title")),
-        "milestone": _title_of(data.get("milestone")),
-    }
-
-
-def _goal_achieved_context(data: dict[str, Any]) -> dict[str, Any]:
-    return {"goal_id": data.get("goal_id"), "goal_title": _title_of(data.get("title"))}
-
-
-def _deterioration_context(data: dict[str, Any]) -> dict[str, Any]:
-    score = data.get("score") or {}
-    change = data.get("change") or {}
-    return {
-        "instrument": data.get("instrument"),
-        "response_id": data.get("response_id"),
-        "total": score.get("total"),
-        "severity": score.get("severity"),
-        "baseline_total": change.get("baseline_total"),
-        "previous_total": change.get("previous_total"),
-    }
-
-
-def _not_on_track_context(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "instrument": data.get("instrument"),
-        "response_id": data.get("response_id"),
-        "total": data.get("total"),
-        "expected_total": data.get("expected_total"),
-        "baseline_total": data.get("baseline_total"),
-        "weeks_since_baseline": data.get("weeks_since_baseline"),
-    }
-
-
 def _deteriorated(data: dict[str, Any]) -> bool:
-    return (data.get("change") or {}).get("reliable_change") == "deteriorated"
+    return data["change"].get("reliable_change") == "deteriorated"
 
 
 RULES: dict[str, Rule] = {
     "risk.flagged": Rule(
-        "risk_alert", URGENT, "risk_alert", (TO_CLINICIANS,), _risk_context, creates_alert=True
+        "risk_alert", URGENT, "risk_alert", (TO_CLINICIANS,), _shows("instrument", "response_id", "flags"),
+        creates_alert=True,
     ),
     # An overdue check-in is also the care team's to follow up; one merely due is the client's.
     "questionnaire.due": Rule(
-        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT, TO_CARE_TEAM), _questionnaire_due_context,
+        "reminder", NORMAL, "questionnaire_due", (TO_CLIENT, TO_CARE_TEAM),
+        _shows("instrument", "assignment_id", "due_at"), derives=lambda data: {"overdue": _overdue(data)},
         only_when={TO_CARE_TEAM: _overdue},
     ),
     "goal.due_soon": Rule(
-        "reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _goal_due_soon_context
+        "reminder", NORMAL, "goal_due_soon", (TO_CLIENT,), _shows("goal_id", "target_date", goal_title="title")
     ),
     "goal.milestone_reached": Rule(
-        "milestone", NORMAL, "milestone", (TO_CLIENT, TO_CARE_TEAM), _milestone_context
+        "milestone", NORMAL, "milestone", (TO_CLIENT, TO_CARE_TEAM),
+        _shows("goal_id", goal_title="title", milestone="milestone.title"),
     ),
     "goal.achieved": Rule(
-        "goal_achieved", NORMAL, "goal_achieved", (TO_CLIENT, TO_CARE_TEAM), _goal_achieved_context
+        "goal_achieved", NORMAL, "goal_achieved", (TO_CLIENT, TO_CARE_TEAM), _shows("goal_id", goal_title="title")
     ),
     # A deterioration nobody reads is a safety gap, so without a care team it goes to the admins.
     "questionnaire.scored": Rule(
@@ -183,23 +132,40 @@ RULES: dict[str, Rule] = {
         NORMAL,
         "deterioration",
         (TO_CLINICIANS,),
-        _deterioration_context,
+        _shows("instrument", "response_id", total="score.total", severity="score.severity",
+               baseline_total="change.baseline_total", previous_total="change.previous_total"),
         applies=_deteriorated,
     ),
     # For the care team to review the plan, never for the client: a rule's verdict on someone's
     # progress is a clinician's to interpret and to talk through.
     "questionnaire.not_on_track": Rule(
-        "not_on_track", NORMAL, "not_on_track", (TO_CARE_TEAM,), _not_on_track_context
+        "not_on_track", NORMAL, "not_on_track", (TO_CARE_TEAM,),
+        _shows("instrument", "response_id", "total", "expected_total", "baseline_total", "weeks_since_baseline"),
     ),
 }
 
-# Where each kind of event names the clinician responsible for the client (goal events: ``therapist_id``).
+# Where each kind of event names the clinician responsible for the client: every goal event its
+# goal's ``therapist_id``.
 _THERAPIST_FIELDS: dict[str, tuple[str, ...]] = {
+    **{name: ("therapist_id",) for name in REGISTRY if name.startswith("goal.")},
     "questionnaire.assigned": ("assigned_by", "therapist_id"),
     "risk.flagged": ("therapist_id",),
     "questionnaire.scored": ("therapist_id",),
     "questionnaire.not_on_track": ("therapist_id",),
 }
+
+# A row that reads a field the registry does not define would read None for ever: fail at import.
+for _name, _rule in RULES.items():
+    REGISTRY[_name].require(_rule.shows.values())
+for _name, _fields in _THERAPIST_FIELDS.items():
+    REGISTRY[_name].require(_fields)
+
+
+def context_for(name: str, data: dict[str, Any]) -> dict[str, Any]:
+    """What the templates of event ``name``'s rule show of its data (JSON-serialisable)."""
+    rule = RULES[name]
+    return {**REGISTRY[name].pick(data, rule.shows), **rule.derives(data)}
+
 
 
 def _unique(ids: list[str]) -> list[str]:
@@ -241,13 +207,9 @@ def care_team_additions(event: dict[str, Any]) -> list[str]:
     clinician roster (``route``): the author of an assignment may be an admin or a service
     account, and ``therapist_id`` is whatever id the writer gave.
     """
-    parsed = parse_type(event.get("type", ""))
-    if parsed is None:
-        return []
-    key = parsed[0]
-    data = event.get("data") or {}
-    field_names = ("therapist_id",) if key.startswith("goal.") else _THERAPIST_FIELDS.get(key, ())
-    return [t for t in _unique([data.get(name) for name in field_names]) if t != data.get("client_id")]
+    data = event["data"]
+    named = [data.get(name) for name in _THERAPIST_FIELDS.get(routing_key(event), ())]
+    return [t for t in _unique(named) if t != data["client_id"]]
 
 
 def _recipients(
@@ -277,21 +239,15 @@ def intents_for(
     its clinicians: only clinicians of the care team are told (``routing_for``). What a clinician
     must see goes to the admins when there is none, and their notification says why
     (``routing_reason`` in its context). Each person is told once per event.
-
-    Raises ``MalformedEvent`` when a routed event has no ``id``, ``tenantid`` or ``data.client_id``.
     """
-    parsed = parse_type(event.get("type", ""))
-    if parsed is None or parsed[1] != 1 or parsed[0] not in RULES:
+    name = routing_key(event)
+    rule = RULES.get(name)
+    data = event["data"]
+    if rule is None or not rule.applies(data):
         return []
-    rule = RULES[parsed[0]]
-    data = event.get("data") or {}
-    if not rule.applies(data):
-        return []
-    event_id = required(event, "id", "event")
-    tenant_id = required(event, "tenantid", "event")
-    client_id = required(data, "client_id", "event data")
+    event_id, tenant_id, client_id = event["id"], event["tenantid"], data["client_id"]
     routing = routing_for(event, care_team, roster)
-    context = rule.context(data)
+    context = context_for(name, data)
 
     intents: list[Intent] = []
     told: set[str] = set()

@@ -17,6 +17,7 @@ client's records (docs/STORAGE.md):
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 
 from services.questionnaires.config import CLIENT_RESPONSES, RESPONSES, TENANT_RESPONSES
@@ -41,6 +42,16 @@ class ResponseStore(TenantRepository):
         query = {"client_id": client_id, "instrument": instrument}
         found = list(self.records.find(query, projection=LINK_FIELDS).sort("seq", -1).limit(1))
         return link_of(found[0]) if found else None
+
+    def ends(self, client_id: str, instrument: str) -> Link | None:
+        """The series' latest response and its baseline, both with when they were completed, or
+        None for an empty series (or one erased while it was read). A baseline recorded before
+        references kept that time is read by id."""
+        link = self.latest(client_id, instrument)
+        if link is None or link.baseline.completed_at is not None:
+            return link
+        found = self.records.find_one({"_id": link.baseline.response_id}, projection=LINK_FIELDS)
+        return replace(link, baseline=link_of(found).latest) if found else None
 
     def create(self, route: str, body: Mapping[str, Any], build: Callable[[str], Mapping[str, Any]]) -> tuple[dict, bool]:
         """Insert the response ``build(id)`` once per Idempotency-Key (see ``create_once``).

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from services.questionnaires import config
-from services.questionnaires.api import assignments, clients, fhir, instruments, responses
+from services.questionnaires.api import assignments, clients, fhir, instruments, outcomes, responses
 from shared import client_data
 from shared.audit import RouteAudit
 
@@ -12,7 +12,7 @@ AUDITED = RouteAudit(
     reads=(
         "GET /v1/clients/<client_id>/export",
         "GET /v1/responses", "GET /v1/responses/<response_id>", "GET /v1/clients/<client_id>/scores",
-        "GET /v1/clients/<client_id>/recovery", "GET /v1/assignments", "GET /v1/assignments/<assignment_id>",
+        "GET /v1/clients/<client_id>/recovery", "GET /v1/outcomes", "GET /v1/assignments", "GET /v1/assignments/<assignment_id>",
         "GET /fhir/R4/QuestionnaireResponse", "GET /fhir/R4/QuestionnaireResponse/<response_id>",
         "GET /fhir/R4/Observation", "GET /fhir/R4/Observation/<response_id>",
     ),
@@ -31,5 +31,5 @@ AUDITED = RouteAudit(
 def blueprints() -> list:
     return [
         client_data.blueprint(config.CLIENT_RECORDS, config.SERVICE),
-        instruments.blp, responses.blp, clients.blp, assignments.blp, fhir.blp,
+        instruments.blp, responses.blp, clients.blp, outcomes.blp, assignments.blp, fhir.blp,
     ]

@@ -7,7 +7,7 @@ from services.questionnaires.api.common import caller
 from shared.api import JSON_MEDIA_TYPE, READ_PROBLEMS, chart_response, chartable, problems, wanted_media
 from services.questionnaires.api.schemas import RecoveryQuery, RecoverySchema, ScoresQuery, TrajectorySchema
 from shared.auth import check_client_access, current_principal, requires
-from shared.errors import Problem
+from shared.errors import invalid
 
 blp = Blueprint("clients", __name__, url_prefix="/v1", description="A client's trajectories and recovery.")
 
@@ -31,7 +31,7 @@ def client_scores(query, client_id):
     if media == JSON_MEDIA_TYPE:
         return {"client_id": client_id, "series": caller().trajectory(client_id, code)}
     if code is None:
-        raise Problem(422, "Invalid value for: instrument", errors={"instrument": ["Name the instrument to chart."]})
+        raise invalid({"instrument": ["Name the instrument to chart."]})
     return chart_response(caller().trajectory_chart(client_id, code), media)
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from services.questionnaires.actions import Questionnaires
 from shared.app import service_context
 from shared.auth import check_client_access, current_principal
-from shared.errors import Problem
+from shared.errors import invalid
 
 
 def caller() -> Questionnaires:
@@ -26,7 +26,7 @@ def client_named(data: dict) -> str:
     client_id = data.get("client_id")
     if client_id is None:
         if not principal.is_client:
-            raise Problem(422, "Invalid value for: client_id", errors={"client_id": ["Name the client."]})
+            raise invalid({"client_id": ["Name the client."]})
         client_id = principal.sub
     check_client_access(principal, client_id)
     return client_id

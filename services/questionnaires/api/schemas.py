@@ -14,6 +14,7 @@ from marshmallow import Schema, fields, validate
 from services.questionnaires.domain.assignments import ASSIGNMENT_STATUSES
 from services.questionnaires.domain.change import DETERIORATED, IMPROVED, NO_RELIABLE_CHANGE
 from services.questionnaires.domain.instruments import InstrumentSchema
+from services.questionnaires.domain.outcomes import CASES_AT_BASELINE, CLIENTS, JUDGED
 from services.questionnaires.domain.schedule import COMPLETED, DUE, MISSED, OVERDUE, UPCOMING
 from shared.paging import PageQuery
 from shared.schemas import Id, Text, UtcDateTime, page_of
@@ -78,6 +79,18 @@ class ScoresQuery(Schema):
 class RecoveryQuery(Schema):
     depression = Text(load_default="phq9", **CODE)
     anxiety = Text(load_default="gad7", **CODE)
+
+
+class OutcomesQuery(Schema):
+    instrument = Text(load_default="phq9", metadata={"description": "the instrument's code; PHQ-9 by default"}, **CODE)
+    therapist = Id(metadata={"description": "only this therapist's clients (a therapist's own by default, and only those)"})
+    from_ = fields.Date(data_key="from", attribute="from", metadata={
+        "description": "only series whose latest score was completed on or after this day (UTC)"})
+    to = fields.Date(metadata={"description": "only series whose latest score was completed on or before this day (UTC)"})
+    cohort = Text(
+        validate=validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="Give a month as YYYY-MM, e.g. 2026-01."),
+        metadata={"description": "only series whose baseline was completed in this month (UTC), YYYY-MM"},
+    )
 
 
 class AssignmentInSchema(Schema):
@@ -249,6 +262,48 @@ class RecoverySchema(Schema):
     anxiety = fields.Nested(SeriesEndsSchema, allow_none=True)
     outcome = fields.Nested(OutcomeSchema, allow_none=True)
     reason = fields.String(allow_none=True, metadata={"description": "why there is no outcome yet"})
+
+
+class OutcomeCountSchema(Schema):
+    count = fields.Integer()
+    percent = Number(
+        allow_none=True, metadata={"description": "of its denominator, to one decimal; null when that is 0 or unknown"})
+    of = fields.String(validate=validate.OneOf((CLIENTS, JUDGED, CASES_AT_BASELINE)),
+                       metadata={"description": "which of the denominators it is a share of"})
+
+
+class OutcomeCountsSchema(Schema):
+    reliable_improvement = fields.Nested(
+        OutcomeCountSchema, metadata={"description": "reliably better (includes reliable recovery)"})
+    reliable_recovery = fields.Nested(
+        OutcomeCountSchema, metadata={"description": "reliably better, from a case at baseline to not a case"})
+    no_reliable_change = fields.Nested(OutcomeCountSchema)
+    deterioration = fields.Nested(OutcomeCountSchema, metadata={"description": "reliably worse"})
+    not_enough_data = fields.Nested(OutcomeCountSchema, metadata={"description": "no score after the baseline"})
+
+
+class DenominatorsSchema(Schema):
+    clients = fields.Integer(metadata={"description": "series counted"})
+    judged = fields.Integer(metadata={"description": "of them, with a score after the baseline"})
+    case_at_baseline = fields.Integer(
+        allow_none=True, metadata={"description": "of those judged, a case at baseline; null without a caseness rule"})
+
+
+class OutcomesFiltersSchema(Schema):
+    instrument = fields.String()
+    therapist = fields.String(allow_none=True)
+    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
+    to = fields.String(allow_none=True)
+    cohort = fields.String(allow_none=True)
+
+
+class OutcomesSchema(Schema):
+    instrument = fields.String()
+    filters = fields.Nested(OutcomesFiltersSchema, metadata={"description": "the filters applied"})
+    denominators = fields.Nested(DenominatorsSchema)
+    outcomes = fields.Nested(OutcomeCountsSchema)
+    reliable_change_threshold = Number()
+    source = fields.String()
 
 
 class OccurrenceViewSchema(Schema):

@@ -7,13 +7,17 @@ or the latest one marked ``baseline``) and the last is the latest response recor
 outcome can be read at any point of treatment, not only at discharge. Whether the course of
 treatment is finished (the programme counts clients with at least two treatment sessions) is
 for the clinic to judge; ``responses`` says how many scores each series has.
+
+A clinic's outcomes on one instrument (``tally``) put each client's series in a category by the
+same ends: reliable improvement (with reliable recovery when it also left caseness), no reliable
+change, deterioration, or not enough data (no score after the baseline).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterable
 
-from .change import Measure, Recovery, recovery
+from .change import DETERIORATED, NO_RELIABLE_CHANGE as NO_CHANGE, Measure, Recovery, is_case, recovery, reliable_change
 from .history import Reference
 from .model import Instrument
 
@@ -65,3 +69,81 @@ def recovery_so_far(depression: SeriesEnds | None, anxiety: SeriesEnds | None) -
             return None, f"the {name} measure ({ends.instrument.code}) has only its baseline so far"
     measures = [Measure(e.instrument, e.baseline.total, e.final.total) for e in (depression, anxiety)]
     return recovery(*measures), None
+
+
+# A clinic's outcomes on one instrument: each client's series, baseline to latest, in one of
+# these categories (NHS Talking Therapies terms, see change.py). Reliable recovery is a part of
+# reliable improvement, as the programme reports them.
+RELIABLE_IMPROVEMENT = "reliable_improvement"
+RELIABLE_RECOVERY = "reliable_recovery"
+DETERIORATION = "deterioration"
+NO_RELIABLE_CHANGE = "no_reliable_change"
+NOT_ENOUGH_DATA = "not_enough_data"
+CATEGORIES = (RELIABLE_IMPROVEMENT, RELIABLE_RECOVERY, NO_RELIABLE_CHANGE, DETERIORATION, NOT_ENOUGH_DATA)
+# The clients each category is a share of: those with a change to judge (a score after their
+# baseline); for reliable recovery only those of them who were a case at baseline (the programme
+# counts recovery only for them); for not enough data, every client.
+JUDGED = "judged"
+CASES_AT_BASELINE = "case_at_baseline"
+CLIENTS = "clients"
+DENOMINATORS = {
+    RELIABLE_IMPROVEMENT: JUDGED,
+    RELIABLE_RECOVERY: CASES_AT_BASELINE,
+    NO_RELIABLE_CHANGE: JUDGED,
+    DETERIORATION: JUDGED,
+    NOT_ENOUGH_DATA: CLIENTS,
+}
+
+
+def can_tally(instrument: Instrument) -> bool:
+    """Outcomes need a reliable change rule; caseness (for recovery) is optional."""
+    rules = instrument.change
+    return rules is not None and rules.reliable_change is not None
+
+
+def series_outcome(ends: SeriesEnds) -> tuple[str, ...]:
+    """The categories one series falls in, from its baseline to its latest score: not enough data
+    without a score after the baseline, else its reliable change (improved, none, deteriorated),
+    and reliable recovery for an improvement from a case at baseline to not a case now."""
+    if not ends.has_change:
+        return (NOT_ENOUGH_DATA,)
+    instrument, baseline, final = ends.instrument, ends.baseline.total, ends.final.total
+    change = reliable_change(instrument, baseline, final)
+    if change is None:
+        raise ValueError(f"{instrument.code} has no reliable change rule")
+    if change == DETERIORATED:
+        return (DETERIORATION,)
+    if change == NO_CHANGE:
+        return (NO_RELIABLE_CHANGE,)
+    if is_case(instrument, baseline) and is_case(instrument, final) is False:
+        return (RELIABLE_IMPROVEMENT, RELIABLE_RECOVERY)
+    return (RELIABLE_IMPROVEMENT,)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How many series fell in each category, and the denominators of their shares."""
+
+    counts: dict[str, int]
+    denominators: dict[str, int | None]  # case_at_baseline is None for an instrument without caseness
+
+    def share(self, category: str) -> float | None:
+        """The category's percentage of its denominator, to one decimal; None when that is 0."""
+        whole = self.denominators[DENOMINATORS[category]]
+        return round(100 * self.counts[category] / whole, 1) if whole else None
+
+
+def tally(instrument: Instrument, series: Iterable[SeriesEnds]) -> Tally:
+    """Classify every series (each a client's on ``instrument``) and count."""
+    counts = dict.fromkeys(CATEGORIES, 0)
+    denominators: dict[str, int | None] = {CLIENTS: 0, JUDGED: 0, CASES_AT_BASELINE: 0}
+    for ends in series:
+        denominators[CLIENTS] += 1
+        for category in series_outcome(ends):
+            counts[category] += 1
+        if ends.has_change:
+            denominators[JUDGED] += 1
+            denominators[CASES_AT_BASELINE] += bool(is_case(instrument, ends.baseline.total))
+    if instrument.change.caseness is None:
+        denominators[CASES_AT_BASELINE] = None
+    return Tally(counts, denominators)

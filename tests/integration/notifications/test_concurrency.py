@@ -76,7 +76,7 @@ def test_delivery_jobs_on_one_database_make_each_attempt_once_and_send_each_emai
     Notifier(store.database).notify(
         [Intent(type="reminder", priority=NORMAL, recipient_id=person, recipient_role="client", client_id=person,
                 tenant_id=TENANT, event_id=f"event-{person}", template="questionnaire_due",
-                context={"instrument": "phq9", "assignment_id": f"asg-{person}", "due_at": None})
+                context={"instrument": "phq9", "assignment_id": f"asg-{person}", "due_at": None, "overdue": False})
          for person in people],
         store.clock.now(),
     )

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 def reminder(recipient_id: str, event_id: str) -> Intent:
     return Intent(type="reminder", priority=NORMAL, recipient_id=recipient_id, recipient_role="client",
                   client_id=recipient_id, tenant_id=TENANT, event_id=event_id, template="questionnaire_due",
-                  context={"instrument": "gad7", "assignment_id": event_id, "due_at": None})
+                  context={"instrument": "gad7", "assignment_id": event_id, "due_at": None, "overdue": False})
 
 
 def test_an_inbox_pages_newest_first_across_months_with_its_filters(store, auth):

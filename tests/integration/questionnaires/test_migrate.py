@@ -47,7 +47,8 @@ def test_old_responses_and_assignments_are_listed_and_reminded_after_the_migrati
     assert listed("/v1/assignments") == [assignment["id"]]
 
     done = migrate(service.reminders.database, service.clock.now(), GRACE)
-    assert done == {"responses_stamped": 1, "assignments_stamped": 2, "assignments_planned": 2, "instruments_announced": 0}
+    assert done == {"responses_stamped": 1, "assignments_stamped": 2, "assignments_planned": 2, "instruments_announced": 0,
+                    "series_summarized": 2, "therapists_linked": 1}
     assert listed("/v1/responses") == [response["id"], old_response["_id"]]
     assert listed("/v1/responses", client_id="client-old") == [old_response["_id"]]
     assert listed("/v1/assignments") == [assignment["id"], "old-cancelled", old_assignment["_id"]]

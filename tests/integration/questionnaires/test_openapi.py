@@ -9,7 +9,7 @@ pytestmark = pytest.mark.integration
 ROUTES = {
     ("/v1/instruments", "get"), ("/v1/instruments", "post"), ("/v1/instruments/{code}", "get"),
     ("/v1/responses", "get"), ("/v1/responses", "post"), ("/v1/responses/{response_id}", "get"),
-    ("/v1/clients/{client_id}/scores", "get"), ("/v1/clients/{client_id}/recovery", "get"),
+    ("/v1/clients/{client_id}/scores", "get"), ("/v1/clients/{client_id}/recovery", "get"), ("/v1/outcomes", "get"),
     ("/v1/assignments", "get"), ("/v1/assignments", "post"), ("/v1/assignments/{assignment_id}", "get"),
     ("/v1/assignments/{assignment_id}/cancel", "post"),
 }

@@ -85,7 +85,7 @@ def test_escalation_tells_each_admin_urgently(alert):
             "risk_alert_escalated", "urgent", "risk_alert_escalated"
         )
         assert intent.event_id == "evt-1/escalated"
-        assert intent.context == {"alert_id": "alert-1", "raised_at": "2025-03-03T09:00:00Z",
+        assert intent.context == {"alert_id": "alert-1", "raised_at": "2025-03-03T09:00:00.000Z",
                                   "waited_minutes": 42}
 
 

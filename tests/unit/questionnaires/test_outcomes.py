@@ -3,7 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.questionnaires.domain import Reference, SeriesEntry, has_recovery_rules, recovery_so_far, series_ends
+from services.questionnaires.domain import (
+    Reference,
+    SeriesEntry,
+    has_recovery_rules,
+    parse_instrument,
+    recovery_so_far,
+    series_ends,
+)
+from services.questionnaires.domain.outcomes import CATEGORIES, can_tally, series_outcome, tally
 
 
 def series(instrument, totals, baseline_at=0):
@@ -66,3 +74,63 @@ def test_no_outcome_until_both_measures_have_changed(builtins, phq9, gad7, reaso
 def test_only_measures_with_caseness_and_reliable_change_rules_qualify(builtins):
     assert has_recovery_rules(builtins["phq9"]) and has_recovery_rules(builtins["gad7"])
     assert not has_recovery_rules(builtins["phq15"]) and not has_recovery_rules(builtins["gad2"])
+
+
+# A clinic's outcomes: each series' category, and the tally with its denominators. PHQ-9: reliable
+# change 6 points, a case at 10 or more; WHO-5 (higher is better): reliable change 2.5, a case
+# below 13; PCL-5: reliable change 15, a case at 33 or more (the definitions' published rules).
+@pytest.mark.parametrize(
+    ("code", "totals", "categories"),
+    [
+        ("phq9", [18, 8], ("reliable_improvement", "reliable_recovery")),  # case to not a case, -10
+        ("phq9", [20, 12], ("reliable_improvement",)),  # -8 but still a case
+        ("phq9", [6, 0], ("reliable_improvement",)),  # not a case at baseline: no recovery to count
+        ("phq9", [15, 9], ("reliable_improvement", "reliable_recovery")),  # exactly the threshold counts
+        ("phq9", [15, 10], ("no_reliable_change",)),  # -5
+        ("phq9", [8, 14], ("deterioration",)),
+        ("phq9", [12], ("not_enough_data",)),
+        ("who5", [8, 14], ("reliable_improvement", "reliable_recovery")),  # higher is better
+        ("who5", [14, 11], ("deterioration",)),
+        ("pcl5", [50, 30], ("reliable_improvement", "reliable_recovery")),
+        ("pcl5", [50, 36], ("no_reliable_change",)),
+    ],
+)
+def test_each_series_falls_in_its_categories(builtins, code, totals, categories):
+    assert series_outcome(series(builtins[code], totals)) == categories
+
+
+def test_a_series_whose_latest_score_is_its_new_baseline_has_not_enough_data(builtins):
+    ends = series(builtins["phq9"], [20, 8], baseline_at=1)
+    assert series_outcome(ends) == ("not_enough_data",)
+
+
+def test_the_tally_counts_each_category_over_its_denominator(builtins):
+    phq9 = builtins["phq9"]
+    clients = [[18, 8], [20, 12], [6, 0], [15, 11], [8, 16], [12], [9]]
+    result = tally(phq9, [series(phq9, totals) for totals in clients])
+    assert result.denominators == {"clients": 7, "judged": 5, "case_at_baseline": 3}
+    assert result.counts == {"reliable_improvement": 3, "reliable_recovery": 1, "no_reliable_change": 1,
+                             "deterioration": 1, "not_enough_data": 2}
+    assert [result.share(category) for category in CATEGORIES] == [60.0, 33.3, 20.0, 20.0, 28.6]
+
+
+def test_an_empty_tally_has_no_percentages(builtins):
+    empty = tally(builtins["phq9"], [])
+    assert all(empty.share(category) is None for category in CATEGORIES)
+    assert empty.denominators == {"clients": 0, "judged": 0, "case_at_baseline": 0}
+
+
+def test_without_a_caseness_rule_recovery_has_no_denominator(definition):
+    definition["change"] = {"direction": "higher_is_worse", "reliable_change": {"points": 2, "source": "test"}}
+    instrument = parse_instrument(definition)
+    result = tally(instrument, [series(instrument, [6, 1]), series(instrument, [2, 5])])
+    assert result.counts["reliable_improvement"] == 1 and result.counts["deterioration"] == 1
+    assert result.counts["reliable_recovery"] == 0
+    assert result.denominators["case_at_baseline"] is None and result.share("reliable_recovery") is None
+
+
+def test_only_an_instrument_with_a_reliable_change_rule_can_be_tallied(builtins):
+    # K10 publishes no reliable change rule, so no outcome can be judged on it.
+    assert not can_tally(builtins["k10"]) and can_tally(builtins["phq9"])
+    with pytest.raises(ValueError):
+        series_outcome(series(builtins["k10"], [30, 20]))

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.charts import BOTTOM, TOP, Band, Chart, Level, Point, nice_ticks, render_png, render_svg
+from shared.charts import BOTTOM, TOP, Band, Bar, BarChart, Chart, Level, Point, nice_ticks, render_png, render_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 MONDAY = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
@@ -54,3 +54,31 @@ def test_ticks_are_round_and_within_the_range():
 
 def test_png_is_a_png():
     assert render_png(render_svg(chart(points=[Point(MONDAY, 9, "none")]))).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def bar_chart(bars, **fields) -> BarChart:
+    return BarChart(**{"title": "PHQ-9 outcomes", "summary": "Outcomes.", "value_label": "clients", "bars": bars,
+                       "empty": "Nobody yet.", **fields})
+
+
+def test_a_bar_chart_draws_each_bar_to_its_value_and_says_each_in_words():
+    bars = [Bar("reliable improvement", 4, "improved", "40% of 10"), Bar("deterioration", 1, "deteriorated"),
+            Bar("not enough data", 0, "unrated")]
+    root = ElementTree.fromstring(render_svg(bar_chart(bars, title='Walk <script>x</script> & rest')))
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "chart-title chart-desc"
+    assert root.find(f"{SVG}title").text == 'Walk <script>x</script> & rest'
+    assert not any(node.tag == f"{SVG}script" for node in root.iter())
+    drawn = [node for node in root.iter(f"{SVG}rect") if "bar" in node.get("class", "").split()]
+    assert [(node.get("data-label"), node.get("data-value")) for node in drawn] == [
+        ("reliable improvement", "4"), ("deterioration", "1"), ("not enough data", "0")]
+    heights = [float(node.get("height")) for node in drawn]
+    assert heights[0] == pytest.approx(BOTTOM - TOP) and heights[1] == pytest.approx(heights[0] / 4) and heights[2] == 0
+    desc = root.find(f"{SVG}desc").text
+    assert desc == "Outcomes. reliable improvement: 4, 40% of 10. deterioration: 1. not enough data: 0."
+    assert render_png(render_svg(bar_chart(bars))).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_bar_chart_of_nothing_says_so():
+    root = ElementTree.fromstring(render_svg(bar_chart([Bar("deterioration", 0, "deteriorated")])))
+    assert "Nobody yet." in root.find(f"{SVG}desc").text
+    assert [node.text for node in root.iter(f"{SVG}text") if node.get("class") == "empty"] == ["Nobody yet."]

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from shared.events.envelope import new_event, parse_event, routing_key
+from shared.events.envelope import MalformedEvent, new_event, parse_event, routing_key
 from shared.logs import correlation_id
 
 
@@ -36,10 +36,56 @@ def test_unknown_event_types_and_bad_data_are_refused():
         new_event("risk.flagged", tenant="t", subject="r", data={"response_id": "r", "client_id": "c", "instrument": "phq9", "flags": []})
 
 
+def test_a_raiser_cannot_add_a_field_the_registry_does_not_define():
+    with pytest.raises(ValueError, match="mood"):
+        new_event("goal.achieved", tenant="t", subject="g", data={"goal_id": "g", "client_id": "c", "mood": "low"})
+
+
 @pytest.mark.parametrize("body", [b"{", b"[]", json.dumps({"specversion": "0.3"}).encode()])
 def test_malformed_messages_are_refused(body):
-    with pytest.raises(ValueError):
+    with pytest.raises(MalformedEvent):
         parse_event(body)
+
+
+def _achieved(**changes) -> dict:
+    return {**new_event("goal.achieved", tenant="t", subject="g", data={"goal_id": "g", "client_id": "c"}), **changes}
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (_achieved(type="stepwise.goal.exploded.v1"), "not a registered event type"),
+        (_achieved(type="stepwise.goal.achieved.v2"), "type"),
+        (_achieved(data={"goal_id": "g"}), "client_id"),
+        (_achieved(data={"goal_id": "g", "client_id": 7}), "client_id"),
+        (_achieved(data=["g"]), "data"),
+        (_achieved(time="last Tuesday"), "time"),
+    ],
+)
+def test_an_event_whose_data_its_definition_refuses_is_malformed(event, named):
+    with pytest.raises(MalformedEvent, match=named):
+        parse_event(json.dumps(event))
+
+
+def test_a_time_in_the_data_must_be_an_rfc3339_time():
+    due = new_event("questionnaire.due", tenant="t", subject="a", data={
+        "assignment_id": "a", "client_id": "c", "instrument": "gad7", "due_at": "2025-03-04T09:00:00.000Z",
+    })
+    parse_event(json.dumps(due))
+    due["data"]["due_at"] = "Tuesday"
+    with pytest.raises(MalformedEvent, match="due_at"):
+        parse_event(json.dumps(due))
+
+
+def test_a_number_in_a_string_is_not_a_number():
+    scored = new_event("questionnaire.scored", tenant="t", subject="r", data={
+        "response_id": "r", "client_id": "c", "instrument": "phq9",
+        "score": {"total": 11, "severity": "moderate"}, "change": {"reliable_change": None},
+    })
+    assert parse_event(json.dumps(scored))["data"]["score"]["total"] == 11
+    scored["data"]["score"]["total"] = "11"
+    with pytest.raises(MalformedEvent, match="total"):
+        parse_event(json.dumps(scored))
 
 
 def test_an_event_every_service_raises_names_its_raiser_and_no_other_event_may():
