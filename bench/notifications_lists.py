@@ -83,7 +83,7 @@ def fill(database: Database, documents, collection: str, stamp) -> None:
 def measured_lists(database: Database) -> None:
     year = [NOW - timedelta(days=365 * n / 120) for n in range(120)]
     fill(database, (notification(TENANT, "ther-measured", n, at) for n, at in enumerate(year)),
-         config.NOTIFICATIONS, config.INBOX.stamp)
+         config.NOTIFICATIONS, config.RECIPIENT_NOTIFICATIONS.stamp)
     raised = [NOW - timedelta(days=365 * n / 240) for n in range(240)]
     fill(database, (alert(TENANT, "client-measured" if n % 10 == 0 else f"client-{n}", n, at) for n, at in enumerate(raised)),
          config.ALERTS, lambda db, doc: config.TENANT_ALERTS.stamp(db, config.CLIENT_ALERTS.stamp(db, doc)))
@@ -97,7 +97,7 @@ def measured_lists(database: Database) -> None:
 
 def everyone_else(database: Database, notifications: int, alerts: int, attempts: int) -> None:
     fill(database, (notification(f"tenant-{n % 10}", f"person-{n % 1000}", n, NOW - timedelta(minutes=(n * 7) % 525600))
-                    for n in range(notifications)), config.NOTIFICATIONS, config.INBOX.stamp)
+                    for n in range(notifications)), config.NOTIFICATIONS, config.RECIPIENT_NOTIFICATIONS.stamp)
     fill(database, (alert(f"tenant-{1 + n % 9}", f"client-{n % 500}", n, NOW - timedelta(minutes=(n * 11) % 525600))
                     for n in range(alerts)), config.ALERTS,
          lambda db, doc: config.TENANT_ALERTS.stamp(db, config.CLIENT_ALERTS.stamp(db, doc)))

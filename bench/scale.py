@@ -68,7 +68,7 @@ from services.notifications import config as notifications_config
 from services.notifications.adapters.notifications import Notifications
 from services.notifications.domain.preferences import Preferences, channels_for
 from services.notifications.domain.rules import intents_for
-from services.notifications.work.notifier import notification_of
+from services.notifications.actions import notification_of
 from services.questionnaires import config as questionnaires_config
 from services.questionnaires.actions import Questionnaires
 from services.questionnaires.adapters.responses import link_of

@@ -27,13 +27,10 @@ from datetime import datetime, time, timezone
 from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 from services.goals import events
-from services.goals.adapters.store import (
-    DUE_SOON_CLAIM, MILESTONE_CLAIM, REFRESH_GRACE, CurrentGoal, GoalHistory, GoalStore, SeqTaken, deadlines,
-    refreshes, store_for,
-)
+from services.goals.adapters.store import MILESTONE_CLAIM, CurrentGoal, GoalHistory, GoalStore, SeqTaken
 from services.goals.domain.attainment import DEFAULT_RHO, scale_errors, t_score
 from services.goals.domain.dates import as_date
-from services.goals.domain.deadlines import due_soon_from, is_due_soon
+from services.goals.domain.deadlines import due_soon_from
 from services.goals.domain.history import fold, next_seq
 from services.goals.domain.lifecycle import InvalidTransition, is_open, transition
 from services.goals.domain.measure import value_problem
@@ -48,13 +45,12 @@ from shared.clock import is_future
 from shared.errors import Problem, invalid
 from shared.events.outbox import with_events
 from shared.idempotency import keyed_request
-from shared.mongo import CLAIM_ATTEMPTS, Database
-from shared.timetable import Timetable
+from shared.mongo import CLAIM_ATTEMPTS
 
 GOAL_TEXT_FIELDS = ("client_id", "therapist_id", "title", "description", "category", "parent_goal_id")
 
 
-class Change(NamedTuple):
+class PlannedRevision(NamedTuple):
     """A revision to append: its kind, changes, reason, the events it carries, extra fields."""
 
     kind: str
@@ -213,7 +209,7 @@ class Goals:
         ``goal.revised``. A patch that changes nothing stores nothing. Progress is untouched."""
         patch = {name: _iso(value) if name in ("start_date", "target_date") else value for name, value in patch.items()}
 
-        def plan(history: GoalHistory) -> Change | None:
+        def plan(history: GoalHistory) -> PlannedRevision | None:
             before = history.goal
             try:
                 after, _ = revise(before, patch)
@@ -233,8 +229,8 @@ class Goals:
             subgoals = len(self.store.children([before])[goal_id])
             smart = assess(after, self.today, subgoal_count=subgoals, milestone_count=len(after["milestones"]),
                            instrument_ranges=self.ranges)
-            return Change("revise", changes, reason, [events.revised(self.tenant, after, changes, reason, self.now)],
-                          {"smart": smart})
+            raised = [events.revised(self.tenant, after, changes, reason, self.now)]
+            return PlannedRevision("revise", changes, reason, raised, {"smart": smart})
 
         return self._change(goal_id, plan)
 
@@ -242,7 +238,7 @@ class Goals:
         """Change the status if the lifecycle allows it (409 naming the allowed ones);
         ``goal.status_changed``, and ``goal.achieved`` when marked achieved."""
 
-        def plan(history: GoalHistory) -> Change:
+        def plan(history: GoalHistory) -> PlannedRevision:
             goal = history.goal
             try:
                 transition(goal["status"], status)
@@ -252,12 +248,12 @@ class Goals:
 
         return self._change(goal_id, plan)
 
-    def _status_change(self, goal: Mapping[str, Any], status: str, reason: str | None, *, automatically: bool) -> Change:
+    def _status_change(self, goal: Mapping[str, Any], status: str, reason: str | None, *, automatically: bool) -> PlannedRevision:
         raised = [events.status_changed(self.tenant, goal, goal["status"], status, reason, self.now)]
         if status == "achieved":
             raised.append(events.achieved(self.tenant, goal, automatically, self.now))
         extra = {"auto": True} if automatically else {}
-        return Change("status", {"status": {"from": goal["status"], "to": status}}, reason, raised, extra)
+        return PlannedRevision("status", {"status": {"from": goal["status"], "to": status}}, reason, raised, extra)
 
     def add_milestone(self, goal_id: str, milestone: Mapping[str, Any], reason: str | None, *, route: str,
                       body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
@@ -267,7 +263,7 @@ class Goals:
         milestone = _milestone(milestone)
         replayed = False
 
-        def plan(history: GoalHistory) -> Change | None:
+        def plan(history: GoalHistory) -> PlannedRevision | None:
             nonlocal replayed
             goal = history.goal
             earlier = next((r for r in history.revisions if r["kind"] == "milestone_added"
@@ -282,8 +278,8 @@ class Goals:
             if errors:
                 raise invalid(errors)
             changes = {"milestone": {"from": None, "to": {"id": request.id, **milestone}}}
-            return Change("milestone_added", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)],
-                          {"idempotency": request.stamp})
+            raised = [events.revised(self.tenant, goal, changes, reason, self.now)]
+            return PlannedRevision("milestone_added", changes, reason, raised, {"idempotency": request.stamp})
 
         current = self._change(goal_id, plan)
         return current, not replayed
@@ -296,16 +292,17 @@ class Goals:
         scale = {"levels": {key: scale["levels"][key] for key in sorted(scale["levels"], key=int)},
                  "weight": scale.get("weight", 1)}
 
-        def plan(history: GoalHistory) -> Change | None:
+        def plan(history: GoalHistory) -> PlannedRevision | None:
             goal = history.goal
             if goal["attainment_scale"] == scale:
                 return None
             changes = {"attainment_scale": {"from": goal["attainment_scale"], "to": scale}}
-            return Change("attainment_scale", changes, reason, [events.revised(self.tenant, goal, changes, reason, self.now)])
+            raised = [events.revised(self.tenant, goal, changes, reason, self.now)]
+            return PlannedRevision("attainment_scale", changes, reason, raised)
 
         return self._change(goal_id, plan)
 
-    def _change(self, goal_id: str, plan: Callable[[GoalHistory], Change | None]) -> CurrentGoal:
+    def _change(self, goal_id: str, plan: Callable[[GoalHistory], PlannedRevision | None]) -> CurrentGoal:
         """Append the revision ``plan`` makes (if any) and answer the goal as it is after. A new
         status or target date reschedules the goal's due-soon check."""
         history, revision = self._append(goal_id, plan)
@@ -314,7 +311,7 @@ class Goals:
         deadline = revision["kind"] == "status" or "target_date" in revision["changes"]
         return self._refresh(goal_id, deadline=deadline).current()
 
-    def _append(self, goal_id: str, plan: Callable[[GoalHistory], Change | None],
+    def _append(self, goal_id: str, plan: Callable[[GoalHistory], PlannedRevision | None],
                 history: GoalHistory | None = None) -> tuple[GoalHistory, dict | None]:
         """Append the revision ``plan`` makes of the current goal under its next seq, re-reading
         and re-planning when a concurrent change took the seq first (``history``, when given,
@@ -388,7 +385,7 @@ class Goals:
     def record_progress(self, goal_id: str, entry: Mapping[str, Any], source: str, *, route: str,
                         body: Mapping[str, Any]) -> tuple[CurrentGoal, bool]:
         """Log a progress entry (once per Idempotency-Key); ``goal.progress_recorded``, then
-        its milestones and achievement (``settle``). Returns the goal and whether the entry is new."""
+        its milestones and achievement (``follow_up_entry``). Returns the goal and whether the entry is new."""
         history = self.find(goal_id)
         goal = history.goal
         if not goal["measure"]:
@@ -407,7 +404,7 @@ class Goals:
             route, body, lambda _entry_id: self.progress_entry(history, entry["value"], recorded_at, entry.get("note"), source))
         # Also after a replay: a first attempt that stored its entry but died before settling
         # is completed by its retry.
-        return self.settle(goal_id, stored["_id"]).current(), created
+        return self.follow_up_entry(goal_id, stored["_id"]).current(), created
 
     def progress_entry(self, history: GoalHistory, value: float, recorded_at: datetime, note: str | None,
                        source: str) -> dict:
@@ -439,7 +436,7 @@ class Goals:
                       "response_id": response_id, "created_at": self.now}
             self._announce(history.id)
             added += self.store.add_progress(with_events(stored, [self._progress_event(history, stored)], self.now))
-            self.settle(history.id, stored["_id"])
+            self.follow_up_entry(history.id, stored["_id"])
         return added
 
     def _progress_event(self, history: GoalHistory, entry: Mapping[str, Any]) -> dict:
@@ -448,7 +445,7 @@ class Goals:
         assert current is not None  # the entries hold ``entry`` at least
         return events.progress_recorded(self.tenant, goal, entry, rounded(percent(goal["measure"], current)), self.now)
 
-    def settle(self, goal_id: str, entry_id: str) -> GoalHistory:
+    def follow_up_entry(self, goal_id: str, entry_id: str) -> GoalHistory:
         """What a stored entry leads to: each milestone the current value newly passed is
         claimed once (``goal.milestone_reached``), and an open goal whose target is now met is
         achieved (``goal.status_changed``, ``goal.achieved``), once in its life, so a therapist
@@ -475,7 +472,7 @@ class Goals:
         history, revision = self._append(goal_id, self._achievement, None if claimed else history)
         return self._refresh(goal_id, known=history if revision is None else None)
 
-    def _achievement(self, history: GoalHistory) -> Change | None:
+    def _achievement(self, history: GoalHistory) -> PlannedRevision | None:
         goal = history.goal
         current = current_value(history.entries)
         if not is_open(goal["status"]) or goal["auto_achieved"] or not goal["measure"] or current is None:
@@ -483,6 +480,11 @@ class Goals:
         if not target_met(goal["measure"], current):
             return None
         return self._status_change(goal, "achieved", "The target was met.", automatically=True)
+
+    def smart_check(self, draft: Mapping[str, Any]) -> dict:
+        """A draft goal assessed against SMART, as it would be on creation; nothing is stored."""
+        milestones = len(draft.get("milestones") or ())
+        return assess(draft, self.today, milestone_count=milestones, instrument_ranges=self.ranges)
 
     # Goal attainment scaling
 
@@ -516,64 +518,3 @@ class Goals:
         score = t_score([(goal["level"], goal["weight"]) for goal in used], DEFAULT_RHO)
         return {"client_id": client_id, "t_score": None if score is None else round(score, 2), "rho": DEFAULT_RHO,
                 "goals": used}
-
-
-# The worker's jobs. Several replicas may run them at once: what they do is idempotent.
-
-
-def raise_due_soon(database: Database, now: datetime, days_before: int) -> int:
-    """The ``goals.due-soon`` job: for each due-soon check now due, raise ``goal.due_soon`` if
-    the goal is still open, the check's date is still its target date and that date is within
-    ``days_before`` days. The claim's id is the goal's, so it is raised once in the goal's life
-    however many replicas run this. Returns how many this call raised."""
-    table = deadlines(database)
-    raised = 0
-
-    def handle(entry: dict) -> None:
-        nonlocal raised
-        raised += _due_soon(table, store_for(database, entry["tenant"]), entry, now, days_before)
-
-    table.run(now, handle)
-    return raised
-
-
-def _due_soon(table: Timetable, store: GoalStore, entry: Mapping[str, Any], now: datetime, days_before: int) -> bool:
-    history = store.history(entry["goal_id"])
-    goal = history.goal if history is not None else None
-    if (
-        history is not None and goal is not None and is_open(goal["status"])
-        and goal["target_date"] == entry["target_date"]
-        and (first_day := due_soon_from(goal["target_date"], days_before)) is not None
-    ):
-        if now.date() < first_day:
-            # Put with a shorter DUE_SOON_DAYS than now: check again when it is due soon.
-            table.move(entry, f"{entry['_id']}:{first_day.isoformat()}",
-                       datetime.combine(first_day, time(), tzinfo=timezone.utc), now)
-            return False
-        if is_due_soon(goal["target_date"], now.date(), days_before):
-            claim = {"_id": f"{history.id}:{DUE_SOON_CLAIM}", "goal_id": history.id, "client_id": goal["client_id"],
-                     "kind": DUE_SOON_CLAIM, "target_date": goal["target_date"], "at": now}
-            raised = store.claim(with_events(claim, [events.due_soon(store.scope.tenant, goal, now)], now))
-            table.done(entry["_id"])
-            return raised
-    # Closed, moved to another date (which has its own check) or past: nothing to raise.
-    table.done(entry["_id"])
-    return False
-
-
-def refresh_announced(database: Database, now: datetime, days_before: int) -> int:
-    """The ``goals.refresh`` job: refresh the goals whose writers announced a change and did
-    not settle it within ``REFRESH_GRACE`` (they stopped between their append and their
-    rewrite of the current-goal document). Returns how many entries it handled."""
-    table = refreshes(database)
-
-    def handle(entry: dict) -> None:
-        goals = Goals(store_for(database, entry["tenant"]), now=now, by=None, due_soon_days=days_before)
-        if goals.repair(entry["goal_id"]):
-            table.done(entry["_id"])
-        else:
-            # Writers are still at it (and will settle it); look again later.
-            table.move(entry, f"{entry['_id']}~{table.slot(now)}", now + REFRESH_GRACE, now)
-
-    return table.run(now, handle)
-

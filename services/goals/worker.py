@@ -1,4 +1,5 @@
-"""The goals worker: ``python -m services.goals.worker``.
+"""The goals worker: ``python -m services.goals.worker``. Wiring only: the handlers are in
+``handlers.py``, the jobs in ``jobs.py``.
 
 - ``goals.scores`` takes ``questionnaire.scored`` and feeds the score to the client's goals
   measured by that instrument (progress, milestones, achievement), in the event's tenant;
@@ -7,53 +8,25 @@
 - the ``goals.due-soon`` job raises ``goal.due_soon`` once per open goal nearing its target
   date, however many replicas run it, from the due-soon checks its writers scheduled;
 - the ``goals.refresh`` job rewrites the current-goal document of a goal whose writer stopped
-  between its append and its rewrite (``actions.refresh_announced``);
+  between its append and its rewrite (``jobs.refresh_announced``);
 - ``goals.erasure`` and ``goals.erased`` erase a client's goals and keep every service's
   erasure reports (``shared/client_data.py``);
 - the relay publishes the events stored with every goal record.
 """
 from __future__ import annotations
 
-import logging
-
 from services.goals import config
-from services.goals.actions import Goals, raise_due_soon, refresh_announced
-from services.goals.adapters.instruments import remember
-from services.goals.adapters.store import store_for
+from services.goals.handlers import instrument_handler, score_handler
+from services.goals.jobs import raise_due_soon, refresh_announced
 from shared import client_data
 from shared.clock import SystemClock
-from shared.clock import parse_rfc3339
 from shared.config import Settings
 from shared.events.consumer import Subscription
 from shared.mongo import Database
 from shared.worker import PeriodicJob, Worker, main
 
-log = logging.getLogger(__name__)
-
-
 # Writers settle their own changes within milliseconds; this only repairs after a crash.
 REFRESH_CHECK_SECONDS = 60.0
-
-
-def score_handler(database: Database, clock, due_soon_days: int):
-    def handle(event: dict) -> None:
-        # The consumer dead-lettered a score without a numeric total (the registry requires one).
-        data = event["data"]
-        goals = Goals(store_for(database, event["tenantid"]), now=clock.now(), by=None, due_soon_days=due_soon_days)
-        added = goals.record_score(
-            data["response_id"], data["client_id"], data["instrument"], data["score"]["total"],
-            parse_rfc3339(data.get("completed_at") or event["time"]),
-        )
-        log.info("score fed to goals", extra={"event_id": event["id"], "entries_added": added})
-
-    return handle
-
-
-def instrument_handler(database: Database):
-    def handle(event: dict) -> None:
-        remember(database, event)
-
-    return handle
 
 
 def build_worker(settings: Settings | None = None, clock=None) -> Worker:

@@ -72,7 +72,7 @@ DELIVERY_TIMETABLES = {"email": EMAIL_TIMETABLE, "webhook": WEBHOOK_TIMETABLE}
 
 # Lists that grow without bound (shared.paging.Listing), newest first.
 # A person's inbox: a month holds tens to hundreds of notifications even for a busy therapist.
-INBOX = Listing("inbox", ("tenant", "recipient_id"), "created_at", period="month")
+RECIPIENT_NOTIFICATIONS = Listing("inbox", ("tenant", "recipient_id"), "created_at", period="month")
 # A tenant's risk alerts (up to hundreds a month in a large clinic), and one client's (a few a
 # year: a month at a time, a page would read a dozen near-empty months).
 TENANT_ALERTS = Listing("alerts", ("tenant",), "raised_at", period="month")
@@ -99,7 +99,7 @@ _INDEXES: tuple[Index, ...] = (
     *processed_indexes(),
     *period_indexes(),
     *audit_indexes(),
-    *INBOX.indexes(NOTIFICATIONS),
+    *RECIPIENT_NOTIFICATIONS.indexes(NOTIFICATIONS),
     *TENANT_ALERTS.indexes(ALERTS),
     *CLIENT_ALERTS.indexes(ALERTS),
     *WEBHOOK_ATTEMPTS.indexes(DELIVERY_ATTEMPTS),

@@ -1,4 +1,5 @@
-"""The notifications worker: ``python -m services.notifications.worker``.
+"""The notifications worker: ``python -m services.notifications.worker``. Wiring only: the
+handlers are in ``handlers.py``, the jobs in ``jobs.py``.
 
 Three consumers (``notifications.risk`` for risk alerts, on a queue of their own so they never wait
 behind routine events; ``notifications.rules`` for the other events that tell people something;
@@ -11,14 +12,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.notifications import config, metrics
+from services.notifications.actions import EmailChannel, WebhookChannel
 from services.notifications.adapters.alerts import open_alert_times
 from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.adapters.webhook_client import Targets, WebhookClient
 from services.notifications.domain.delivery import RetryPolicy
-from services.notifications.work import rules_consumer, webhook_fanout
-from services.notifications.work.channels import EmailChannel, WebhookChannel
-from services.notifications.work.delivery_job import DeliveryJob
-from services.notifications.work.escalation_job import EscalationJob
+from services.notifications.handlers import (
+    ROUTINE_PATTERNS, URGENT_PATTERNS, WEBHOOK_PATTERNS, RulesConsumer, WebhookFanout,
+)
+from services.notifications.jobs import DeliveryJob, EscalationJob
 from shared import client_data
 from shared.clock import SystemClock
 from shared.config import Settings
@@ -55,14 +57,14 @@ def build_worker(
     emails = DeliveryJob(database, clock, EmailChannel(database, smtp, settings["APP_BASE_URL"]), policy, lease)
     webhooks = DeliveryJob(database, clock, WebhookChannel(database, http, settings["WEBHOOK_DISABLE_AFTER"]), policy, lease)
     escalations = EscalationJob(database, clock)
-    rules = rules_consumer.RulesConsumer(database, clock, timedelta(minutes=settings["ALERT_ESCALATE_AFTER_MINUTES"]))
+    rules = RulesConsumer(database, clock, timedelta(minutes=settings["ALERT_ESCALATE_AFTER_MINUTES"]))
     return Worker(
         settings=settings,
         database=database,
         subscriptions=[
-            Subscription("notifications.risk", rules_consumer.URGENT_PATTERNS, rules),
-            Subscription("notifications.rules", rules_consumer.ROUTINE_PATTERNS, rules),
-            Subscription("notifications.webhooks", webhook_fanout.PATTERNS, webhook_fanout.WebhookFanout(database, clock)),
+            Subscription("notifications.risk", URGENT_PATTERNS, rules),
+            Subscription("notifications.rules", ROUTINE_PATTERNS, rules),
+            Subscription("notifications.webhooks", WEBHOOK_PATTERNS, WebhookFanout(database, clock)),
             *client_data.subscriptions(database, config.CLIENT_RECORDS, config.SERVICE, clock),
         ],
         outbox_collections=config.OUTBOX_COLLECTIONS,

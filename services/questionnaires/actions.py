@@ -8,6 +8,8 @@ Bad input raises ``Problem`` before anything is written.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property, partial
@@ -19,17 +21,17 @@ from services.questionnaires import events
 from services.questionnaires.adapters.assignments import (
     AssignmentStore, Facts, ReminderLedger, occurrence_key, schedule_of,
 )
-from services.questionnaires.adapters.instruments import Catalogue, Entry
+from services.questionnaires.adapters.instruments import Catalogue, CatalogueEntry, CodeTaken
 from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks, ends_of
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.domain import (
     AnswerError,
-    Entry as SeriesEntry,
     Instrument,
     Link,
     Placement,
     Reference,
     Schedule,
+    SeriesEntry,
     assess_change,
     due_dates,
     has_recovery_rules,
@@ -42,7 +44,7 @@ from services.questionnaires.domain import (
 from services.questionnaires.domain.assignments import assignment_state
 from services.questionnaires.domain.expected import track
 from services.questionnaires.domain.outcomes import can_tally, tally
-from services.questionnaires.reminders import plan_reminders
+from services.questionnaires.jobs import plan_reminders
 from services.questionnaires.views import (
     assignment_view,
     outcomes_chart,
@@ -88,10 +90,33 @@ def normalized_answers(instrument: Instrument, answers: Any) -> list[dict[str, A
     return [{"item": item.id, "value": values[item.id]} for item in instrument.items]
 
 
-
 def _answered(facts: Facts, assignment_id: str, index: int) -> bool:
     """Whether occurrence ``index`` of the assignment was answered."""
     return occurrence_key(assignment_id, index) in facts.fulfilments
+
+
+def _cursor(code: str) -> str:
+    return base64.urlsafe_b64encode(code.encode()).decode().rstrip("=")
+
+
+def _after(cursor: str) -> str:
+    try:
+        code = base64.b64decode((cursor + "=" * (-len(cursor) % 4)).encode(), altchars=b"-_", validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        code = ""
+    if not code:
+        raise Problem(422, "The cursor is not one this service gave out", errors={"cursor": ["invalid cursor"]})
+    return code
+
+
+def page_by_code(entries: list[CatalogueEntry], limit: int, cursor: str | None) -> tuple[list[CatalogueEntry], str | None]:
+    """A page of ``entries`` (sorted by code) after ``cursor``, and the next page's cursor."""
+    if cursor:
+        after = _after(cursor)
+        entries = [entry for entry in entries if entry.instrument.code > after]
+    found = entries[:limit]
+    return found, _cursor(found[-1].instrument.code) if len(entries) > limit else None
+
 
 @dataclass
 class Questionnaires:
@@ -130,7 +155,14 @@ class Questionnaires:
     def therapist_links(self) -> TherapistLinks:
         return TherapistLinks(self.database, self.principal.scope)
 
-    def instrument(self, code: str, field: str = "instrument") -> Entry:
+    def add_instrument(self, instrument: Instrument) -> tuple[CatalogueEntry, bool]:
+        """Add the clinic's own instrument; 409 when its code is a built-in's or already used."""
+        try:
+            return self.catalogue.add(instrument, self.principal.sub, self.now)
+        except CodeTaken as exc:
+            raise Problem(409, str(exc)) from None
+
+    def instrument(self, code: str, field: str = "instrument") -> CatalogueEntry:
         entry = self.catalogue.get(code)
         if entry is None:
             raise invalid({field: [f"no instrument {code!r} here; GET /v1/instruments lists them"]})
@@ -394,7 +426,7 @@ class Questionnaires:
                 "created_at": self.now,
             }
             # Planned before the assignment is stored, so that a stored assignment always has
-            # its reminders (the job drops entries whose assignment never came, see reminders.py).
+            # its reminders (the job drops entries whose assignment never came, see jobs.py).
             plan_reminders(self.reminders, assignment, self.grace, self.now)
             return with_events(assignment, [events.assigned(self.tenant, assignment, self.now)], self.now,
                                ordering_key=assignment["client_id"])

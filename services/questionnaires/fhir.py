@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from services.questionnaires.adapters.instruments import Entry
+from services.questionnaires.adapters.instruments import CatalogueEntry
 from services.questionnaires.domain import Instrument
 from services.questionnaires.domain.model import Item, Option
 from shared.fhir import SCORE_UNIT, STEPWISE_FHIR, instant, meta, patient, reference, stepwise_coding
@@ -69,7 +69,7 @@ def _item(instrument: Instrument, item: Item) -> dict:
     return found
 
 
-def questionnaire(entry: Entry) -> dict:
+def questionnaire(entry: CatalogueEntry) -> dict:
     instrument = entry.instrument
     resource: dict[str, Any] = {
         "resourceType": "Questionnaire",

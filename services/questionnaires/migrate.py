@@ -32,7 +32,7 @@ from services.questionnaires import config, events
 from services.questionnaires.adapters.assignments import ReminderLedger
 from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks
 from services.questionnaires.adapters.responses import ResponseStore
-from services.questionnaires.reminders import plan_reminders
+from services.questionnaires.jobs import plan_reminders
 from shared.clock import SystemClock
 from shared.logs import configure_logging
 from shared.events.outbox import with_events

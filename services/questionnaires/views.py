@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from services.questionnaires.adapters.instruments import Entry
+from services.questionnaires.adapters.instruments import CatalogueEntry
 from services.questionnaires.domain import Instrument, Occurrence, SeriesEnds
 from services.questionnaires.domain.assignments import AssignmentState
 from services.questionnaires.domain.change import RECOVERY_SOURCE, Recovery
@@ -13,7 +13,7 @@ from services.questionnaires.domain.outcomes import CATEGORIES, DENOMINATORS, Ta
 from shared.charts import Band, Bar, BarChart, Chart, Level, Mark, Point
 
 
-def instrument_view(entry: Entry) -> dict[str, Any]:
+def instrument_view(entry: CatalogueEntry) -> dict[str, Any]:
     return {
         **entry.instrument.to_dict(),
         "builtin": entry.builtin,

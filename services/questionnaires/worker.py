@@ -5,7 +5,7 @@
   assignments and keep every service's erasure reports (``shared/client_data.py``);
 - the ``questionnaires.reminders`` job handles the reminder timetable's entries that have come
   due: ``questionnaire.due`` once per occurrence (and once more when it is overdue), however
-  many replicas run it (see ``reminders.py``).
+  many replicas run it (see ``jobs.py``).
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from services.questionnaires import config
 from services.questionnaires.adapters.assignments import ReminderLedger
-from services.questionnaires.reminders import raise_reminders
+from services.questionnaires.jobs import raise_reminders
 from shared import client_data
 from shared.clock import SystemClock
 from shared.config import Settings

@@ -20,7 +20,7 @@ from services.goals.app import create_app as goals_app
 from services.notifications import config as notifications_config
 from services.notifications.api import AUDITED as NOTIFICATIONS_AUDITED
 from services.notifications.app import create_app as notifications_app
-from services.notifications.work.rules_consumer import RulesConsumer
+from services.notifications.handlers import RulesConsumer
 from services.questionnaires import config as questionnaires_config
 from services.questionnaires.api import AUDITED as QUESTIONNAIRES_AUDITED
 from services.questionnaires.app import create_app as questionnaires_app

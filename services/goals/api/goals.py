@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.goals.adapters.instruments import InstrumentRanges
 from services.goals.api.common import caller_goals, goal_records_page
 from shared.api import (
     JSON_MEDIA_TYPE, READ_PROBLEMS, WRITE_PROBLEMS, chart_response, chartable, problems, replayable, replayed, wanted_media,
@@ -16,9 +15,7 @@ from services.goals.api.schemas import (
     EntryPageSchema, GoalCreateSchema, GoalDraftSchema, GoalListQuery, GoalPageSchema, GoalPatchSchema, GoalSchema,
     NewMilestoneSchema, ProgressInSchema, RevisionPageSchema, SmartSchema, StatusInSchema,
 )
-from services.goals.domain.smart import assess
 from services.goals.views import entry_view, revision_view
-from shared.app import service_context
 from shared.auth import STAFF, check_client_access, current_principal, requires
 from shared.errors import Problem, invalid
 from shared.paging import PageQuery
@@ -71,9 +68,7 @@ def list_goals(query):
 @problems(blp, *WRITE_PROBLEMS)
 def smart_check(draft):
     """Assess a draft goal against SMART; nothing is stored."""
-    today = service_context().clock.now().date()
-    ranges = InstrumentRanges(service_context().database, current_principal().scope.tenant)
-    return assess(draft, today, milestone_count=len(draft.get("milestones") or ()), instrument_ranges=ranges)
+    return caller_goals().smart_check(draft)
 
 
 @blp.get("/goals/<goal_id>")

@@ -5,9 +5,9 @@ A record is created once per (event, recipient) under a derived id, and after th
 write "read now", and either time is the first reading. It carries no events: what happened to
 it on each channel is recorded by the delivery attempts beside it.
 
-The inbox is a long list (``config.INBOX``): each record is stamped with its month, and a page
-reads the recipient's newest months one at a time, each an equality lookup on (tenant,
-recipient, month) narrowed by ``inbox`` and, for the unread filter, ``unread``: booleans
+The inbox is a long list (``config.RECIPIENT_NOTIFICATIONS``): each record is stamped with its
+month, and a page reads the recipient's newest months one at a time, each an equality lookup on
+(tenant, recipient, month) narrowed by ``inbox`` and, for the unread filter, ``unread``: booleans
 stored top-level so that the filter is an equality too.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Notifications(TenantRepository):
     def listed(self, document: dict) -> dict:
         """``document`` as stored: with ``unread``, stamped for the recipient's inbox."""
         stored = {**document, "tenant": self.scope.tenant, "unread": document["read_at"] is None}
-        return config.INBOX.stamp(self.database, stored)
+        return config.RECIPIENT_NOTIFICATIONS.stamp(self.database, stored)
 
     def get(self, notification_id: str) -> dict | None:
         return self.records.find_by_id(notification_id)
@@ -38,8 +38,10 @@ class Notifications(TenantRepository):
         where: dict = {"inbox": True}
         if unread is not None:
             where["unread"] = unread
-        return config.INBOX.page(self.database, self.records, {"tenant": self.scope.tenant, "recipient_id": recipient_id},
-                                 limit=limit, cursor=cursor, where=where)
+        return config.RECIPIENT_NOTIFICATIONS.page(
+            self.database, self.records, {"tenant": self.scope.tenant, "recipient_id": recipient_id},
+            limit=limit, cursor=cursor, where=where,
+        )
 
     def mark_read(self, notification_id: str, now: datetime) -> dict | None:
         """Set ``read_at`` the first time; reading again keeps the first time."""

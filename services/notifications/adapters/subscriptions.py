@@ -23,8 +23,8 @@ from services.notifications.domain.signing import matches
 from services.notifications.domain.subscription_state import (
     DISABLED,
     ENABLED,
-    Change,
     State,
+    StatusChange,
     change_id,
     fold,
 )
@@ -45,7 +45,7 @@ class Subscriptions(TenantRepository):
     def state(self, subscription_id: str) -> State:
         """Folded from the subscription's own changes, found by equality on its id."""
         found = self.scoped(config.SUBSCRIPTION_EVENTS, None).find({"subscription_id": subscription_id})
-        return fold(Change(doc["action"], doc["generation"], doc["at"]) for doc in found)
+        return fold(StatusChange(doc["action"], doc["generation"], doc["at"]) for doc in found)
 
     def matching(self, routing_key: str) -> list[dict]:
         """The enabled subscriptions with a pattern that matches ``routing_key``: the tenant's

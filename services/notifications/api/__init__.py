@@ -1,4 +1,5 @@
-"""The notifications HTTP API: thin routes that validate, authorize, call the domain and store."""
+"""The notifications HTTP API: thin routes that check who may act, hand the validated body to
+``actions.Clinic`` and show the result with ``views``."""
 from __future__ import annotations
 
 from services.notifications import config

@@ -9,109 +9,15 @@ each alert's state on its record (see ``adapters.alerts``).
 from __future__ import annotations
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
 
-from services.notifications import metrics
-from services.notifications.adapters.alerts import Alerts, entry_fields
-from services.notifications.api.common import database, not_found, now
+from services.notifications.api.common import caller_clinic
+from services.notifications.api.schemas import AcknowledgeBodySchema, AlertQuery, AlertSchema
+from services.notifications.views import alert_view
 from shared.api import problems
-from services.notifications.domain.escalation import (
-    ACKNOWLEDGED,
-    DELIVERED,
-    ESCALATED,
-    RAISED,
-    Alert,
-    InvalidTransition,
-    acknowledge,
-    reached_inbox_at,
-)
-from services.notifications.domain.rules import NO_CARE_TEAM, NO_CLINICIAN_ON_CARE_TEAM
 from shared.auth import STAFF, check_client_access, current_principal, requires
-from shared.errors import Problem
-from shared.paging import PageQuery
-from shared.schemas import Id, UtcDateTime, page_of
+from shared.schemas import page_of
 
 blp = Blueprint("alerts", __name__, url_prefix="/v1/alerts", description="Risk alerts and their acknowledgement.")
-
-STATUSES = (RAISED, DELIVERED, ACKNOWLEDGED, ESCALATED)
-MAX_NOTE = 2000
-MAX_ACTION = 200
-
-
-class FlagSchema(Schema):
-    code = fields.String()
-    item = fields.Raw()
-    value = fields.Raw()
-
-
-ROUTING_REASONS = f"{NO_CARE_TEAM} or {NO_CLINICIAN_ON_CARE_TEAM}"
-
-
-class HistoryEntrySchema(Schema):
-    action = fields.String(metadata={"description": "raised, delivered, acknowledged or escalated"})
-    at = UtcDateTime()
-    by = fields.String(allow_none=True, metadata={"description": "who acknowledged"})
-    recipients = fields.List(fields.String(), metadata={"description": "who was told (raised, delivered, escalated)"})
-    channel = fields.String(allow_none=True, metadata={"description": "where a delivery reached them"})
-    reason = fields.String(allow_none=True, metadata={
-        "description": f"raised: why it went to the admins at once ({ROUTING_REASONS}); null when clinicians were told"})
-    note = fields.String(allow_none=True, metadata={"description": "acknowledged: the note given"})
-    action_taken = fields.String(allow_none=True, metadata={"description": "acknowledged: the action taken"})
-
-
-class AcknowledgeBodySchema(Schema):
-    note = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_NOTE),
-                         metadata={"description": "anything the next reader should know"})
-    action_taken = fields.String(load_default=None, validate=validate.Length(min=1, max=MAX_ACTION),
-                                 metadata={"description": "what was done, in the clinic's words "
-                                                          "(e.g. called the client, safety plan reviewed)"})
-
-
-class AlertSchema(Schema):
-    id = fields.String()
-    client_id = fields.String()
-    status = fields.String(metadata={"description": " | ".join(STATUSES)})
-    event_id = fields.String(metadata={"description": "the risk.flagged event"})
-    instrument = fields.String(allow_none=True)
-    response_id = fields.String(allow_none=True)
-    flags = fields.List(fields.Nested(FlagSchema))
-    recipients = fields.List(fields.String(), metadata={"description": "who was first told"})
-    routing_reason = fields.String(allow_none=True, metadata={
-        "description": f"why it went to the admins at once ({ROUTING_REASONS}); null when clinicians were told"})
-    flagged_at = UtcDateTime(allow_none=True)
-    raised_at = UtcDateTime()
-    escalate_at = UtcDateTime(metadata={"description": "when it goes to the admins unless acknowledged"})
-    history = fields.List(fields.Nested(HistoryEntrySchema))
-
-
-class AlertQuery(PageQuery):
-    client_id = Id()
-    status = fields.String(validate=validate.OneOf(STATUSES))
-
-
-def _view(document: dict, alert: Alert) -> dict:
-    return {
-        "id": alert.id,
-        "client_id": alert.client_id,
-        "status": alert.status,
-        "event_id": alert.event_id,
-        "instrument": alert.context.get("instrument"),
-        "response_id": alert.context.get("response_id"),
-        "flags": alert.context.get("flags") or [],
-        "recipients": list(alert.recipients),
-        "routing_reason": document.get("routing_reason"),
-        "flagged_at": document.get("flagged_at"),
-        "raised_at": alert.raised_at,
-        "escalate_at": document["escalate_at"],
-        "history": [entry_fields(e) for e in alert.history],
-    }
-
-
-def _found(alerts: Alerts, alert_id: str) -> tuple[dict, Alert]:
-    found = alerts.get(alert_id)
-    if found is None:
-        raise not_found("alert")
-    return found
 
 
 @blp.route("")
@@ -121,13 +27,10 @@ def _found(alerts: Alerts, alert_id: str) -> tuple[dict, Alert]:
 @problems(blp, 401, 403, 422)
 def list_alerts(query):
     """Risk alerts, newest first, by client and status."""
-    principal = current_principal()
     if query.get("client_id"):
-        check_client_access(principal, query["client_id"])
-    items, cursor = Alerts(database(), principal.scope).page(
-        query.get("client_id"), query.get("status"), query["limit"], query["cursor"]
-    )
-    return {"items": [_view(document, alert) for document, alert in items], "next_cursor": cursor}
+        check_client_access(current_principal(), query["client_id"])
+    items, cursor = caller_clinic().alerts(query.get("client_id"), query.get("status"), query["limit"], query["cursor"])
+    return {"items": [alert_view(document, alert) for document, alert in items], "next_cursor": cursor}
 
 
 @blp.route("/<alert_id>")
@@ -136,7 +39,7 @@ def list_alerts(query):
 @problems(blp, 401, 403, 404)
 def get_alert(alert_id: str):
     """One alert with its history: raised, delivered, acknowledged, escalated."""
-    return _view(*_found(Alerts(database(), current_principal().scope), alert_id))
+    return alert_view(*caller_clinic().alert(alert_id))
 
 
 @blp.route("/<alert_id>/acknowledge", methods=["POST"])
@@ -147,15 +50,4 @@ def get_alert(alert_id: str):
 def acknowledge_alert(body, alert_id: str):
     """Say you have the alert in hand, optionally with the action taken and a note (both kept in
     its history); it is then not escalated. The body may be left out. Acknowledging twice is 409."""
-    principal = current_principal()
-    alerts = Alerts(database(), principal.scope)
-    _, alert = _found(alerts, alert_id)
-    moment = now()
-    try:
-        acknowledged = acknowledge(alert, principal.sub, moment, body.get("note"), body.get("action_taken"))
-    except InvalidTransition as exc:
-        raise Problem(409, str(exc)) from None
-    if not alerts.acknowledge(alert.id, alert.client_id, acknowledged.history[-1]):
-        raise Problem(409, f"alert {alert.id} is already acknowledged")
-    metrics.RISK_ALERT_ACKNOWLEDGE_DELAY.observe(max((moment - reached_inbox_at(alert)).total_seconds(), 0.0))
-    return _view(*_found(alerts, alert_id))
+    return alert_view(*caller_clinic().acknowledge(alert_id, body.get("note"), body.get("action_taken")))

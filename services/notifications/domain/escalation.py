@@ -15,10 +15,10 @@ show who was told what, and when, about a client at risk.
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from services.notifications.domain.preferences import INBOX
+from services.notifications.domain.channels import INBOX
 from services.notifications.domain.rules import ADMIN, URGENT, Intent
 from shared.clock import rfc3339
 
@@ -29,9 +29,6 @@ ESCALATED = "escalated"
 AWAITING_ACKNOWLEDGEMENT = (RAISED, DELIVERED, ESCALATED)
 
 ESCALATED_TYPE = "risk_alert_escalated"
-
-# A clinic policy, to be configured; 30 minutes suits clinics that staff risk review in hours.
-DEFAULT_ESCALATE_AFTER = timedelta(minutes=30)
 
 
 class InvalidTransition(ValueError):
@@ -80,26 +77,6 @@ def _with(alert: Alert, entry: HistoryEntry, status: str) -> Alert:
     return replace(alert, status=status, history=alert.history + (entry,))
 
 
-def raise_alert(alert_id: str, intents: list[Intent], now: datetime) -> Alert:
-    """The alert for the ``creates_alert`` intents of one event (``intents_for`` output)."""
-    alerting = [i for i in intents if i.creates_alert]
-    if not alerting or len({i.event_id for i in alerting}) != 1:
-        raise ValueError("an alert is raised from the alert intents of exactly one event")
-    first = alerting[0]
-    recipients = tuple(i.recipient_id for i in alerting)
-    return Alert(
-        id=alert_id,
-        tenant_id=first.tenant_id,
-        client_id=first.client_id,
-        event_id=first.event_id,
-        status=RAISED,
-        raised_at=now,
-        recipients=recipients,
-        context=dict(first.context),
-        history=(HistoryEntry(RAISED, now, recipients=recipients),),
-    )
-
-
 def mark_delivered(alert: Alert, recipient_id: str, channel: str, now: datetime) -> Alert:
     """Record that ``recipient_id`` was reached on ``channel``. Only the first delivery moves a
     raised alert on; later ones (another person, a late email) are history only."""
@@ -124,19 +101,12 @@ def reached_inbox_at(alert: Alert) -> datetime:
     return min((e.at for e in alert.history if e.action == DELIVERED and e.channel == INBOX), default=alert.raised_at)
 
 
-def needs_escalation(
-    alert: Alert, now: datetime, after: timedelta = DEFAULT_ESCALATE_AFTER
-) -> bool:
-    """Not acknowledged within ``after`` of being raised, and not escalated yet."""
-    return alert.status in (RAISED, DELIVERED) and now - alert.raised_at >= after
-
-
 def escalate(alert: Alert, admins: list[str], now: datetime) -> Alert:
     """Record the escalation to ``admins``. Raises ``InvalidTransition`` unless the alert is
     still waiting (raised or delivered): an alert is escalated at most once.
 
-    With no admins the escalation is still recorded, so it is not retried forever, but nobody is
-    told: the worker should log that as an error for ops.
+    The escalation job records one only when the tenant has admins to tell (``jobs.EscalationJob``):
+    an escalation to nobody would end the alert's wait with nobody told.
     """
     if alert.status not in (RAISED, DELIVERED):
         raise InvalidTransition(f"alert {alert.id} is {alert.status}, not awaiting escalation")

@@ -20,11 +20,8 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.notifications.domain.channels import EMAIL, INBOX, PERSONAL_CHANNELS
 from services.notifications.domain.rules import URGENT
-
-INBOX = "inbox"
-EMAIL = "email"
-PERSONAL_CHANNELS = (INBOX, EMAIL)
 
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 # Deliberately loose: the real check of an address is the mail that reaches it.

@@ -22,11 +22,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from services.notifications.domain.channels import EMAIL, INBOX
 from services.notifications.domain.rules import Intent
-
-INBOX = "inbox"
-EMAIL = "email"
-CHANNELS = (INBOX, EMAIL)
 
 # Left in the email when the caller passes no link, so a missing link is visible, not silent.
 LINK_PLACEHOLDER = "{link}"

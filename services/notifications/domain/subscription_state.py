@@ -17,7 +17,7 @@ DISABLED = "disabled"
 
 
 @dataclass(frozen=True)
-class Change:
+class StatusChange:
     action: str
     generation: int
     at: datetime
@@ -38,7 +38,7 @@ def change_id(subscription_id: str, action: str, generation: int) -> str:
     return f"{subscription_id}:{action}:{generation}"
 
 
-def fold(changes: Iterable[Change]) -> State:
+def fold(changes: Iterable[StatusChange]) -> State:
     changes = list(changes)
     enables = [c for c in changes if c.action == ENABLED]
     current = max(enables, key=lambda c: c.generation, default=None)

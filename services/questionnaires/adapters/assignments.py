@@ -9,7 +9,7 @@ the client's id and the assignment's id top-level:
   answered that occurrence (a second response for the same occurrence is kept, but does not
   fulfil it again);
 - a reminder, ``_id`` = ``<occurrence key>:<kind>``, carrying ``questionnaire.due`` (written by
-  the worker, see ``services.questionnaires.reminders``), planned in the reminder timetable.
+  the worker, see ``services.questionnaires.jobs``), planned in the reminder timetable.
 
 Reads, each by equality on top-level fields (docs/STORAGE.md):
 

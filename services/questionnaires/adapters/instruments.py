@@ -28,7 +28,7 @@ class CodeTaken(Exception):
 
 
 @dataclass(frozen=True)
-class Entry:
+class CatalogueEntry:
     instrument: Instrument
     builtin: bool
     created_at: datetime | None = None
@@ -58,21 +58,21 @@ class Catalogue:
         self.records = ScopedCollection(database[INSTRUMENTS], Scope(tenant), client_field=None)
         self.builtins = load_builtin_instruments()
 
-    def get(self, code: str) -> Entry | None:
+    def get(self, code: str) -> CatalogueEntry | None:
         builtin = self.builtins.get(code)
         if builtin is not None:
-            return Entry(builtin, True)
+            return CatalogueEntry(builtin, True)
         record = self.records.find_by_id(_record_id(self.tenant, code))
         return self._entry(record) if record is not None else None
 
-    def all(self) -> list[Entry]:
+    def all(self) -> list[CatalogueEntry]:
         """Every instrument the tenant can use, by code: the built-ins, and the tenant's own read
         by equality on ``tenant`` (the scope's; a clinic adds a few)."""
         own = [self._entry(record) for record in self.records.find({"tenant": self.tenant})]
-        entries = [Entry(instrument, True) for instrument in self.builtins.values()] + own
+        entries = [CatalogueEntry(instrument, True) for instrument in self.builtins.values()] + own
         return sorted(entries, key=lambda entry: entry.instrument.code)
 
-    def add(self, instrument: Instrument, by: str, now: datetime) -> tuple[Entry, bool]:
+    def add(self, instrument: Instrument, by: str, now: datetime) -> tuple[CatalogueEntry, bool]:
         """Store a tenant's instrument; ``(entry, False)`` when the same definition was already
         stored under that code (a retried request). Raises CodeTaken for a code in use."""
         code = instrument.code
@@ -94,5 +94,5 @@ class Catalogue:
             raise CodeTaken(f"this clinic already has an instrument with the code {code}")
         return self._entry(existing), False
 
-    def _entry(self, record: dict) -> Entry:
-        return Entry(_parse(self.database_name, record), False, record.get("created_at"), record.get("created_by"))
+    def _entry(self, record: dict) -> CatalogueEntry:
+        return CatalogueEntry(_parse(self.database_name, record), False, record.get("created_at"), record.get("created_by"))

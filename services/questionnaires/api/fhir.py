@@ -12,7 +12,7 @@ from flask import Response
 
 from services.questionnaires import fhir
 from services.questionnaires.api.common import caller
-from services.questionnaires.api.instruments import page_by_code
+from services.questionnaires.actions import page_by_code
 from services.questionnaires.domain import Instrument
 from shared.auth import requires
 from shared.errors import Problem

@@ -1,12 +1,9 @@
 """Routes for instruments: the built-in library and a clinic's own, with their sources and licences."""
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask_smorest import Blueprint
 
-from services.questionnaires.adapters.instruments import CodeTaken, Entry
+from services.questionnaires.actions import page_by_code
 from services.questionnaires.api.common import caller
 from shared.api import READ_PROBLEMS, WRITE_PROBLEMS, problems, replayable, replayed
 from services.questionnaires.api.schemas import InstrumentPageSchema, InstrumentViewSchema
@@ -20,29 +17,6 @@ blp = Blueprint(
     "instruments", __name__, url_prefix="/v1",
     description="Validated instruments: items, options, scoring, bands, critical items, change rules, sources, licence.",
 )
-
-
-def _cursor(code: str) -> str:
-    return base64.urlsafe_b64encode(code.encode()).decode().rstrip("=")
-
-
-def _after(cursor: str) -> str:
-    try:
-        code = base64.b64decode((cursor + "=" * (-len(cursor) % 4)).encode(), altchars=b"-_", validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        code = ""
-    if not code:
-        raise Problem(422, "The cursor is not one this service gave out", errors={"cursor": ["invalid cursor"]})
-    return code
-
-
-def page_by_code(entries: list[Entry], limit: int, cursor: str | None) -> tuple[list[Entry], str | None]:
-    """A page of ``entries`` (sorted by code) after ``cursor``, and the next page's cursor."""
-    if cursor:
-        after = _after(cursor)
-        entries = [entry for entry in entries if entry.instrument.code > after]
-    found = entries[:limit]
-    return found, _cursor(found[-1].instrument.code) if len(entries) > limit else None
 
 
 @blp.get("/instruments")
@@ -76,9 +50,5 @@ def get_instrument(code):
 @problems(blp, *WRITE_PROBLEMS, 409)
 def add_instrument(instrument):
     """Add the clinic's own instrument, checked like the built-ins; its code must be new."""
-    questionnaires = caller()
-    try:
-        entry, created = questionnaires.catalogue.add(instrument, questionnaires.principal.sub, questionnaires.now)
-    except CodeTaken as exc:
-        raise Problem(409, str(exc)) from None
+    entry, created = caller().add_instrument(instrument)
     return instrument_view(entry), 201, replayed(created)

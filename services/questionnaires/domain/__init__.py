@@ -8,10 +8,10 @@ The API, adapters and worker use these names:
 - :func:`score`, :class:`Score`, :class:`AnswerError` (``scoring``)
 - :func:`assess_change`, :class:`Change`, :func:`recovery`, :class:`Measure`,
   :class:`Recovery` (``change``)
-- :class:`Schedule`, :class:`Occurrence`, :func:`occurrence_at`, :func:`occurrences`,
-  :func:`next_to_remind`, :func:`reminders`, :func:`due_dates`, :func:`status` (``schedule``)
+- :class:`Schedule`, :class:`Occurrence`, :func:`occurrence_at`, :func:`next_to_remind`,
+  :func:`due_dates`, :func:`status` (``schedule``)
 - :class:`Link`, :class:`Placement`, :class:`Reference`, :func:`place` (``history``)
-- :class:`Entry`, :class:`SeriesEnds`, :func:`series_ends`, :func:`has_recovery_rules`,
+- :class:`SeriesEntry`, :class:`SeriesEnds`, :func:`series_ends`, :func:`has_recovery_rules`,
   :func:`recovery_so_far` (``outcomes``)
 """
 from .change import Change, Measure, Recovery, assess_change, recovery
@@ -23,14 +23,13 @@ from .instruments import (
     parse_instrument,
 )
 from .model import Instrument
-from .outcomes import Entry, SeriesEnds, has_recovery_rules, recovery_so_far, series_ends
-from .schedule import Occurrence, Schedule, due_dates, next_to_remind, occurrence_at, occurrences, reminders, status
+from .outcomes import SeriesEnds, SeriesEntry, has_recovery_rules, recovery_so_far, series_ends
+from .schedule import Occurrence, Schedule, due_dates, next_to_remind, occurrence_at, status
 from .scoring import AnswerError, Score, score
 
 __all__ = [
     "AnswerError",
     "Change",
-    "Entry",
     "Instrument",
     "InstrumentDefinitionError",
     "InstrumentError",
@@ -43,18 +42,17 @@ __all__ = [
     "Schedule",
     "Score",
     "SeriesEnds",
+    "SeriesEntry",
     "assess_change",
     "due_dates",
     "has_recovery_rules",
     "load_builtin_instruments",
     "next_to_remind",
     "occurrence_at",
-    "occurrences",
     "parse_instrument",
     "place",
     "recovery",
     "recovery_so_far",
-    "reminders",
     "score",
     "series_ends",
     "status",

@@ -23,7 +23,7 @@ from .model import Instrument
 
 
 @dataclass(frozen=True)
-class Entry:
+class SeriesEntry:
     """One stored response of a series: its number, itself, and the baseline it was compared
     with (None when it is itself the baseline)."""
 
@@ -46,7 +46,7 @@ class SeriesEnds:
         return self.final.response_id != self.baseline.response_id
 
 
-def series_ends(instrument: Instrument, entries: Iterable[Entry]) -> SeriesEnds | None:
+def series_ends(instrument: Instrument, entries: Iterable[SeriesEntry]) -> SeriesEnds | None:
     """The ends of a series, or None when it has no responses."""
     ordered = sorted(entries, key=lambda entry: entry.seq)
     if not ordered:

@@ -118,23 +118,6 @@ def occurrence_at(schedule: Schedule, moment: datetime) -> Occurrence | None:
     return found if found is not None and found.is_open(moment) else None
 
 
-def occurrences(schedule: Schedule, start: datetime, end: datetime) -> list[Occurrence]:
-    """Occurrences that open in ``[start, end)``, in order."""
-    _require_aware(start, end)
-    if end <= start:
-        return []
-    if schedule.period is None:
-        first = occurrence(schedule, 0)
-        return [first] if first is not None and start <= first.opens_at < end else []
-    index = max(0, -((schedule.starts_at - start) // schedule.period))
-    found = []
-    while (current := occurrence(schedule, index)) is not None and current.opens_at < end:
-        found.append(current)
-        index += 1
-    return found
-
-
-
 def due_dates(schedule: Schedule, until: datetime, most: int) -> list[datetime]:
     """When its occurrences fall due, up to ``until`` and the first after it (the next one), the
     last ``most`` of them: the due dates a chart marks."""
@@ -145,6 +128,7 @@ def due_dates(schedule: Schedule, until: datetime, most: int) -> list[datetime]:
         following = (until - schedule.starts_at) // schedule.period + 1
     found = (occurrence(schedule, index) for index in range(max(0, following - most + 1), following + 1))
     return [each.due_at for each in found if each is not None]
+
 
 def next_to_remind(schedule: Schedule, now: datetime, after: int | None = None) -> Occurrence | None:
     """The occurrence whose reminders come next: the first after occurrence ``after`` (the first
@@ -159,21 +143,6 @@ def next_to_remind(schedule: Schedule, now: datetime, after: int | None = None) 
             return None  # past the end
         index = max(index, current.index)
     return occurrence(schedule, index)
-
-
-def reminders(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[str, Occurrence, datetime]]:
-    """``(kind, occurrence, at)`` for every ``due`` and ``overdue`` moment in ``[start, end)``,
-    in time order: what a worker sweeping that window raises ``questionnaire.due`` for.
-
-    Overdue reminders are listed whether or not a response came in; the caller drops those
-    for fulfilled occurrences."""
-    _require_aware(start, end)
-    found = [(DUE, o, o.due_at) for o in occurrences(schedule, start, end)]
-    # An occurrence that goes overdue in the window opened at most ``grace`` before it.
-    for candidate in occurrences(schedule, start - schedule.grace, end):
-        if candidate.overdue_at is not None and start <= candidate.overdue_at < end:
-            found.append((OVERDUE, candidate, candidate.overdue_at))
-    return sorted(found, key=lambda entry: (entry[2], entry[1].index))
 
 
 def status(occurrence: Occurrence, moment: datetime, fulfilled: bool) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from services.goals.actions import raise_due_soon
+from services.goals.jobs import raise_due_soon
 from shared.events import amqp
 from shared.events.publisher import Publisher
 from shared.mongo import Database

@@ -18,9 +18,9 @@ from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, CLINI
 from services.notifications.adapters.smtp import SmtpSender
 from services.notifications.adapters.webhook_client import Resolver, Targets, WebhookClient, system_resolver
 from services.notifications.app import create_app
-from services.notifications.work.channels import EmailChannel
-from services.notifications.work.delivery_job import DeliveryJob
-from services.notifications.work.rules_consumer import RulesConsumer
+from services.notifications.actions import EmailChannel
+from services.notifications.jobs import DeliveryJob
+from services.notifications.handlers import RulesConsumer
 from services.notifications.worker import build_worker, retry_policy
 from shared.clock import FixedClock
 from shared.config import Settings

@@ -47,7 +47,7 @@ def test_a_care_team_grown_from_a_service_an_admin_and_a_client_id_sends_its_ale
     service, auth, caplog
 ):
     clinic(service, auth)
-    caplog.set_level(logging.WARNING, logger="services.notifications.work.rules_consumer")
+    caplog.set_level(logging.WARNING, logger="services.notifications.handlers")
     grown = [questionnaire_assigned("client-1", "svc-platform"), questionnaire_assigned("client-1", "admin-1"),
              goal_created("client-1", "client-2")]
     for event in grown:
@@ -141,6 +141,8 @@ def test_an_acknowledgement_keeps_the_note_and_action_taken_in_the_history(servi
     flag = risk_flagged("client-1")
     service.publish(flag)
     alert = alert_of(service, flag)
+    # The alert is stored before its inbox delivery is recorded: compare once the event is handled.
+    service.wait(lambda: was_handled(service.database, "notifications.risk", flag["id"]), "the risk event handled")
     therapist = auth("therapist", "ther-1")
     path = f"/v1/alerts/{alert['_id']}/acknowledge"
     before = stored(service)

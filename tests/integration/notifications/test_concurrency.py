@@ -21,8 +21,8 @@ from services.notifications.adapters.preferences import PreferencesRepository
 from services.notifications.domain.escalation import ACKNOWLEDGED, ESCALATED, HistoryEntry
 from services.notifications.domain.preferences import Preferences
 from services.notifications.domain.rules import NORMAL, Intent
-from services.notifications.work.escalation_job import EscalationJob
-from services.notifications.work.notifier import Notifier
+from services.notifications.jobs import EscalationJob
+from services.notifications.actions import Notifier
 from shared.mongo import Scope, ScopedCollection
 from tests.support.notifications import TENANT, questionnaire_assigned
 

@@ -10,8 +10,8 @@ from services.notifications import config
 from services.notifications.adapters.alerts import Alerts
 from services.notifications.adapters.preferences import PreferencesRepository
 from services.notifications.domain.preferences import Preferences
-from services.notifications.work.channels import EmailChannel
-from services.notifications.work.escalation_job import EscalationJob
+from services.notifications.actions import EmailChannel
+from services.notifications.jobs import EscalationJob
 from shared.mongo import Scope
 from tests.support.notifications import TENANT
 

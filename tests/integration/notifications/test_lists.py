@@ -13,8 +13,8 @@ from services.notifications.domain import ids
 from services.notifications.domain.attempts import CANCELLED, Attempt
 from services.notifications.domain.preferences import Preferences
 from services.notifications.domain.rules import NORMAL, Intent
-from services.notifications.work.notifier import Notifier
-from services.notifications.work.webhook_fanout import WebhookFanout
+from services.notifications.actions import Notifier
+from services.notifications.handlers import WebhookFanout
 from shared.mongo import Scope
 from tests.support.notifications import TENANT, goal_achieved
 from tests.support.notifications import START

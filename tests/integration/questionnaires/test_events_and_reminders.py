@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.questionnaires import config, reminders
-from services.questionnaires.reminders import plan_reminders, raise_reminders
+from services.questionnaires import config, jobs
+from services.questionnaires.jobs import plan_reminders, raise_reminders
 from tests.support.questionnaires import START, caught_up, gad7, phq9
 from tests.support.harness import wait_for
 
@@ -191,7 +191,7 @@ def test_an_entry_acts_only_on_an_assignment_of_its_own_tenant(service):
 
 
 def test_one_run_raises_more_reminders_than_a_batch(service, monkeypatch):
-    monkeypatch.setattr(reminders, "BATCH", 2)
+    monkeypatch.setattr(jobs, "BATCH", 2)
     made = sorted(service.post("/v1/assignments", {"client_id": f"client-{n}", "instrument": "gad7"}).json()["id"]
                   for n in range(5))
     assert run_job(service) == [(assignment_id, 0, "due") for assignment_id in made]

@@ -7,7 +7,7 @@ import pytest
 
 from services.questionnaires import config
 from services.questionnaires.migrate import migrate
-from services.questionnaires.reminders import raise_reminders
+from services.questionnaires.jobs import raise_reminders
 from tests.support.questionnaires import gad7
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.goals.worker import score_handler
+from services.goals.handlers import score_handler
 from tests.support.goals import counts, phq9_goal, scored, stored_events, walking_goal
 
 pytestmark = pytest.mark.service

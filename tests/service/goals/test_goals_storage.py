@@ -11,10 +11,11 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from services.goals import config
-from services.goals.actions import Goals, raise_due_soon, refresh_announced
+from services.goals.actions import Goals
+from services.goals.jobs import raise_due_soon, refresh_announced
 from services.goals.adapters.store import REFRESH_GRACE, GoalStore, store_for
 from services.goals.domain.lifecycle import ALLOWED, INITIAL_STATUS
-from services.goals.worker import score_handler
+from services.goals.handlers import score_handler
 from shared.mongo import Database, Scope
 from shared.paging import period_field
 from tests.service.goals.conftest import START

@@ -12,7 +12,7 @@ import pytest
 
 from services.notifications import config
 from services.notifications.app import create_app
-from services.notifications.work.rules_consumer import RulesConsumer
+from services.notifications.handlers import RulesConsumer
 from shared.mongo import Database
 from tests.support.caller import Caller
 from tests.support.notifications import START, notification_settings

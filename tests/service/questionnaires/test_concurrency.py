@@ -12,7 +12,7 @@ import pytest
 
 from services.questionnaires import config
 from services.questionnaires.adapters.assignments import ReminderLedger
-from services.questionnaires.reminders import raise_reminders
+from services.questionnaires.jobs import raise_reminders
 from shared.journal import JOURNAL
 from shared.mongo import Database
 from tests.support.questionnaires import gad7, phq9

@@ -1,5 +1,7 @@
 import pytest
 
+from services.notifications.domain.escalation import RAISED, Alert, HistoryEntry
+
 
 @pytest.fixture
 def make_event():
@@ -19,3 +21,24 @@ def make_event():
         }
 
     return make
+
+
+@pytest.fixture
+def raised_alert():
+    """An alert as the rules consumer raises it for ``event`` (a ``risk.flagged`` CloudEvent),
+    telling ``recipients`` at ``now``."""
+
+    def raised(alert_id, event, recipients, now):
+        return Alert(
+            id=alert_id,
+            tenant_id=event["tenantid"],
+            client_id=event["data"]["client_id"],
+            event_id=event["id"],
+            status=RAISED,
+            raised_at=now,
+            recipients=tuple(recipients),
+            context=dict(event["data"]),
+            history=(HistoryEntry(RAISED, now, recipients=tuple(recipients)),),
+        )
+
+    return raised

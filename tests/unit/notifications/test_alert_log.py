@@ -1,5 +1,7 @@
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from services.notifications.domain.alert_log import entry, replay
 from services.notifications.domain.escalation import (
     ACKNOWLEDGED,
@@ -7,38 +9,34 @@ from services.notifications.domain.escalation import (
     ESCALATED,
     RAISED,
     HistoryEntry,
-    raise_alert,
 )
-from services.notifications.domain.rules import intents_for
-
-# Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
-CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 RISK = {"response_id": "r-1", "client_id": "c-1", "instrument": "phq9",
         "flags": [{"code": "self_harm_risk", "item": 9, "value": 1}]}
 
 
-def raised(make_event):
-    return raise_alert("a-1", intents_for(make_event("risk.flagged", RISK), ["t-1", "t-2"], [], CLINICIANS), T0)
+@pytest.fixture
+def raised(make_event, raised_alert):
+    return raised_alert("a-1", make_event("risk.flagged", RISK), ["t-1", "t-2"], T0)
 
 
 def at(minutes):
     return T0 + timedelta(minutes=minutes)
 
 
-def test_no_entries_leave_the_alert_raised(make_event):
-    assert replay(raised(make_event), []).status == RAISED
+def test_no_entries_leave_the_alert_raised(raised):
+    assert replay(raised, []).status == RAISED
 
 
-def test_entries_are_replayed_in_time_order_whatever_order_they_are_read_in(make_event):
+def test_entries_are_replayed_in_time_order_whatever_order_they_are_read_in(raised):
     entries = [
         HistoryEntry(ACKNOWLEDGED, at(5), by="t-2"),
         HistoryEntry(DELIVERED, at(0), recipients=("t-1",), channel="inbox"),
         HistoryEntry(DELIVERED, at(1), recipients=("t-1",), channel="email"),
     ]
 
-    alert = replay(raised(make_event), entries)
+    alert = replay(raised, entries)
 
     assert alert.status == ACKNOWLEDGED
     assert [(e.action, e.channel) for e in alert.history] == [
@@ -47,8 +45,8 @@ def test_entries_are_replayed_in_time_order_whatever_order_they_are_read_in(make
     assert entry(alert, ACKNOWLEDGED).by == "t-2"
 
 
-def test_an_escalation_then_an_acknowledgement(make_event):
-    alert = replay(raised(make_event), [
+def test_an_escalation_then_an_acknowledgement(raised):
+    alert = replay(raised, [
         HistoryEntry(ESCALATED, at(30), recipients=("admin-1",)),
         HistoryEntry(ACKNOWLEDGED, at(40), by="admin-1"),
     ])
@@ -57,8 +55,8 @@ def test_an_escalation_then_an_acknowledgement(make_event):
     assert entry(alert, ESCALATED).recipients == ("admin-1",)
 
 
-def test_an_escalation_that_raced_an_acknowledgement_stays_in_history_without_reopening(make_event):
-    alert = replay(raised(make_event), [
+def test_an_escalation_that_raced_an_acknowledgement_stays_in_history_without_reopening(raised):
+    alert = replay(raised, [
         HistoryEntry(ACKNOWLEDGED, at(30), by="t-1"),
         HistoryEntry(ESCALATED, at(30), recipients=("admin-1",)),
     ])
@@ -67,8 +65,8 @@ def test_an_escalation_that_raced_an_acknowledgement_stays_in_history_without_re
     assert [e.action for e in alert.history] == [RAISED, ESCALATED, ACKNOWLEDGED]
 
 
-def test_a_late_escalation_after_acknowledgement_is_kept_as_history(make_event):
-    alert = replay(raised(make_event), [
+def test_a_late_escalation_after_acknowledgement_is_kept_as_history(raised):
+    alert = replay(raised, [
         HistoryEntry(ACKNOWLEDGED, at(29), by="t-1"),
         HistoryEntry(ESCALATED, at(31), recipients=("admin-1",)),
     ])
@@ -77,14 +75,14 @@ def test_a_late_escalation_after_acknowledgement_is_kept_as_history(make_event):
     assert [e.action for e in alert.history] == [RAISED, ACKNOWLEDGED, ESCALATED]
 
 
-def test_entry_is_none_when_the_action_never_happened(make_event):
-    assert entry(raised(make_event), ESCALATED) is None
+def test_entry_is_none_when_the_action_never_happened(raised):
+    assert entry(raised, ESCALATED) is None
 
 
-def test_an_acknowledgement_keeps_its_note_and_action_taken(make_event):
+def test_an_acknowledgement_keeps_its_note_and_action_taken(raised):
     acknowledged = HistoryEntry(ACKNOWLEDGED, at(5), by="t-1", note="Spoke with the client",
                                 action_taken="safety plan reviewed")
-    alert = replay(raised(make_event), [acknowledged])
+    alert = replay(raised, [acknowledged])
 
     assert alert.status == ACKNOWLEDGED
     assert entry(alert, ACKNOWLEDGED) == acknowledged

@@ -12,14 +12,8 @@ from services.notifications.domain.escalation import (
     escalate,
     escalation_intents,
     mark_delivered,
-    needs_escalation,
-    raise_alert,
 )
 from services.notifications.domain.rendering import render
-from services.notifications.domain.rules import intents_for
-
-# Everyone these tests put on a care team is on the clinician roster (domain.rules.route).
-CLINICIANS = frozenset({"t-1", "t-2", "ther-1", "ther-2", "ther-9"})
 
 RAISED_AT = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
 AFTER = timedelta(minutes=30)
@@ -28,29 +22,8 @@ RISK = {"response_id": "resp-1", "client_id": "client-1", "instrument": "phq9",
 
 
 @pytest.fixture
-def alert(make_event):
-    intents = intents_for(make_event("risk.flagged", RISK), ["ther-1", "ther-2"], ["admin-1"], CLINICIANS)
-    return raise_alert("alert-1", intents, RAISED_AT)
-
-
-def test_raising_records_who_was_told(alert):
-    assert alert.status == RAISED
-    assert (alert.tenant_id, alert.client_id, alert.event_id) == ("clinic-1", "client-1", "evt-1")
-    assert alert.recipients == ("ther-1", "ther-2")
-    assert alert.context["response_id"] == "resp-1"
-    [entry] = alert.history
-    assert (entry.action, entry.at, entry.recipients) == (RAISED, RAISED_AT, ("ther-1", "ther-2"))
-
-
-def test_only_alert_intents_of_one_event_raise_an_alert(make_event):
-    reminder = intents_for(make_event("questionnaire.due", {"client_id": "client-1"}), [], [], CLINICIANS)
-    first = intents_for(make_event("risk.flagged", RISK, event_id="evt-1"), ["ther-1"], [], CLINICIANS)
-    second = intents_for(make_event("risk.flagged", RISK, event_id="evt-2"), ["ther-1"], [], CLINICIANS)
-
-    with pytest.raises(ValueError):
-        raise_alert("alert-1", reminder, RAISED_AT)
-    with pytest.raises(ValueError):
-        raise_alert("alert-1", first + second, RAISED_AT)
+def alert(make_event, raised_alert):
+    return raised_alert("alert-1", make_event("risk.flagged", RISK), ["ther-1", "ther-2"], RAISED_AT)
 
 
 def test_first_delivery_moves_the_alert_on_and_every_delivery_is_history(alert):
@@ -63,23 +36,11 @@ def test_first_delivery_moves_the_alert_on_and_every_delivery_is_history(alert):
     ]
 
 
-def test_not_yet_due_for_escalation(alert):
-    assert not needs_escalation(alert, RAISED_AT + AFTER - timedelta(seconds=1), AFTER)
-
-
-def test_due_for_escalation_when_unacknowledged(alert):
-    delivered = mark_delivered(alert, "ther-1", "inbox", RAISED_AT)
-
-    assert needs_escalation(alert, RAISED_AT + AFTER, AFTER)
-    assert needs_escalation(delivered, RAISED_AT + AFTER + timedelta(hours=5), AFTER)
-
-
 def test_acknowledged_alert_is_not_escalated(alert):
     acked = acknowledge(alert, "ther-2", RAISED_AT + timedelta(minutes=5))
 
     assert acked.status == ACKNOWLEDGED
     assert (acked.history[-1].action, acked.history[-1].by) == (ACKNOWLEDGED, "ther-2")
-    assert not needs_escalation(acked, RAISED_AT + timedelta(days=1), AFTER)
     with pytest.raises(InvalidTransition):
         escalate(acked, ["admin-1"], RAISED_AT + timedelta(days=1))
 
@@ -90,7 +51,6 @@ def test_escalated_once_only(alert):
 
     assert escalated.status == ESCALATED
     assert (escalated.history[-1].action, escalated.history[-1].recipients) == (ESCALATED, ("admin-1",))
-    assert not needs_escalation(escalated, now + timedelta(hours=2), AFTER)
     with pytest.raises(InvalidTransition):
         escalate(escalated, ["admin-1"], now + timedelta(hours=2))
 

@@ -7,7 +7,6 @@ import pytest
 from services.notifications.domain.escalation import (
     ESCALATED_TYPE,
     escalation_intents,
-    raise_alert,
 )
 from services.notifications.domain.rendering import LINK_PLACEHOLDER, render
 from services.notifications.domain.rules import RULES, intents_for
@@ -65,14 +64,14 @@ CLINICAL_WORDS = ["phq", "gad", "who-5", "score", "risk", "self harm", "self_har
                   "severe", "goal", "milestone", "questionnaire", "baseline", "answered"]
 
 
-def all_intents(samples, make_event):
+def all_intents(samples, make_event, raised_alert):
     """Every notification the samples lead to, for every kind of recipient, escalations included."""
     intents = []
     for key, data in {**samples, **OVERDUE}.items():
         for team in (["ther-1"], []):
             intents += intents_for(make_event(key.split("#")[0], data), team, ["admin-1"], CLINICIANS)
-    risk = [i for i in intents if i.creates_alert][:1]
-    alert = raise_alert("alert-9931", risk, datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
+    risk = make_event("risk.flagged", samples["risk.flagged"])
+    alert = raised_alert("alert-9931", risk, ["ther-1"], datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc))
     return intents + escalation_intents(
         alert, ["admin-1"], datetime(2025, 3, 3, 9, 47, tzinfo=timezone.utc)
     )
@@ -159,8 +158,8 @@ def test_milestone_reads_differently_for_client_and_therapist(make_event):
 
 
 @pytest.mark.parametrize("samples", [FULL, SPARSE], ids=["full", "sparse"])
-def test_inbox_renders_every_intent_without_gaps(make_event, samples):
-    for intent in all_intents(samples, make_event):
+def test_inbox_renders_every_intent_without_gaps(make_event, raised_alert, samples):
+    for intent in all_intents(samples, make_event, raised_alert):
         rendered = render(intent, "inbox")
         assert rendered.title and rendered.text and rendered.html
         for part in (rendered.title, rendered.text, rendered.html):
@@ -181,8 +180,8 @@ def test_html_is_autoescaped(make_event):
 
 
 @pytest.mark.parametrize("samples", [FULL, SPARSE], ids=["full", "sparse"])
-def test_email_carries_no_clinical_detail_for_any_type(make_event, samples):
-    intents = all_intents(samples, make_event)
+def test_email_carries_no_clinical_detail_for_any_type(make_event, raised_alert, samples):
+    intents = all_intents(samples, make_event, raised_alert)
     assert {i.type for i in intents} == {rule.type for rule in RULES.values()} | {ESCALATED_TYPE}
 
     for intent in intents:

@@ -254,7 +254,7 @@ def test_care_team_additions(make_event, key, data, expected):
 
 def test_urgent_events_have_their_own_queue_and_every_rule_is_consumed_exactly_once():
     from services.notifications.domain.signing import matches
-    from services.notifications.work.rules_consumer import ROUTINE_PATTERNS, URGENT_PATTERNS
+    from services.notifications.handlers import ROUTINE_PATTERNS, URGENT_PATTERNS
 
     assert URGENT_PATTERNS == ("risk.flagged",)
     for key, rule in RULES.items():

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from services.questionnaires.domain import (
-    Entry,
     Reference,
+    SeriesEntry,
     has_recovery_rules,
     parse_instrument,
     recovery_so_far,
@@ -19,7 +19,7 @@ def series(instrument, totals, baseline_at=0):
     entries = []
     for n, total in enumerate(totals, start=1):
         baseline = None if n - 1 <= baseline_at else Reference(f"{instrument.code}-{baseline_at + 1}", totals[baseline_at])
-        entries.append(Entry(n, Reference(f"{instrument.code}-{n}", total), baseline))
+        entries.append(SeriesEntry(n, Reference(f"{instrument.code}-{n}", total), baseline))
     return series_ends(instrument, reversed(entries))
 
 

@@ -1,4 +1,5 @@
-"""Reminders: ``questionnaire.due`` once per occurrence, however many workers run the job.
+"""The questionnaires worker's periodic job, reminders: ``questionnaire.due`` once per occurrence,
+however many workers run the job.
 
 An assignment's reminders are planned in a timetable (``shared.timetable``, collection
 ``reminder_timetable``), an occurrence at a time: an entry at the time the occurrence is due

@@ -1,5 +1,6 @@
-"""The consumers of events that tell people something: ``notifications.risk`` and
-``notifications.rules``.
+"""The notifications worker's event handlers; ``worker.py`` says which queue and events each takes.
+
+``RulesConsumer`` (``notifications.risk`` and ``notifications.rules``): events that tell people something.
 
 For each event it adds the clinician the event names to the client's care team (only someone on
 the tenant's clinician roster: any other id is logged and left out), asks the
@@ -10,20 +11,35 @@ consumer runner may deliver the same event any number of times.
 The events of urgent rules (``URGENT_PATTERNS``: risk alerts) have a queue and a consumer of their
 own, so an urgent alert never waits behind a backlog of reminders and progress notes
 (``ROUTINE_PATTERNS``), however many replicas run.
+
+``WebhookFanout`` (``notifications.webhooks``): every event, to the subscriptions that asked for it.
+
+One delivery per (event, subscription), under a derived id, for the enabled subscriptions of
+the event's own tenant whose patterns match its routing key. The delivery keeps the exact body
+it will POST, so every attempt sends, and signs, the same bytes, and the trace context it was
+made in (this consumer's span of the event), so that its attempts continue the event's trace.
+
+The outcome events of webhook deliveries themselves are not sent to webhooks: a subscription to
+``#`` would otherwise be fed one more event by each delivery it receives, for ever.
 """
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime, timedelta
 
 from services.notifications import metrics
+from services.notifications.actions import Notifier
 from services.notifications.adapters.alerts import Alerts
+from services.notifications.adapters.deliveries import Deliveries
 from services.notifications.adapters.memberships import ADMINS, CARE_TEAM, Memberships
+from services.notifications.adapters.subscriptions import Subscriptions
 from services.notifications.domain import ids
+from services.notifications.domain.channels import WEBHOOK
 from services.notifications.domain.rules import (
     RULES, URGENT, Intent, care_team_additions, context_for, intents_for, route, routing_for,
 )
-from services.notifications.work.notifier import Notifier
+from shared import tracing
 from shared.clock import parse_rfc3339
 from shared.events.consumer import event_age
 from shared.events.envelope import routing_key
@@ -36,6 +52,8 @@ URGENT_PATTERNS = tuple(key for key, rule in RULES.items() if rule.priority == U
 ROUTINE_PATTERNS = (
     "goal.#", "questionnaire.assigned", "questionnaire.due", "questionnaire.scored", "questionnaire.not_on_track",
 )
+WEBHOOK_PATTERNS = ("#",)
+_OUTCOME_EVENTS = ("notification.delivered", "notification.failed")
 
 
 class RulesConsumer:
@@ -101,3 +119,39 @@ class RulesConsumer:
                 log.error("risk alert raised with nobody to tell: no care team and no admins",
                           extra={"alert_id": alert_id, "tenant": tenant})
         return alert_id
+
+
+class WebhookFanout:
+    def __init__(self, database: Database, clock):
+        self.database = database
+        self.clock = clock
+        self.deliveries = Deliveries(database)
+
+    def __call__(self, event: dict) -> None:
+        key = routing_key(event)
+        if key in _OUTCOME_EVENTS and event["data"]["channel"] == WEBHOOK:
+            return
+        tenant = event["tenantid"]
+        subscriptions = Subscriptions(self.database, Scope(tenant)).matching(key)
+        if not subscriptions:
+            return
+        now = self.clock.now()
+        body = json.dumps(event, separators=(",", ":"))
+        for subscription in subscriptions:
+            self.deliveries.create(
+                {
+                    "_id": ids.webhook_delivery(tenant, event["id"], subscription["_id"]),
+                    "tenant": tenant,
+                    "kind": WEBHOOK,
+                    "subscription_id": subscription["_id"],
+                    # The registry types client_id as a string wherever an event has one.
+                    "client_id": event["data"].get("client_id"),
+                    "event_id": event["id"],
+                    "event_type": key,
+                    "body": body,
+                    "created_at": now,
+                    **tracing.carrier(),
+                },
+                now,
+                now,
+            )
