@@ -8,7 +8,6 @@ what the service serves itself, under the strict Content-Security-Policy it is s
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 from pathlib import Path
@@ -22,6 +21,7 @@ from services.notifications import config as notifications_config
 from services.notifications.app import create_app as notifications_app
 from services.questionnaires import config as questionnaires_config
 from services.questionnaires.app import create_app as questionnaires_app
+from tests.support.chromium import chromium
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +34,6 @@ BLACKHOLE = ("127.0.0.1", 9)
 # The old page's stylesheet, on the CDN it came from: with the network off it must not load.
 CDN_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.17.14/swagger-ui.css"
 OPERATION_ID = re.compile(r'class="opblock-summary-operation-id"[^>]*>([^<]+)<')
-
-
-def chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail("Chromium is not installed: run scripts/install-tools (as root), or apt-get install chromium",
-                    pytrace=False)
-    return found
 
 
 def render(url: str, profile: Path) -> tuple[str, str]:
