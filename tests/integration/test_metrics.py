@@ -39,6 +39,7 @@ from tests.conftest import JWT_SECRET
 from tests.support.harness import Harness, wait_for
 from tests.support.metrics import ROOT, Page, promtool_run
 from tests.support.observability import metric_names_used
+from tests.support.processes import answers, stop
 
 pytestmark = pytest.mark.integration
 
@@ -78,13 +79,6 @@ class Stack:
         return queue_name(self.harness.queue_prefix, consumer)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 @pytest.fixture(scope="module")
 def stack(mongo_url, amqp_url, tmp_path_factory):
     base = tmp_path_factory.mktemp("stack")
@@ -118,7 +112,7 @@ def stack(mongo_url, amqp_url, tmp_path_factory):
                 for consumer in CONSUMERS[service]:
                     harness.track_queue(built.queue(consumer), harness.settings(service).retry_delays)
             for endpoint, url in built.endpoints().items():
-                wait_for(lambda url=url: _answers(url), timeout=60, what=f"{endpoint} to serve its metrics")
+                wait_for(lambda url=url: answers(url), timeout=60, what=f"{endpoint} to serve its metrics")
             # Every consumer is on its queue (the broker counts it) before any event is raised.
             for service, consumers in CONSUMERS.items():
                 for consumer in consumers:
@@ -127,13 +121,7 @@ def stack(mongo_url, amqp_url, tmp_path_factory):
                         timeout=30, what=f"{consumer} consuming")
             yield built
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop(processes)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import requests
 from shared.health import READY_TIMEOUT_SECONDS
 from shared.heartbeat import is_fresh
 from tests.support.harness import wait_for
+from tests.support.processes import answers, stop
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -73,7 +74,7 @@ def test_an_api_under_gunicorn_is_ready_and_counts_requests_across_processes(har
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(f"{base}/healthz"), timeout=30, what="gunicorn to serve")
+        wait_for(lambda: answers(f"{base}/healthz"), timeout=30, what="gunicorn to serve")
         ready = requests.get(f"{base}/readyz", timeout=10)
         assert ready.status_code == 200
         assert ready.json()["checks"] == {"mongodb": "ok"}
@@ -87,11 +88,7 @@ def test_an_api_under_gunicorn_is_ready_and_counts_requests_across_processes(har
         assert float(line.rsplit(" ", 1)[1]) >= 20
         assert "stepwise_outbox_backlog" in metrics
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop([process])
 
 
 def _goals_app(harness, **overrides):
@@ -152,13 +149,6 @@ def test_readyz_is_cheap_one_pooled_database_connection_and_no_broker_connection
         broker_proxy.close()
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False  # not listening yet: wait_for polls again
-
-
 def test_a_worker_serves_its_metrics_when_asked(harness, tmp_path):
     port = free_port()
     process = start(
@@ -171,12 +161,11 @@ def test_a_worker_serves_its_metrics_when_asked(harness, tmp_path):
         },
     )
     try:
-        wait_for(lambda: _answers(f"http://127.0.0.1:{port}/metrics"), timeout=20, what="the worker's metrics")
+        wait_for(lambda: answers(f"http://127.0.0.1:{port}/metrics"), timeout=20, what="the worker's metrics")
         page = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         assert "stepwise_outbox_backlog 0.0" in page
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(20)
+        stop([process])
 
 
 # A worker whose one part (a periodic job) ends its thread: the job raises a BaseException, which

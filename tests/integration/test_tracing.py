@@ -33,6 +33,7 @@ from shared.mongo import Database, insert_once
 from shared.worker import Worker
 from tests.support.harness import wait_for
 from tests.support.peers import free_port
+from tests.support.processes import answers, stop
 from tests.support.spans import hex_id, new_traceparent
 
 pytestmark = pytest.mark.integration
@@ -253,7 +254,7 @@ def test_the_api_and_worker_processes_export_their_spans_to_the_otlp_collector(h
     try:
         traceparent, trace_id, _ = new_traceparent()
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(f"{base}/healthz"), timeout=30, what="gunicorn to serve")
+        wait_for(lambda: answers(f"{base}/healthz"), timeout=30, what="gunicorn to serve")
         answer = requests.post(f"{base}/v1/responses", timeout=10, json={
             "client_id": "client-1", "instrument": "phq9", "answers": FIRST_PHQ9,
             "completed_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
@@ -264,14 +265,6 @@ def test_the_api_and_worker_processes_export_their_spans_to_the_otlp_collector(h
                   ("stepwise-questionnaires-worker", "publish risk.flagged", trace_id)}
         wait_for(lambda: wanted <= set(_exported(receiver)), timeout=PATIENCE_SECONDS, what="the spans at the collector")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(20)
+        stop(processes)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
