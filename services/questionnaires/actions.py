@@ -23,7 +23,7 @@ from services.questionnaires.adapters.assignments import (
 )
 from services.questionnaires.adapters.instruments import Catalogue, CatalogueEntry, CodeTaken
 from services.questionnaires.adapters.outcomes import SeriesSummaries, TherapistLinks, ends_of
-from services.questionnaires.adapters.responses import ResponseStore
+from services.questionnaires.adapters.responses import ResponseStore, link_of
 from services.questionnaires.domain import (
     AnswerError,
     Instrument,
@@ -186,7 +186,7 @@ class Questionnaires:
             self.assignments.fulfil(assignment, response["occurrence"], response)
         if response["therapist_id"] is not None:
             self.therapist_links.link(response["client_id"], response["therapist_id"], self.now)
-        self.summaries.refresh(self.responses, response["client_id"], instrument.code)
+        self.summaries.refresh(self.responses, response["client_id"], instrument.code, link_of(response))
         return response, created
 
     def new_response(self, instrument: Instrument, data: Mapping[str, Any]) -> tuple[dict, dict | None]:

@@ -30,7 +30,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.questionnaires.adapters.responses import ResponseStore
 from services.questionnaires.config import CLIENT_THERAPISTS, SERIES_SUMMARIES
-from services.questionnaires.domain import Instrument, Reference, SeriesEnds
+from services.questionnaires.domain import Instrument, Link, Reference, SeriesEnds
 from shared.mongo import TenantRepository
 
 _NAMESPACE = uuid.UUID("6f0c1a52-33b1-4d0e-9a55-0f3f5b9a7c21")
@@ -61,17 +61,18 @@ class SeriesSummaries(TenantRepository):
     def summary_id(self, client_id: str, instrument: str) -> str:
         return derived_id(self.scope.tenant, client_id, instrument)
 
-    def refresh(self, responses: ResponseStore, client_id: str, instrument: str) -> None:
+    def refresh(self, responses: ResponseStore, client_id: str, instrument: str, stored: Link | None = None) -> None:
         """Rewrite the summary of the client's series on ``instrument`` from the series itself,
-        until a re-read finds no later response (see the module's docstring)."""
+        until a re-read finds no later response (see the module's docstring). ``stored``: the
+        series' link after a response just stored, written first without reading it back (it is
+        the latest unless another was stored meanwhile, which the re-read finds)."""
         summary_id = self.summary_id(client_id, instrument)
-        written = None
+        ends = stored if stored is not None and stored.baseline.completed_at is not None else None
         for _ in range(MAX_REWRITES):
-            ends = responses.ends(client_id, instrument)
-            if ends is None:  # erased meanwhile: the erasure deletes the summary
-                return
-            if ends == written:
-                return
+            if ends is None:
+                ends = responses.ends(client_id, instrument)
+                if ends is None:  # erased meanwhile: the erasure deletes the summary
+                    return
             latest, baseline = ends.latest, ends.baseline
             if baseline.completed_at is None:  # ends() reads it by id when a reference lacks it
                 raise ValueError(f"the baseline {baseline.response_id} has no completion time")
@@ -90,9 +91,12 @@ class SeriesSummaries(TenantRepository):
             }
             try:
                 self.records.replace_one({"_id": summary_id}, summary, upsert=True)
-            except DuplicateKeyError:  # another writer created it first: read and write again
+            except DuplicateKeyError:  # another writer created it first: write it again
                 continue
-            written = ends
+            found = responses.ends(client_id, instrument)
+            if found is None or found == ends:
+                return
+            ends = found
 
     def of_instrument(self, instrument: str, cohort: str | None) -> Iterator[dict]:
         """The clinic's summaries on ``instrument`` (of one cohort when given)."""
